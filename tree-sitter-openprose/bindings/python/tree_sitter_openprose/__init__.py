@@ -1,0 +1,21 @@
+"""OpenProse grammar for tree-sitter.
+
+``language()`` returns a PyCapsule; wrap it with ``tree_sitter.Language``.
+The query files ship inside the package so editors and tests read the same
+copies the grammar repository maintains.
+"""
+
+from importlib.resources import files as _files
+
+from ._binding import language
+
+__all__ = ["language", "query_text", "QUERY_NAMES"]
+
+QUERY_NAMES = ("highlights", "locals", "folds", "indents", "injections")
+
+
+def query_text(name: str) -> str:
+    """Return the text of one of the bundled ``queries/*.scm`` files."""
+    if name not in QUERY_NAMES:
+        raise ValueError(f"unknown query {name!r}; expected one of {', '.join(QUERY_NAMES)}")
+    return (_files(__package__) / "queries" / f"{name}.scm").read_text(encoding="utf-8")

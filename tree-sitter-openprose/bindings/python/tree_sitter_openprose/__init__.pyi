@@ -1,0 +1,6 @@
+from typing import Final
+
+QUERY_NAMES: Final[tuple[str, ...]]
+
+def language() -> object: ...
+def query_text(name: str) -> str: ...

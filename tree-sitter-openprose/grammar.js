@@ -1,0 +1,477 @@
+/**
+ * Tree-sitter grammar for OpenProse (.prose, v1 syntax).
+ *
+ * Layout decisions:
+ * - Every statement ends with a (possibly zero-width) `_newline`; a statement
+ *   that owns an indented body ends with `_indent … _dedent` and then its
+ *   `_newline`. The external scanner emits these, so the grammar never has to
+ *   special-case "the last line of a block".
+ * - The grammar is deliberately permissive wherever the checker can say
+ *   something more useful than "syntax error": unknown parallel modifiers,
+ *   orphan elif/else/catch/finally, empty bodies, properties without values
+ *   and unterminated strings all produce ordinary nodes.
+ */
+
+const PREC = {
+  sequence: 1,
+  or: 2,
+  and: 3,
+  not: 4,
+  compare: 5,
+  plus: 6,
+  times: 7,
+  unary: 8,
+  member: 9,
+  call: 10,
+};
+
+const commaSep1 = (rule) => seq(rule, repeat(seq(',', rule)), optional(','));
+const commaSep = (rule) => optional(commaSep1(rule));
+
+// The right-hand side of a binding: an expression ending its line, or a
+// whole try/catch whose result is the value (`x = try: …`).
+const boundValue = ($) => choice(
+  seq(field('value', $._expression), $._newline),
+  field('value', $.try_statement),
+);
+
+module.exports = grammar({
+  name: 'openprose',
+
+  externals: $ => [
+    $._newline,
+    $._indent,
+    $._dedent,
+    $._string_content,
+    $._triple_string_content,
+    $._interpolation_start,
+    $._string_unterminated,
+    $._condition_text,
+    $._triple_condition_text,
+    // Never emitted: their validity tells the scanner it is inside brackets.
+    ']',
+    ')',
+    '}',
+  ],
+
+  extras: $ => [$.comment, /[ \t\f\r\n\uFEFF]/],
+
+  word: $ => $.identifier,
+
+  supertypes: $ => [$._statement, $._expression, $._simple_expression, $._primary_expression],
+
+  conflicts: $ => [],
+
+  rules: {
+    source_file: $ => repeat($._statement),
+
+    _statement: $ => choice(
+      $.use_statement,
+      $.import_statement,
+      $.input_declaration,
+      $.output_statement,
+      $.agent_definition,
+      $.block_definition,
+      $.let_statement,
+      $.const_statement,
+      $.assignment,
+      $.if_statement,
+      $.elif_clause,
+      $.else_clause,
+      $.try_statement,
+      $.catch_clause,
+      $.finally_clause,
+      $.throw_statement,
+      $.choice_block,
+      $.option_clause,
+      $.expression_statement,
+    ),
+
+    block: $ => seq($._indent, repeat1($._statement), $._dedent),
+
+    // ---------------------------------------------------------------- imports
+
+    use_statement: $ => seq(
+      'use',
+      field('path', $.string),
+      optional(seq('as', field('alias', $.identifier))),
+      $._newline,
+    ),
+
+    import_statement: $ => seq(
+      'import',
+      field('name', $.string),
+      'from',
+      field('source', $.string),
+      $._newline,
+    ),
+
+    input_declaration: $ => seq(
+      'input',
+      field('name', $.identifier),
+      ':',
+      optional(field('description', choice($.string, $.condition))),
+      $._newline,
+    ),
+
+    output_statement: $ => seq(
+      'output',
+      optional(seq(field('name', $.identifier), '=')),
+      boundValue($),
+    ),
+
+    // ------------------------------------------------------------ definitions
+
+    agent_definition: $ => seq(
+      'agent',
+      field('name', $.identifier),
+      ':',
+      optional(field('properties', $.property_block)),
+      $._newline,
+    ),
+
+    block_definition: $ => seq(
+      'block',
+      field('name', $.identifier),
+      optional(field('parameters', $.parameter_list)),
+      ':',
+      optional(field('body', $.block)),
+      $._newline,
+    ),
+
+    parameter_list: $ => seq('(', commaSep($.identifier), ')'),
+
+    property_block: $ => seq($._indent, repeat1($.property), $._dedent),
+
+    property: $ => seq(
+      field('key', $.identifier),
+      ':',
+      optional(field('value', $._simple_expression)),
+      optional(field('properties', $.property_block)),
+      $._newline,
+    ),
+
+    // --------------------------------------------------------------- bindings
+
+    let_statement: $ => seq(
+      'let',
+      field('name', choice($.identifier, $.object_pattern)),
+      '=',
+      boundValue($),
+    ),
+
+    const_statement: $ => seq(
+      'const',
+      field('name', choice($.identifier, $.object_pattern)),
+      '=',
+      boundValue($),
+    ),
+
+    assignment: $ => seq(
+      field('name', $.identifier),
+      '=',
+      boundValue($),
+    ),
+
+    object_pattern: $ => seq('{', commaSep($.identifier), '}'),
+
+    expression_statement: $ => seq($._expression, $._newline),
+
+    // ----------------------------------------------------------- control flow
+
+    if_statement: $ => prec.right(seq(
+      'if',
+      field('condition', $._simple_expression),
+      ':',
+      optional(field('body', $.block)),
+      $._newline,
+      repeat(field('alternative', $.elif_clause)),
+      optional(field('alternative', $.else_clause)),
+    )),
+
+    elif_clause: $ => seq(
+      'elif',
+      field('condition', $._simple_expression),
+      ':',
+      optional(field('body', $.block)),
+      $._newline,
+    ),
+
+    else_clause: $ => seq('else', ':', optional(field('body', $.block)), $._newline),
+
+    try_statement: $ => prec.right(seq(
+      'try',
+      ':',
+      optional(field('body', $.block)),
+      $._newline,
+      optional(field('handler', $.catch_clause)),
+      optional(field('finalizer', $.finally_clause)),
+    )),
+
+    catch_clause: $ => seq(
+      'catch',
+      optional(seq('as', field('error', $.identifier))),
+      ':',
+      optional(field('body', $.block)),
+      $._newline,
+    ),
+
+    finally_clause: $ => seq('finally', ':', optional(field('body', $.block)), $._newline),
+
+    throw_statement: $ => seq('throw', optional(field('message', $.string)), $._newline),
+
+    choice_block: $ => seq(
+      'choice',
+      field('criteria', $.condition),
+      ':',
+      optional(field('body', $.block)),
+      $._newline,
+    ),
+
+    option_clause: $ => seq(
+      'option',
+      field('label', $.string),
+      ':',
+      optional(field('body', $.block)),
+      $._newline,
+    ),
+
+    // ------------------------------------------------------------ expressions
+
+    _expression: $ => choice(
+      $._simple_expression,
+      $.session,
+      $.resume,
+      $.do_expression,
+      $.parallel_block,
+      $.parallel_for,
+      $.repeat_loop,
+      $.for_loop,
+      $.loop,
+      $.pipeline,
+      $.sequence,
+    ),
+
+    _simple_expression: $ => choice(
+      $._primary_expression,
+      $.binary_expression,
+      $.unary_expression,
+    ),
+
+    _primary_expression: $ => choice(
+      $.identifier,
+      $.number,
+      $.string,
+      $.true,
+      $.false,
+      $.null,
+      $.array,
+      $.object,
+      $.member_expression,
+      $.call,
+      $.parenthesized_expression,
+      $.condition,
+    ),
+
+    session: $ => seq(
+      'session',
+      choice(
+        field('prompt', $.string),
+        seq(':', optional(field('agent', $.identifier))),
+        seq(field('name', $.identifier), ':', field('agent', $.identifier)),
+      ),
+      optional(field('properties', $.property_block)),
+    ),
+
+    resume: $ => seq(
+      'resume',
+      ':',
+      field('agent', $.identifier),
+      optional(field('properties', $.property_block)),
+    ),
+
+    do_expression: $ => seq(
+      'do',
+      choice(
+        seq(':', optional(field('body', $.block))),
+        seq(field('block', $.identifier), optional(field('arguments', $.argument_list))),
+      ),
+    ),
+
+    parallel_block: $ => seq(
+      'parallel',
+      optional(field('modifiers', $.modifier_list)),
+      ':',
+      optional(field('body', $.block)),
+    ),
+
+    modifier_list: $ => seq('(', commaSep($.modifier), ')'),
+
+    modifier: $ => choice(
+      seq(field('key', $.identifier), ':', optional(field('value', $._modifier_value))),
+      field('value', $._modifier_value),
+    ),
+
+    _modifier_value: $ => choice($.identifier, $.string, $.number, $.unary_expression),
+
+    parallel_for: $ => seq(
+      'parallel',
+      'for',
+      field('item', $.identifier),
+      optional(seq(',', field('index', $.identifier))),
+      'in',
+      field('collection', $._simple_expression),
+      ':',
+      optional(field('body', $.block)),
+    ),
+
+    for_loop: $ => seq(
+      'for',
+      field('item', $.identifier),
+      optional(seq(',', field('index', $.identifier))),
+      'in',
+      field('collection', $._simple_expression),
+      ':',
+      optional(field('body', $.block)),
+    ),
+
+    repeat_loop: $ => seq(
+      'repeat',
+      field('count', $._simple_expression),
+      optional(seq('as', field('index', $.identifier))),
+      ':',
+      optional(field('body', $.block)),
+    ),
+
+    loop: $ => seq(
+      'loop',
+      optional(seq(field('kind', choice('until', 'while')), field('condition', $.condition))),
+      optional(field('modifiers', $.modifier_list)),
+      optional(seq('as', field('index', $.identifier))),
+      ':',
+      optional(field('body', $.block)),
+    ),
+
+    pipeline: $ => seq(
+      field('input', $._primary_expression),
+      repeat1(field('stage', $.pipe_stage)),
+    ),
+
+    pipe_stage: $ => seq(
+      '|',
+      field('operator', $.identifier),
+      optional(field('parameters', $.parameter_list)),
+      ':',
+      optional(field('body', $.block)),
+    ),
+
+    sequence: $ => prec.left(PREC.sequence, seq(
+      field('left', $._expression),
+      '->',
+      field('right', $._expression),
+    )),
+
+    binary_expression: $ => choice(
+      ...[
+        ['or', PREC.or],
+        ['and', PREC.and],
+        ['==', PREC.compare],
+        ['!=', PREC.compare],
+        ['<', PREC.compare],
+        ['<=', PREC.compare],
+        ['>', PREC.compare],
+        ['>=', PREC.compare],
+        ['+', PREC.plus],
+        ['-', PREC.plus],
+        ['*', PREC.times],
+        ['/', PREC.times],
+      ].map(([operator, precedence]) => prec.left(precedence, seq(
+        field('left', $._simple_expression),
+        field('operator', operator),
+        field('right', $._simple_expression),
+      ))),
+    ),
+
+    unary_expression: $ => choice(
+      prec(PREC.not, seq(field('operator', 'not'), field('operand', $._simple_expression))),
+      prec(PREC.unary, seq(field('operator', '-'), field('operand', $._simple_expression))),
+    ),
+
+    member_expression: $ => prec(PREC.member, seq(
+      field('object', $._primary_expression),
+      '.',
+      field('property', $.identifier),
+    )),
+
+    call: $ => prec(PREC.call, seq(
+      field('function', $.identifier),
+      field('arguments', $.argument_list),
+    )),
+
+    argument_list: $ => seq('(', commaSep(choice($.keyword_argument, $._simple_expression)), ')'),
+
+    keyword_argument: $ => seq(
+      field('name', $.identifier),
+      ':',
+      field('value', $._simple_expression),
+    ),
+
+    parenthesized_expression: $ => seq('(', $._simple_expression, ')'),
+
+    array: $ => seq('[', commaSep($._simple_expression), ']'),
+
+    object: $ => seq('{', commaSep(choice($.pair, $.identifier)), '}'),
+
+    pair: $ => seq(
+      field('key', choice($.identifier, $.string)),
+      ':',
+      field('value', $._simple_expression),
+    ),
+
+    condition: $ => choice(
+      seq('**', optional(alias($._condition_text, $.condition_text)), '**'),
+      seq('***', optional(alias($._triple_condition_text, $.condition_text)), '***'),
+    ),
+
+    // ---------------------------------------------------------------- strings
+
+    string: $ => choice(
+      seq(
+        '"',
+        repeat(choice(alias($._string_content, $.string_content), $.escape_sequence, $.interpolation)),
+        choice('"', $._string_unterminated),
+      ),
+      seq(
+        '"""',
+        repeat(choice(alias($._triple_string_content, $.string_content), $.escape_sequence, $.interpolation)),
+        choice('"""', $._string_unterminated),
+      ),
+    ),
+
+    escape_sequence: _ => token.immediate(seq('\\', /[^\r\n]/)),
+
+    interpolation: $ => seq(
+      $._interpolation_start,
+      field('expression', choice($.identifier, $.interpolation_member)),
+      '}',
+    ),
+
+    interpolation_member: $ => seq(
+      field('object', choice($.identifier, $.interpolation_member)),
+      '.',
+      field('property', $.identifier),
+    ),
+
+    // ------------------------------------------------------------- primitives
+
+    identifier: _ => /[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*/,
+
+    number: _ => /\d+(\.\d+)?/,
+
+    true: _ => 'true',
+    false: _ => 'false',
+    null: _ => 'null',
+
+    comment: _ => token(seq('#', /[^\r\n]*/)),
+  },
+});

@@ -1,0 +1,308 @@
+/*
+ * External scanner for OpenProse.
+ *
+ * OpenProse is indentation-sensitive like Python, and its strings and
+ * `***` conditions may span lines with any indentation at all. Both need
+ * context the generated lexer does not have, so this scanner owns:
+ *
+ *   - NEWLINE / INDENT / DEDENT, from a stack of indentation widths. Blank
+ *     lines and comment-only lines never change indentation. A line that
+ *     starts with `|` or `->` continues the previous expression (multi-line
+ *     pipelines), so no NEWLINE is emitted before it.
+ *   - string contents (single-line and triple-quoted), stopping at escapes,
+ *     the closing quote(s) and at a `{name}` interpolation; a `{` that does
+ *     not start a well-formed interpolation is ordinary text.
+ *   - a zero-width "unterminated" marker when a single-line string meets the
+ *     end of its line (or any string meets the end of the file), so the rest
+ *     of the program still parses and the checker can report E001.
+ *   - the text of `**…**` and `***…***` conditions.
+ *
+ * Every indentation token is zero-width: the scanner only looks ahead and the
+ * generated lexer then consumes the whitespace and comments as extras.
+ */
+
+#include "tree_sitter/alloc.h"
+#include "tree_sitter/array.h"
+#include "tree_sitter/parser.h"
+
+#include <stdint.h>
+#include <string.h>
+
+enum TokenType {
+  NEWLINE,
+  INDENT,
+  DEDENT,
+  STRING_CONTENT,
+  TRIPLE_STRING_CONTENT,
+  INTERPOLATION_START,
+  STRING_UNTERMINATED,
+  CONDITION_TEXT,
+  TRIPLE_CONDITION_TEXT,
+  CLOSE_BRACKET,
+  CLOSE_PAREN,
+  CLOSE_BRACE,
+};
+
+typedef struct {
+  Array(uint16_t) indents;
+} Scanner;
+
+static inline void advance(TSLexer *lexer) { lexer->advance(lexer, false); }
+static inline void skip(TSLexer *lexer) { lexer->advance(lexer, true); }
+
+static inline bool is_ident_start(int32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline bool is_ident_char(int32_t c) {
+  return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/*
+ * Called just after a `{` has been consumed. Reads `name(-part)*(.name)*`
+ * followed by `}` and reports whether that shape was found. It consumes only
+ * identifier characters, dots and hyphens, so on failure the caller may
+ * treat everything read as literal text.
+ */
+static bool rest_is_interpolation(TSLexer *lexer) {
+  for (;;) {
+    if (!is_ident_start(lexer->lookahead)) return false;
+    while (is_ident_char(lexer->lookahead)) advance(lexer);
+    while (lexer->lookahead == '-') {
+      advance(lexer);
+      if (!is_ident_char(lexer->lookahead)) return false;
+      while (is_ident_char(lexer->lookahead)) advance(lexer);
+    }
+    if (lexer->lookahead == '.') {
+      advance(lexer);
+      continue;
+    }
+    return lexer->lookahead == '}';
+  }
+}
+
+/* Literal text of a string, up to (not including) the next special part. */
+static bool scan_string_text(TSLexer *lexer, bool triple, bool has_content) {
+  if (triple && !has_content && lexer->lookahead == '"') {
+    /*
+     * A run of more than three quotes ends the string with its last three;
+     * the ones before are text. Emit them one at a time: take this quote,
+     * then peek at the rest of the run.
+     */
+    advance(lexer);
+    lexer->mark_end(lexer);
+    unsigned rest = 0;
+    while (lexer->lookahead == '"' && rest < 3) {
+      advance(lexer);
+      rest++;
+    }
+    if (rest >= 3) {
+      lexer->result_symbol = TRIPLE_STRING_CONTENT;
+      return true;
+    }
+    if (rest == 2) return false; /* exactly `"""`: the closing delimiter */
+    has_content = true;
+  }
+  for (;;) {
+    lexer->mark_end(lexer);
+    if (lexer->eof(lexer)) break;
+    int32_t c = lexer->lookahead;
+    if (c == '\\') break;
+    if (!triple && (c == '"' || c == '\n' || c == '\r')) break;
+    if (triple && c == '"') {
+      unsigned run = 0;
+      while (lexer->lookahead == '"' && run < 3) {
+        advance(lexer);
+        run++;
+      }
+      if (run >= 3) break; /* mark_end sits before the run; see above */
+      has_content = true;
+      continue;
+    }
+    if (c == '{') {
+      advance(lexer);
+      if (rest_is_interpolation(lexer)) break; /* mark_end sits before `{` */
+      has_content = true;
+      continue;
+    }
+    advance(lexer);
+    has_content = true;
+  }
+  if (!has_content) return false;
+  lexer->result_symbol = triple ? TRIPLE_STRING_CONTENT : STRING_CONTENT;
+  return true;
+}
+
+static bool scan_string_part(TSLexer *lexer, bool triple, const bool *valid_symbols) {
+  bool at_line_end = lexer->eof(lexer) || (!triple && (lexer->lookahead == '\n' || lexer->lookahead == '\r'));
+  if (at_line_end) {
+    if (!valid_symbols[STRING_UNTERMINATED]) return false;
+    lexer->mark_end(lexer);
+    lexer->result_symbol = STRING_UNTERMINATED;
+    return true;
+  }
+  if (lexer->lookahead == '{' && valid_symbols[INTERPOLATION_START]) {
+    advance(lexer);
+    lexer->mark_end(lexer);
+    if (rest_is_interpolation(lexer)) {
+      lexer->result_symbol = INTERPOLATION_START;
+      return true;
+    }
+    /* Not an interpolation: the brace and what followed it are text. */
+    return scan_string_text(lexer, triple, true);
+  }
+  return scan_string_text(lexer, triple, false);
+}
+
+/* Text of `**…**` (one line) or `***…***` (any number of lines). */
+static bool scan_condition_text(TSLexer *lexer, bool triple) {
+  bool has_content = false;
+  for (;;) {
+    lexer->mark_end(lexer);
+    if (lexer->eof(lexer)) break;
+    int32_t c = lexer->lookahead;
+    if (!triple && (c == '\n' || c == '\r')) break;
+    if (c == '*') {
+      unsigned stars = 0;
+      while (lexer->lookahead == '*' && stars < 3) {
+        advance(lexer);
+        stars++;
+      }
+      if (stars >= (triple ? 3u : 2u)) break; /* mark_end before the stars */
+      has_content = true;
+      continue;
+    }
+    advance(lexer);
+    has_content = true;
+  }
+  if (!has_content) return false;
+  lexer->result_symbol = triple ? TRIPLE_CONDITION_TEXT : CONDITION_TEXT;
+  return true;
+}
+
+bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, const bool *valid_symbols) {
+  Scanner *scanner = (Scanner *)payload;
+
+  /* During error recovery every symbol is valid; never start a string then. */
+  bool error_recovery_mode = valid_symbols[STRING_CONTENT] && valid_symbols[INDENT];
+  bool within_brackets = valid_symbols[CLOSE_BRACE] || valid_symbols[CLOSE_PAREN] || valid_symbols[CLOSE_BRACKET];
+
+  if (!error_recovery_mode) {
+    if (valid_symbols[STRING_CONTENT] || valid_symbols[TRIPLE_STRING_CONTENT]) {
+      return scan_string_part(lexer, valid_symbols[TRIPLE_STRING_CONTENT], valid_symbols);
+    }
+    if (valid_symbols[TRIPLE_CONDITION_TEXT]) return scan_condition_text(lexer, true);
+    if (valid_symbols[CONDITION_TEXT]) return scan_condition_text(lexer, false);
+  }
+
+  lexer->mark_end(lexer);
+
+  bool found_end_of_line = false;
+  uint32_t indent_length = 0;
+  int32_t first_comment_indent_length = -1;
+
+  for (;;) {
+    int32_t c = lexer->lookahead;
+    if (c == '\n') {
+      found_end_of_line = true;
+      indent_length = 0;
+      skip(lexer);
+    } else if (c == ' ') {
+      indent_length++;
+      skip(lexer);
+    } else if (c == '\r' || c == '\f') {
+      indent_length = 0;
+      skip(lexer);
+    } else if (c == '\t') {
+      indent_length += 8;
+      skip(lexer);
+    } else if (c == 0xFEFF) {
+      skip(lexer);
+    } else if (lexer->eof(lexer)) {
+      indent_length = 0;
+      found_end_of_line = true;
+      break;
+    } else if (c == '#') {
+      /* A comment after code on the same line: let the lexer take it. */
+      if (!found_end_of_line) return false;
+      if (first_comment_indent_length == -1) first_comment_indent_length = (int32_t)indent_length;
+      while (!lexer->eof(lexer) && lexer->lookahead != '\n') skip(lexer);
+    } else {
+      break;
+    }
+  }
+
+  if (!found_end_of_line) return false;
+
+  uint16_t current = scanner->indents.size > 0 ? *array_back(&scanner->indents) : 0;
+
+  /* `| map:` or `-> session …` on its own line continues the expression. */
+  bool continuation = false;
+  if (!lexer->eof(lexer)) {
+    if (lexer->lookahead == '|') {
+      continuation = true;
+    } else if (lexer->lookahead == '-') {
+      skip(lexer);
+      continuation = lexer->lookahead == '>';
+    }
+  }
+  if (continuation && indent_length >= current) return false;
+
+  if (valid_symbols[INDENT] && !continuation && indent_length > current) {
+    array_push(&scanner->indents, (uint16_t)indent_length);
+    lexer->result_symbol = INDENT;
+    return true;
+  }
+
+  if ((valid_symbols[DEDENT] || (!valid_symbols[NEWLINE] && !within_brackets)) && indent_length < current &&
+      scanner->indents.size > 1 && first_comment_indent_length < (int32_t)current) {
+    array_pop(&scanner->indents);
+    lexer->result_symbol = DEDENT;
+    return true;
+  }
+
+  if (valid_symbols[NEWLINE] && !error_recovery_mode) {
+    lexer->result_symbol = NEWLINE;
+    return true;
+  }
+
+  return false;
+}
+
+void *tree_sitter_openprose_external_scanner_create(void) {
+  Scanner *scanner = ts_calloc(1, sizeof(Scanner));
+  array_init(&scanner->indents);
+  array_push(&scanner->indents, 0);
+  return scanner;
+}
+
+void tree_sitter_openprose_external_scanner_destroy(void *payload) {
+  Scanner *scanner = (Scanner *)payload;
+  array_delete(&scanner->indents);
+  ts_free(scanner);
+}
+
+unsigned tree_sitter_openprose_external_scanner_serialize(void *payload, char *buffer) {
+  Scanner *scanner = (Scanner *)payload;
+  unsigned size = 0;
+  /* The bottom entry is always 0 and is not stored. */
+  for (uint32_t i = 1; i < scanner->indents.size && size + sizeof(uint16_t) <= TREE_SITTER_SERIALIZATION_BUFFER_SIZE;
+       i++) {
+    uint16_t value = scanner->indents.contents[i];
+    memcpy(buffer + size, &value, sizeof(uint16_t));
+    size += sizeof(uint16_t);
+  }
+  return size;
+}
+
+void tree_sitter_openprose_external_scanner_deserialize(void *payload, const char *buffer, unsigned length) {
+  Scanner *scanner = (Scanner *)payload;
+  array_delete(&scanner->indents);
+  array_init(&scanner->indents);
+  array_push(&scanner->indents, 0);
+  for (unsigned offset = 0; offset + sizeof(uint16_t) <= length; offset += sizeof(uint16_t)) {
+    uint16_t value;
+    memcpy(&value, buffer + offset, sizeof(uint16_t));
+    array_push(&scanner->indents, value);
+  }
+}
