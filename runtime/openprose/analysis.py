@@ -1,0 +1,147 @@
+"""One call from source text to everything known about a program.
+
+The CLI, the interpreter and the language server all go through `analyze`,
+so they agree on every diagnostic. Local programs named by `use` are read
+(never fetched) to learn their inputs and outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tree_sitter as ts
+
+from . import model as m
+from .checker import Contract, check_program, is_local_program_path
+from .diagnostics import Diagnostic, Severity, Span
+from .resolve import Resolution
+from .syntax import parse, syntax_diagnostics
+
+#: Reads a file's bytes; the server substitutes one that prefers open buffers.
+Reader = Callable[[Path], bytes]
+
+
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+@dataclass
+class Analysis:
+    source: bytes
+    tree: ts.Tree
+    program: m.Program
+    resolution: Resolution
+    diagnostics: list[Diagnostic]
+    path: Path | None = None
+    contracts: dict[str, Contract] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def contract_of_program(program: m.Program, path: str) -> Contract:
+    inputs = tuple(s.name.name for s in program.body if isinstance(s, m.Input))
+    outputs: list[str] = []
+
+    def collect(body: tuple[m.Stmt, ...]) -> None:
+        for stmt in body:
+            if isinstance(stmt, m.Output) and stmt.name is not None and stmt.name.name not in outputs:
+                outputs.append(stmt.name.name)
+            for child in _child_bodies(stmt):
+                collect(child)
+
+    collect(program.body)
+    return Contract(inputs, tuple(outputs), path)
+
+
+def _child_bodies(stmt: m.Stmt) -> list[tuple[m.Stmt, ...]]:
+    """Nested bodies that still belong to the program's own scope (not block definitions)."""
+    if isinstance(stmt, m.If):
+        return [b.body for b in stmt.branches] + ([stmt.else_branch.body] if stmt.else_branch else [])
+    if isinstance(stmt, m.Try):
+        out = [stmt.body]
+        if stmt.catch:
+            out.append(stmt.catch.body)
+        if stmt.finally_:
+            out.append(stmt.finally_.body)
+        return out
+    if isinstance(stmt, m.Choice):
+        return [o.body for o in stmt.options]
+    return []
+
+
+def load_contracts(
+    program: m.Program, base: Path | None, reader: Reader = _read, _seen: frozenset[Path] = frozenset()
+) -> tuple[dict[str, Contract], list[Diagnostic]]:
+    """Contracts of local `use` targets, with a diagnostic for each one that cannot be read."""
+    contracts: dict[str, Contract] = {}
+    problems: list[Diagnostic] = []
+    from .resolve import program_alias
+
+    for stmt in program.body:
+        if not isinstance(stmt, m.Use) or not is_local_program_path(stmt.path.text):
+            continue
+        alias = stmt.alias.name if stmt.alias else program_alias(stmt.path.text)
+        target = ((base or Path.cwd()) / stmt.path.text).resolve()
+        if target in _seen:
+            problems.append(
+                Diagnostic("E117", Severity.ERROR, f"'{stmt.path.text}' imports itself (directly or indirectly)", stmt.path.span)
+            )
+            continue
+        try:
+            data = reader(target)
+        except OSError as exc:
+            reason = exc.strerror or exc.__class__.__name__
+            problems.append(
+                Diagnostic("E117", Severity.ERROR, f"cannot read program '{stmt.path.text}': {reason}", stmt.path.span)
+            )
+            continue
+        tree = parse(data)
+        sub = m.build_program(tree, data)
+        if tree.root_node.has_error:
+            problems.append(
+                Diagnostic(
+                    "E117",
+                    Severity.ERROR,
+                    f"program '{stmt.path.text}' has syntax errors; run `prose check {stmt.path.text}`",
+                    stmt.path.span,
+                )
+            )
+        contracts[alias] = contract_of_program(sub, str(target))
+    return contracts, problems
+
+
+def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, tree: ts.Tree | None = None,
+            cache: m.ModelCache | None = None) -> Analysis:
+    if tree is None:
+        tree = parse(source)
+    program = cache.build(tree, source) if cache is not None else m.build_program(tree, source)
+    diagnostics = syntax_diagnostics(tree, source)
+    base = path.parent if path is not None else None
+    contracts, problems = load_contracts(program, base, reader)
+    semantic, resolution = check_program(program, contracts=contracts)
+    diagnostics.extend(problems)
+    diagnostics.extend(semantic)
+    diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
+    return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts)
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[str, int, int, str]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.code, d.span.start_byte, d.span.end_byte, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+__all__ = ["Analysis", "analyze", "contract_of_program", "load_contracts", "Span"]

@@ -1,0 +1,71 @@
+"""Session backends: where `session` statements actually run.
+
+``make_backend`` is the single place that turns a CLI choice (``--backend``,
+``--script``) plus the environment into a backend, so the interpreter never needs
+to know which one it has.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from .base import Backend, BackendError, ContextItem, SessionRequest, SessionResult, Usage
+from .config import DEFAULT_MODEL_ALIASES, BackendConfig, resolve_model
+from .scripted import ScriptedBackend, ScriptError
+from .simulated import SimulatedBackend
+
+__all__ = [
+    "BACKEND_NAMES",
+    "DEFAULT_MODEL_ALIASES",
+    "Backend",
+    "BackendConfig",
+    "BackendError",
+    "ContextItem",
+    "ScriptError",
+    "SessionRequest",
+    "SessionResult",
+    "Usage",
+    "make_backend",
+    "resolve_model",
+]
+
+BACKEND_NAMES = ("auto", "simulated", "scripted", "anthropic")
+
+
+def make_backend(
+    name: str | None,
+    *,
+    script: Path | None = None,
+    config: BackendConfig | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Backend:
+    """Build the backend a run asked for.
+
+    ``None``/``"auto"`` means the real API when ``ANTHROPIC_API_KEY`` is set, else
+    the offline simulation, so `prose run` works out of the box either way.
+    Every configuration problem (unknown name, missing key, bad script file) raises
+    ``ValueError`` with a message fit to show the user.
+    """
+    env = os.environ if env is None else env
+    config = config or BackendConfig()
+    chosen = (name or "auto").strip().lower()
+    if chosen == "auto":
+        chosen = "anthropic" if env.get("ANTHROPIC_API_KEY") else "simulated"
+    if chosen not in BACKEND_NAMES:
+        raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(BACKEND_NAMES)}")
+    if script is not None and chosen != "scripted":
+        raise ValueError(f"a script file only applies to the scripted backend, not {chosen!r} (use --backend scripted)")
+    if chosen == "simulated":
+        return SimulatedBackend(config)
+    if chosen == "scripted":
+        if script is None:
+            raise ValueError("the scripted backend needs a script file (--script FILE.json)")
+        return ScriptedBackend.from_file(Path(script))
+    key = env.get("ANTHROPIC_API_KEY")
+    if not key:
+        raise ValueError("the anthropic backend needs ANTHROPIC_API_KEY to be set")
+    from .anthropic_backend import AnthropicBackend  # the SDK is slow to import; load it only when used
+
+    return AnthropicBackend(api_key=key, config=config, base_url=config.base_url or env.get("ANTHROPIC_BASE_URL"))

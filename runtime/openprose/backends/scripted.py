@@ -1,0 +1,238 @@
+"""A backend driven by a JSON script, for reproducible tests of whole programs.
+
+Tests need control over timing (who wins a `parallel (first)` race), failures (does
+`retry:` or `try/catch` behave) and decisions (which `choice` branch runs) without
+a live model. The script format::
+
+    {
+      "sessions":   [{"match": "substring of the prompt", "delay": 0.2, "output": "text"},
+                     {"match": "...", "delay": 0.1, "fail": "message", "times": 2}],
+      "conditions": [{"match": "...", "answers": [false, true]}],
+      "choices":    [{"match": "...", "option": "Label"}],
+      "default":    {"delay": 0, "output": "ok"}
+    }
+
+The first session rule whose ``match`` occurs in the prompt applies; a rule with
+``times`` is used for its first N matching sessions only, after which later rules
+or the default apply. Condition answers are consumed in order per rule and the last
+one repeats. A session no rule matches, with no ``default``, is an error: a test
+script should not silently answer something it did not anticipate.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from .base import BackendError, ContextItem, SessionRequest, SessionResult
+
+__all__ = ["ScriptError", "ScriptedBackend", "load_script"]
+
+
+class ScriptError(ValueError):
+    """The script file is unreadable or malformed; the message names file and problem."""
+
+
+@dataclass
+class _SessionRule:
+    match: str
+    delay: float
+    output: str | None
+    fail: str | None
+    times: int | None
+    used: int = 0
+
+
+@dataclass
+class _ConditionRule:
+    match: str
+    answers: list[bool]
+    used: int = 0
+
+
+@dataclass(frozen=True)
+class _ChoiceRule:
+    match: str
+    option: str
+
+
+@dataclass
+class Script:
+    sessions: list[_SessionRule]
+    conditions: list[_ConditionRule]
+    choices: list[_ChoiceRule]
+    default: _SessionRule | None
+    source: str
+
+
+class _Checker:
+    """Collects the location of a problem (e.g. ``sessions[2].delay``) for messages."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> ScriptError:
+        return ScriptError(f"{self.source}: {where}: {problem}")
+
+    def obj(self, value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected an object, got {_kind(value)}")
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise self.fail(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+    def string(self, d: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+        if key not in d:
+            if required:
+                raise self.fail(where, f"missing required key {key!r}")
+            return None
+        if not isinstance(d[key], str):
+            raise self.fail(f"{where}.{key}", f"expected a string, got {_kind(d[key])}")
+        return d[key]
+
+    def delay(self, d: dict[str, Any], where: str) -> float:
+        value = d.get("delay", 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise self.fail(f"{where}.delay", f"expected a non-negative number of seconds, got {value!r}")
+        return float(value)
+
+    def rules(self, data: dict[str, Any], key: str) -> list[Any]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list, got {_kind(value)}")
+        return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )
+
+
+def _session_rule(c: _Checker, raw: Any, where: str, *, is_default: bool) -> _SessionRule:
+    keys = {"delay", "output", "fail"} | (set() if is_default else {"match", "times"})
+    d = c.obj(raw, where, keys)
+    match = "" if is_default else c.string(d, "match", where)
+    output = c.string(d, "output", where, required=False)
+    fail = c.string(d, "fail", where, required=False)
+    if (output is None) == (fail is None):
+        raise c.fail(where, "needs exactly one of 'output' or 'fail'")
+    times = d.get("times")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise c.fail(f"{where}.times", f"expected a positive integer, got {times!r}")
+    return _SessionRule(match=match or "", delay=c.delay(d, where), output=output, fail=fail, times=times)
+
+
+def parse_script(text: str, source: str) -> Script:
+    """Validate a script's text; `source` names it in error messages."""
+    c = _Checker(source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScriptError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    data = c.obj(data, "top level", {"sessions", "conditions", "choices", "default"})
+    sessions = [
+        _session_rule(c, raw, f"sessions[{i}]", is_default=False) for i, raw in enumerate(c.rules(data, "sessions"))
+    ]
+    conditions = []
+    for i, raw in enumerate(c.rules(data, "conditions")):
+        where = f"conditions[{i}]"
+        d = c.obj(raw, where, {"match", "answers"})
+        match = c.string(d, "match", where)
+        answers = d.get("answers")
+        if not isinstance(answers, list) or not answers or not all(isinstance(a, bool) for a in answers):
+            raise c.fail(f"{where}.answers", "expected a non-empty list of true/false")
+        conditions.append(_ConditionRule(match=match or "", answers=list(answers)))
+    choices = []
+    for i, raw in enumerate(c.rules(data, "choices")):
+        where = f"choices[{i}]"
+        d = c.obj(raw, where, {"match", "option"})
+        choices.append(_ChoiceRule(match=c.string(d, "match", where) or "", option=c.string(d, "option", where) or ""))
+    default = None
+    if "default" in data:
+        default = _session_rule(c, data["default"], "default", is_default=True)
+    return Script(sessions=sessions, conditions=conditions, choices=choices, default=default, source=source)
+
+
+def load_script(path: Path) -> Script:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScriptError(f"{path}: script file not found") from None
+    except UnicodeDecodeError:
+        raise ScriptError(f"{path}: script file is not UTF-8 text") from None
+    except OSError as exc:
+        raise ScriptError(f"{path}: cannot read script file ({exc.strerror})") from None
+    return parse_script(text, str(path))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+class ScriptedBackend:
+    name = "scripted"
+
+    def __init__(self, script: Script) -> None:
+        self._script = script
+
+    @classmethod
+    def from_file(cls, path: Path) -> ScriptedBackend:
+        return cls(load_script(path))
+
+    def __repr__(self) -> str:
+        return f"ScriptedBackend({self._script.source!r})"
+
+    def _session_rule(self, prompt: str) -> _SessionRule:
+        for rule in self._script.sessions:
+            if rule.match in prompt and (rule.times is None or rule.used < rule.times):
+                return rule
+        if self._script.default is not None:
+            return self._script.default
+        raise BackendError(
+            f"script {self._script.source}: no session rule matches prompt {_short(prompt)!r} and there is no 'default'"
+        )
+
+    async def run_session(self, request: SessionRequest) -> SessionResult:
+        # Select and count the rule before sleeping so that concurrently started
+        # branches consume `times` in the order they started.
+        rule = self._session_rule(request.prompt)
+        rule.used += 1
+        if rule.delay > 0:
+            await trio.sleep(rule.delay)
+        else:
+            await trio.lowlevel.checkpoint()
+        if rule.fail is not None:
+            raise BackendError(rule.fail)
+        return SessionResult(text=rule.output or "", model="scripted")
+
+    async def judge(self, condition: str, context: tuple[ContextItem, ...]) -> bool:
+        await trio.lowlevel.checkpoint()
+        for rule in self._script.conditions:
+            if rule.match in condition:
+                answer = rule.answers[min(rule.used, len(rule.answers) - 1)]
+                rule.used += 1
+                return answer
+        raise BackendError(f"script {self._script.source}: no condition rule matches **{_short(condition)}**")
+
+    async def choose(self, criteria: str, options: tuple[str, ...], context: tuple[ContextItem, ...]) -> int:
+        await trio.lowlevel.checkpoint()
+        for rule in self._script.choices:
+            if rule.match in criteria:
+                if rule.option not in options:
+                    listed = ", ".join(repr(o) for o in options)
+                    raise BackendError(
+                        f"script {self._script.source}: choice rule {rule.match!r} picks option {rule.option!r}, "
+                        f"which is not among the options ({listed})"
+                    )
+                return options.index(rule.option)
+        raise BackendError(f"script {self._script.source}: no choice rule matches **{_short(criteria)}**")
+
+    async def aclose(self) -> None:
+        return None

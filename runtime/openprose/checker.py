@@ -1,0 +1,815 @@
+"""Validation rules over the program model.
+
+Codes E001–E028 and W001–W011 follow the upstream language reference; codes
+of our own (P0xx for parallel blocks, E1xx/W1xx for the rest) are listed in
+docs/diagnostics.md. Each diagnostic points at the narrowest span that
+explains it and, when the fix is obvious, carries it as an edit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import model as m
+from .diagnostics import Diagnostic, Fix, Related, Severity, Span, TextEdit
+from .resolve import READONLY_KINDS, Resolution, Role, SymbolKind, resolve
+
+MODELS = ("sonnet", "opus", "haiku")
+STRATEGIES = ("all", "first", "any", "regardless")
+POLICIES = ("fail-fast", "continue", "ignore")
+MODIFIER_KEYS = ("on-fail", "count")
+BACKOFFS = ("none", "linear", "exponential")
+PIPE_OPERATORS = ("map", "filter", "reduce", "pmap")
+PERMISSION_TYPES = ("read", "write", "execute", "bash", "network")
+PERMISSION_VALUES = ("allow", "deny", "prompt")
+AGENT_PROPERTIES = ("model", "prompt", "persist", "context", "retry", "backoff", "skills", "permissions")
+SESSION_PROPERTIES = ("model", "prompt", "context", "retry", "backoff", "skills", "permissions")
+MAX_PROMPT = 10_000
+MAX_RETRY = 10
+
+_REGISTRY_PATH = re.compile(r"^@[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_URL_PATH = re.compile(r"^https?://\S+$")
+_IMPORT_SOURCE = re.compile(r"^(github:|npm:|https?://|\./|\.\./|/|~/|@)")
+
+
+def is_local_program_path(path: str) -> bool:
+    return path.endswith(".prose") and not _URL_PATH.match(path)
+
+
+def is_remote_program_path(path: str) -> bool:
+    return bool(_REGISTRY_PATH.match(path) or _URL_PATH.match(path))
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a local program declares to its callers."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    path: str
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def _replace(span: Span, text: str, title: str) -> Fix:
+    return Fix(title, (TextEdit(span, text),))
+
+
+class _Checker:
+    def __init__(self, program: m.Program, resolution: Resolution, contracts: dict[str, Contract]) -> None:
+        self.program = program
+        self.res = resolution
+        self.contracts = contracts
+        self.out: list[Diagnostic] = []
+        self.concurrent = 0  # depth of parallel bodies around the statement being checked
+
+    # ---------------------------------------------------------------- emit
+
+    def error(self, code: str, message: str, span: Span, *, fixes: tuple[Fix, ...] = (), related: tuple[Related, ...] = ()) -> None:
+        self.out.append(Diagnostic(code, Severity.ERROR, message, span, related, fixes))
+
+    def warning(self, code: str, message: str, span: Span, *, fixes: tuple[Fix, ...] = (), related: tuple[Related, ...] = ()) -> None:
+        self.out.append(Diagnostic(code, Severity.WARNING, message, span, related, fixes))
+
+    # ----------------------------------------------------------- top level
+
+    def run(self) -> list[Diagnostic]:
+        self.uses()
+        self.body(self.program.body, top=True, in_block=False)
+        self.references()
+        return self.out
+
+    def uses(self) -> None:
+        seen: dict[str, m.Use] = {}
+        for stmt in self.program.body:
+            if isinstance(stmt, m.Import):
+                source = stmt.source.text
+                if not _IMPORT_SOURCE.match(source):
+                    self.warning(
+                        "W006",
+                        f"unrecognised skill source '{source}': expected github:…, npm:…, a URL or a relative path",
+                        stmt.source.span,
+                    )
+            if not isinstance(stmt, m.Use):
+                continue
+            path = stmt.path.text
+            if not path.strip():
+                self.error("E011", "`use` needs a program path, such as \"@handle/slug\" or \"./other.prose\"", stmt.path.span)
+                continue
+            if path in seen:
+                self.error(
+                    "E010",
+                    f"'{path}' is already imported",
+                    stmt.path.span,
+                    related=(Related("first imported here", seen[path].path.span),),
+                )
+                continue
+            seen[path] = stmt
+            if is_local_program_path(path):
+                continue
+            if is_remote_program_path(path):
+                self.warning(
+                    "W111",
+                    f"'{path}' is fetched from the registry at run time; its inputs and outputs cannot be checked offline",
+                    stmt.path.span,
+                )
+            else:
+                self.error(
+                    "E012",
+                    f"'{path}' is not a program path: use \"@handle/slug\", a URL, or a relative path to a .prose file",
+                    stmt.path.span,
+                )
+
+    def body(self, stmts: tuple[m.Stmt, ...], *, top: bool, in_block: bool) -> None:
+        executable_seen = False
+        outputs: dict[str, m.Output] = {}
+        for stmt in stmts:
+            if isinstance(stmt, m.Input):
+                if in_block or self.concurrent:
+                    where = "a block definition" if in_block else "a parallel branch"
+                    self.error(
+                        "E022",
+                        f"input '{stmt.name.name}' cannot be declared inside {where}; "
+                        "declare it at the program level (blocks take parameters instead)",
+                        stmt.name.span,
+                    )
+                self.input(stmt)
+                continue
+            if not isinstance(stmt, (m.Use, m.Import, m.AgentDef, m.BlockDef)):
+                executable_seen = True
+            if isinstance(stmt, m.Output) and stmt.name is not None:
+                first = outputs.get(stmt.name.name)
+                if first is not None:
+                    self.error(
+                        "E024",
+                        f"output '{stmt.name.name}' is already set in this body; the first value would be lost",
+                        stmt.name.span,
+                        related=(Related("first set here", first.name.span),),  # type: ignore[union-attr]
+                    )
+                else:
+                    outputs[stmt.name.name] = stmt
+            self.statement(stmt, in_block=in_block)
+        del executable_seen
+
+    def statement(self, stmt: m.Stmt, *, in_block: bool) -> None:
+        if isinstance(stmt, m.AgentDef):
+            self.agent(stmt)
+        elif isinstance(stmt, m.BlockDef):
+            if not stmt.body:
+                self.warning("W106", f"block '{stmt.name.name}' has an empty body", stmt.name.span)
+            self.body(stmt.body, top=False, in_block=True)
+        elif isinstance(stmt, (m.Let, m.Assign)):
+            self.expr(stmt.value, in_block)
+        elif isinstance(stmt, m.Output):
+            self.expr(stmt.value, in_block)
+        elif isinstance(stmt, m.ExprStmt):
+            self.expr(stmt.expr, in_block)
+        elif isinstance(stmt, m.If):
+            for branch in stmt.branches:
+                self.branch(branch, "condition", in_block)
+            if stmt.else_branch is not None:
+                self.branch(stmt.else_branch, "else", in_block)
+        elif isinstance(stmt, m.Try):
+            self.try_(stmt, in_block)
+        elif isinstance(stmt, m.Throw):
+            if stmt.message is not None and not stmt.message.text.strip():
+                self.warning("W107", "throw message is empty; say what went wrong", stmt.message.span)
+        elif isinstance(stmt, m.Choice):
+            self.choice(stmt, in_block)
+        elif isinstance(stmt, m.Orphan):
+            opener = {"elif": "if", "else": "if", "catch": "try", "finally": "try", "option": "choice"}[stmt.keyword]
+            self.error(
+                "E104",
+                f"'{stmt.keyword}' must follow {'an' if opener == 'if' else 'a'} '{opener}' block at the same indentation",
+                stmt.keyword_span,
+            )
+            self.body(stmt.body, top=False, in_block=in_block)
+
+    # ---------------------------------------------------------- statements
+
+    def input(self, stmt: m.Input) -> None:
+        desc = stmt.description
+        if desc is None or (isinstance(desc, m.Str) and not desc.text.strip()) or (
+            isinstance(desc, m.Condition) and not desc.text
+        ):
+            self.warning("W110", f"input '{stmt.name.name}' has no description; say what the caller should provide", stmt.name.span)
+
+    def agent(self, stmt: m.AgentDef) -> None:
+        self.properties(stmt.properties, AGENT_PROPERTIES, owner="agent")
+        persist = stmt.property("persist")
+        if persist is not None and persist.value is not None:
+            value = persist.value
+            ok = (
+                (isinstance(value, m.Literal) and value.value is True)
+                or (isinstance(value, m.Name) and value.name in ("project", "user"))
+                or (isinstance(value, m.Str) and value.text.strip() != "")
+            )
+            if not ok:
+                self.error(
+                    "E116",
+                    'persist must be true, project, user or a "path" string',
+                    persist.value.span,  # type: ignore[union-attr]
+                )
+        for key in ("retry", "backoff"):
+            prop = stmt.property(key)
+            if prop is not None:
+                self.warning(
+                    "W109",
+                    f"'{key}' on an agent has no effect; put it on the sessions that should retry",
+                    prop.key_span,
+                )
+
+    def try_(self, stmt: m.Try, in_block: bool) -> None:
+        if stmt.catch is None and stmt.finally_ is None:
+            self.error("E105", "try needs a `catch:` or a `finally:` after its body", stmt.keyword_span)
+        if not stmt.body:
+            self.warning("W106", "try has an empty body", stmt.keyword_span)
+        self.body(stmt.body, top=False, in_block=in_block)
+        if stmt.catch is not None:
+            self.body(stmt.catch.body, top=False, in_block=in_block)
+        if stmt.finally_ is not None:
+            self.body(stmt.finally_.body, top=False, in_block=in_block)
+
+    def branch(self, branch: m.Branch, what: str, in_block: bool) -> None:
+        if branch.condition is not None:
+            self.condition_expr(branch.condition)
+        if not branch.body:
+            self.warning("W106", "this branch has an empty body", branch.keyword_span)
+        self.body(branch.body, top=False, in_block=in_block)
+
+    def condition_expr(self, expr: m.Expr) -> None:
+        if isinstance(expr, m.Condition):
+            self.condition(expr)
+        elif isinstance(expr, m.Binary):
+            self.condition_expr(expr.left)
+            self.condition_expr(expr.right)
+        elif isinstance(expr, m.Unary):
+            self.condition_expr(expr.operand)
+
+    def condition(self, cond: m.Condition) -> None:
+        if not cond.text:
+            self.error("E108", "the condition is empty; describe what should be true", cond.span)
+        elif len(cond.text) < 3:
+            self.warning("W102", f"the condition '{cond.text}' is very short and may be judged unpredictably", cond.span)
+
+    def choice(self, stmt: m.Choice, in_block: bool) -> None:
+        self.condition(stmt.criteria)
+        if not stmt.options:
+            self.error("E109", "choice needs at least one `option \"label\":`", stmt.criteria.span)
+        labels: dict[str, m.Option] = {}
+        for option in stmt.options:
+            label = option.label.text
+            if label in labels:
+                self.warning(
+                    "W105",
+                    f"option '{label}' appears twice",
+                    option.label.span,
+                    related=(Related("first option with this label", labels[label].label.span),),
+                )
+            labels.setdefault(label, option)
+            if not option.body:
+                self.warning("W106", f"option '{label}' has an empty body", option.label.span)
+            self.body(option.body, top=False, in_block=in_block)
+        for stray in stmt.stray:
+            self.error("E104", "only `option \"label\":` entries may appear directly inside a choice", stray.span)
+
+    # --------------------------------------------------------- expressions
+
+    def expr(self, e: object, in_block: bool) -> None:
+        if isinstance(e, m.Session):
+            self.session(e)
+        elif isinstance(e, m.Parallel):
+            self.parallel(e, in_block)
+        elif isinstance(e, m.DoBlock):
+            if not e.body:
+                self.warning("W106", "`do:` has an empty body", e.span)
+            self.body(e.body, top=False, in_block=in_block)
+        elif isinstance(e, m.DoCall):
+            self.do_call(e)
+        elif isinstance(e, m.ForLoop):
+            self.expr(e.collection, in_block)
+            self.concurrent += e.parallel
+            self.body(e.body, top=False, in_block=in_block)
+            self.concurrent -= e.parallel
+        elif isinstance(e, m.Repeat):
+            if isinstance(e.count, m.Number) and (not e.count.is_integer or e.count.value < 1):
+                self.error("E106", "repeat count must be a whole number of at least 1", e.count.span)
+            elif isinstance(e.count, m.Unary) and e.count.operator == "-":
+                self.error("E106", "repeat count must be a whole number of at least 1", e.count.span)
+            self.body(e.body, top=False, in_block=in_block)
+        elif isinstance(e, m.Loop):
+            self.loop(e, in_block)
+        elif isinstance(e, m.Pipeline):
+            self.expr(e.input, in_block)
+            for stage in e.stages:
+                self.stage(stage)
+                concurrent = stage.operator == "pmap"
+                self.concurrent += concurrent
+                self.body(stage.body, top=False, in_block=in_block)
+                self.concurrent -= concurrent
+        elif isinstance(e, m.Sequence):
+            for item in e.items:
+                self.expr(item, in_block)
+        elif isinstance(e, m.Try):
+            self.try_(e, in_block)
+        elif isinstance(e, m.Binary):
+            self.expr(e.left, in_block)
+            self.expr(e.right, in_block)
+        elif isinstance(e, m.Condition):
+            self.condition(e)
+        elif isinstance(e, m.Call):
+            self.call(e)
+        elif isinstance(e, m.Member):
+            self.member(e)
+            self.expr(e.object, in_block)
+        elif isinstance(e, m.Array):
+            for item in e.items:
+                self.expr(item, in_block)
+        elif isinstance(e, m.Object):
+            for entry in e.entries:
+                self.expr(entry.value, in_block)
+
+    def session(self, s: m.Session) -> None:
+        prompt_prop = s.property("prompt")
+        if s.kind == "session" and s.prompt is None and s.agent is None and prompt_prop is None:
+            self.error("E003", "session needs a prompt (\"…\" or `prompt:`) or an agent (`session: agent`)", s.keyword_span)
+        if s.prompt is not None:
+            self.prompt_text(s.prompt, inline=True)
+        self.properties(s.properties, SESSION_PROPERTIES, owner=s.kind)
+        if s.agent is not None:
+            agent_sym = self.res.agents.get(s.agent.name)
+            if agent_sym is None:
+                self.undefined_agent(s.agent)
+            elif s.kind == "resume":
+                decl = agent_sym.decl
+                if isinstance(decl, m.AgentDef) and decl.property("persist") is None:
+                    self.error(
+                        "E017",
+                        f"resume needs a persistent agent, but '{s.agent.name}' has no `persist:`",
+                        s.agent.span,
+                        related=(Related(f"agent '{s.agent.name}' defined here", decl.name.span),),
+                        fixes=(
+                            Fix(
+                                f"Add `persist: true` to agent '{s.agent.name}'",
+                                (TextEdit(_insert_after(decl.name.span, decl), "\n  persist: true"),),
+                            ),
+                        ),
+                    )
+
+    def undefined_agent(self, name: m.Name) -> None:
+        fixes: list[Fix] = []
+        near = closest(name.name, self.res.agents)
+        if near is not None:
+            fixes.append(_replace(name.span, near, f"Change to '{near}'"))
+        fixes.append(
+            Fix(
+                f"Define agent '{name.name}'",
+                (TextEdit(self.definition_insertion_point(), f"agent {name.name}:\n  model: sonnet\n  prompt: \"\"\n\n"),),
+            )
+        )
+        hint = f"; did you mean '{near}'?" if near else ""
+        self.error("E007", f"agent '{name.name}' is not defined{hint}", name.span, fixes=tuple(fixes))
+
+    def definition_insertion_point(self) -> Span:
+        """Where a new agent definition goes: after imports and inputs, before other statements."""
+        offset, row = 0, 0
+        for stmt in self.program.body:
+            if isinstance(stmt, (m.Use, m.Import, m.Input, m.AgentDef)):
+                continue
+            offset, row = stmt.span.start_byte, stmt.span.start_row
+            break
+        else:
+            offset, row = self.program.span.end_byte, self.program.span.end_row
+            source = self.program.source
+            if source and not source.endswith(b"\n"):
+                return Span(offset, offset, row, self.program.span.end_col, row, self.program.span.end_col)
+        return Span(offset, offset, row, 0, row, 0)
+
+    def prompt_text(self, text: m.Str, *, inline: bool) -> None:
+        if not text.text:
+            if inline:
+                self.warning("W001", "the session prompt is empty", text.span)
+            else:
+                self.warning("W004", "the prompt property is empty", text.span)
+        elif not text.text.strip():
+            self.warning("W002", "the session prompt contains only whitespace", text.span)
+        elif len(text.text) > MAX_PROMPT:
+            self.warning(
+                "W003",
+                f"the prompt is {len(text.text):,} characters long; consider splitting the task into smaller sessions",
+                text.span,
+            )
+
+    def properties(self, props: tuple[m.Property, ...], allowed: tuple[str, ...], *, owner: str) -> None:
+        seen: dict[str, m.Property] = {}
+        for prop in props:
+            if prop.key in seen:
+                self.error(
+                    "E009",
+                    f"property '{prop.key}' is already set",
+                    prop.key_span,
+                    related=(Related("first set here", seen[prop.key].key_span),),
+                )
+            seen.setdefault(prop.key, prop)
+            if prop.key not in allowed:
+                near = closest(prop.key, allowed)
+                self.warning(
+                    "W005",
+                    f"unknown {owner} property '{prop.key}'" + (f"; did you mean '{near}'?" if near else ""),
+                    prop.key_span,
+                    fixes=(_replace(prop.key_span, near, f"Change to '{near}'"),) if near else (),
+                )
+                continue
+            if prop.value is None and not prop.has_block:
+                self.error("E005", f"property '{prop.key}' needs a value", prop.key_span)
+                continue
+            getattr(self, "prop_" + prop.key, lambda p: None)(prop)
+
+    def prop_model(self, prop: m.Property) -> None:
+        value = prop.value
+        text = value.name if isinstance(value, m.Name) else value.text if isinstance(value, m.Str) else None
+        if text is None:
+            self.error("E008", "model must be sonnet, opus or haiku", prop.value.span)  # type: ignore[union-attr]
+            return
+        if text in MODELS or text.startswith("claude-"):
+            return
+        near = closest(text, MODELS)
+        self.error(
+            "E008",
+            f"unknown model '{text}': use sonnet, opus or haiku" + (f" (did you mean '{near}'?)" if near else ""),
+            value.span,  # type: ignore[union-attr]
+            fixes=(_replace(value.span, near, f"Change to '{near}'"),) if near else (),  # type: ignore[union-attr]
+        )
+
+    def prop_prompt(self, prop: m.Property) -> None:
+        if isinstance(prop.value, m.Str):
+            self.prompt_text(prop.value, inline=False)
+
+    def prop_retry(self, prop: m.Property) -> None:
+        value = prop.value
+        if isinstance(value, m.Number) and value.is_integer and value.value >= 1:
+            if value.value > MAX_RETRY:
+                self.warning("W108", f"retry {value.text} is unusually high", value.span)
+            return
+        if isinstance(value, m.Name):
+            return  # bound at run time
+        self.error("E110", "retry must be a whole number of at least 1", value.span)  # type: ignore[union-attr]
+
+    def prop_backoff(self, prop: m.Property) -> None:
+        value = prop.value
+        text = value.name if isinstance(value, m.Name) else value.text if isinstance(value, m.Str) else None
+        if text in BACKOFFS:
+            return
+        near = closest(text or "", BACKOFFS)
+        self.error(
+            "E111",
+            "backoff must be none, linear or exponential",
+            value.span,  # type: ignore[union-attr]
+            fixes=(_replace(value.span, near, f"Change to '{near}'"),) if near and isinstance(value, m.Name) else (),  # type: ignore[union-attr]
+        )
+
+    def prop_context(self, prop: m.Property) -> None:
+        value = prop.value
+        if isinstance(value, m.Array):
+            for item in value.items:
+                if not isinstance(item, (m.Name, m.Member)):
+                    self.error("E115", "context entries must be names of bindings", item.span)  # type: ignore[union-attr]
+
+    def prop_skills(self, prop: m.Property) -> None:
+        value = prop.value
+        if not isinstance(value, m.Array):
+            self.error("E013", 'skills must be an array of names, such as ["web-search"]', value.span)  # type: ignore[union-attr]
+            return
+        if not value.items:
+            self.warning("W010", "skills is empty", value.span)
+        for item in value.items:
+            if not isinstance(item, m.Str):
+                self.error("E014", "each skill must be a string", item.span)  # type: ignore[union-attr]
+            elif item.text not in self.res.skills:
+                self.warning(
+                    "W007",
+                    f"skill '{item.text}' is not imported; add `import \"{item.text}\" from \"…\"`",
+                    item.span,
+                )
+
+    def prop_permissions(self, prop: m.Property) -> None:
+        if not prop.has_block or prop.value is not None:
+            self.error("E015", "permissions must be an indented block of `type: value` lines", prop.key_span)
+            return
+        seen: dict[str, m.Property] = {}
+        for rule in prop.children:
+            if rule.key in seen:
+                self.error("E009", f"permission '{rule.key}' is already set", rule.key_span)
+            seen.setdefault(rule.key, rule)
+            if rule.key not in PERMISSION_TYPES:
+                near = closest(rule.key, PERMISSION_TYPES)
+                self.warning(
+                    "W008",
+                    f"unknown permission type '{rule.key}'" + (f"; did you mean '{near}'?" if near else ""),
+                    rule.key_span,
+                    fixes=(_replace(rule.key_span, near, f"Change to '{near}'"),) if near else (),
+                )
+                continue
+            value = rule.value
+            if isinstance(value, m.Array):
+                for item in value.items:
+                    if not isinstance(item, (m.Str, m.Name)):
+                        self.error("E016", "permission patterns must be strings (or names of string bindings)", item.span)  # type: ignore[union-attr]
+            elif isinstance(value, (m.Name, m.Str)):
+                text = value.name if isinstance(value, m.Name) else value.text
+                if text not in PERMISSION_VALUES:
+                    near = closest(text, PERMISSION_VALUES)
+                    self.warning(
+                        "W009",
+                        f"unknown permission value '{text}': use allow, deny, prompt or a list of patterns",
+                        value.span,
+                        fixes=(_replace(value.span, near, f"Change to '{near}'"),) if near and isinstance(value, m.Name) else (),
+                    )
+            elif value is None:
+                self.error("E005", f"permission '{rule.key}' needs a value", rule.key_span)
+
+    # ------------------------------------------------------------ parallel
+
+    def parallel(self, p: m.Parallel, in_block: bool) -> None:
+        if not p.body:
+            self.error("P007", "a parallel block needs at least one branch", p.keyword_span)
+        seen: dict[str, m.Modifier] = {}
+        strategy: m.Modifier | None = None
+        count: m.Modifier | None = None
+        for mod in p.modifiers:
+            if mod.key is None:
+                slot = "strategy"
+                if mod.value not in STRATEGIES:
+                    self.unknown_choice("P001", "join strategy", mod, STRATEGIES)
+                strategy = mod
+            elif mod.key == "on-fail":
+                slot = "on-fail"
+                if mod.value is None:
+                    self.error("P009", "on-fail needs a policy: fail-fast, continue or ignore", mod.key_span)  # type: ignore[arg-type]
+                elif mod.value not in POLICIES:
+                    self.unknown_choice("P002", "on-fail policy", mod, POLICIES)
+            elif mod.key == "count":
+                slot = "count"
+                count = mod
+                if mod.value is None:
+                    self.error("P009", "count needs a number", mod.key_span)  # type: ignore[arg-type]
+                elif mod.value_kind != "number" or "." in mod.value or int(mod.value) < 1:
+                    self.error("P005", "count must be a whole number of at least 1", mod.value_span or mod.span)
+            else:
+                slot = mod.key
+                near = closest(mod.key, MODIFIER_KEYS)
+                self.error(
+                    "P008",
+                    f"unknown parallel modifier '{mod.key}'; expected on-fail or count",
+                    mod.key_span,  # type: ignore[arg-type]
+                    fixes=(_replace(mod.key_span, near, f"Change to '{near}'"),) if near else (),  # type: ignore[arg-type]
+                )
+            if slot in seen:
+                self.error(
+                    "P003",
+                    "duplicate modifier: a parallel block takes one join strategy, one on-fail and one count",
+                    mod.span,
+                    related=(Related("first given here", seen[slot].span),),
+                )
+            seen.setdefault(slot, mod)
+        if count is not None and count.value_kind == "number" and (strategy is None or strategy.value != "any"):
+            self.error("P004", "count only applies to the any strategy: write `parallel (any, count: N):`", count.span)
+        elif count is not None and count.value_kind == "number" and "." not in (count.value or "") and p.body:
+            n = int(count.value or 0)
+            if n > len(p.body):
+                self.warning(
+                    "P006",
+                    f"count {n} is more than the {len(p.body)} branch{'es' if len(p.body) != 1 else ''}; the block can never succeed",
+                    count.value_span or count.span,
+                )
+        self.concurrent += 1
+        self.body(p.body, top=False, in_block=in_block)
+        self.concurrent -= 1
+
+    def unknown_choice(self, code: str, what: str, mod: m.Modifier, known: tuple[str, ...]) -> None:
+        span = mod.value_span or mod.span
+        value = mod.value or ""
+        near = closest(value, known)
+        fixes: tuple[Fix, ...] = ()
+        if near is not None:
+            replacement = f'"{near}"' if mod.quoted else near
+            fixes = (_replace(span, replacement, f"Change to '{near}'"),)
+        self.error(
+            code,
+            f"unknown {what} '{value}'" + (f"; did you mean '{near}'?" if near else "")
+            + f" (expected {', '.join(known)})",
+            span,
+            fixes=fixes,
+        )
+
+    # -------------------------------------------------------------- loops
+
+    def loop(self, loop: m.Loop, in_block: bool) -> None:
+        has_max = False
+        for mod in loop.modifiers:
+            if mod.key != "max":
+                self.error("E107", "loops take only `(max: N)`", mod.span)
+                continue
+            has_max = True
+            if mod.value is None or mod.value_kind != "number" or "." in mod.value or int(mod.value) < 1:
+                self.error("E107", "max must be a whole number of at least 1", mod.value_span or mod.span)
+        if loop.condition is not None:
+            self.condition(loop.condition)
+        elif not has_max:
+            self.warning(
+                "W101",
+                "this loop has no condition and no (max: N); it will run until the program is stopped",
+                loop.keyword_span,
+                fixes=(
+                    Fix(
+                        "Add (max: 10)",
+                        (TextEdit(Span(loop.keyword_span.end_byte, loop.keyword_span.end_byte, loop.keyword_span.end_row, loop.keyword_span.end_col, loop.keyword_span.end_row, loop.keyword_span.end_col), " (max: 10)"),),
+                    ),
+                ),
+            )
+        if not loop.body:
+            self.warning("W106", "loop has an empty body", loop.keyword_span)
+        self.body(loop.body, top=False, in_block=in_block)
+
+    def stage(self, stage: m.PipeStage) -> None:
+        if stage.operator not in PIPE_OPERATORS:
+            near = closest(stage.operator, PIPE_OPERATORS)
+            self.error(
+                "E114",
+                f"unknown pipeline operation '{stage.operator}': use map, filter, reduce or pmap",
+                stage.operator_span,
+                fixes=(_replace(stage.operator_span, near, f"Change to '{near}'"),) if near else (),
+            )
+        elif stage.operator == "reduce":
+            if stage.parameters is None or len(stage.parameters) != 2:
+                self.error("E114", "reduce needs two names: `| reduce(accumulator, item):`", stage.operator_span)
+        elif stage.parameters is not None:
+            self.error("E114", f"{stage.operator} takes no parameters; the current element is `item`", stage.operator_span)
+
+    # ------------------------------------------------------------- calls
+
+    def do_call(self, call: m.DoCall) -> None:
+        sym = self.res.blocks.get(call.block.name)
+        if sym is None:
+            return  # reported with the other unresolved references
+        decl = sym.decl
+        if isinstance(decl, m.BlockDef) and len(decl.parameters) != len(call.arguments):
+            expected = len(decl.parameters)
+            self.warning(
+                "W104",
+                f"block '{call.block.name}' takes {expected} argument{'s' if expected != 1 else ''} "
+                f"but is given {len(call.arguments)}",
+                call.span,
+                related=(Related("block defined here", decl.name.span),),
+            )
+
+    def call(self, call: m.Call) -> None:
+        contract = self.contracts.get(call.function.name)
+        if contract is None:
+            return
+        given = {arg.name for arg in call.arguments if arg.name}
+        for arg in call.arguments:
+            if arg.name is not None and arg.name not in contract.inputs:
+                near = closest(arg.name, contract.inputs)
+                self.error(
+                    "E027",
+                    f"'{call.function.name}' has no input '{arg.name}'"
+                    + (f"; did you mean '{near}'?" if near else f" (inputs: {', '.join(contract.inputs) or 'none'})"),
+                    arg.name_span or arg.span,
+                    fixes=(_replace(arg.name_span, near, f"Change to '{near}'"),) if near and arg.name_span else (),
+                )
+        missing = [name for name in contract.inputs if name not in given]
+        if missing:
+            self.error(
+                "E026",
+                f"'{call.function.name}' needs input{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                call.function.span,
+            )
+
+    def member(self, member: m.Member) -> None:
+        contract = self.contract_of(member.object)
+        if contract is not None and member.property not in contract.outputs:
+            near = closest(member.property, contract.outputs)
+            self.error(
+                "E028",
+                f"the program has no output '{member.property}'"
+                + (f"; did you mean '{near}'?" if near else f" (outputs: {', '.join(contract.outputs) or 'none'})"),
+                member.property_span,
+                fixes=(_replace(member.property_span, near, f"Change to '{near}'"),) if near else (),
+            )
+
+    def contract_of(self, expr: object) -> Contract | None:
+        """The contract of a binding assigned straight from a program call."""
+        if not isinstance(expr, m.Name):
+            return None
+        ref = next((r for r in self.res.references if r.span == expr.span), None)
+        if ref is None or ref.symbol is None:
+            return None
+        decl = ref.symbol.decl
+        value = getattr(decl, "value", None)
+        if isinstance(decl, m.Let) and not decl.destructure and isinstance(value, m.Call):
+            return self.contracts.get(value.function.name)
+        return None
+
+    # -------------------------------------------------------- references
+
+    def references(self) -> None:
+        for stmt in _walk_lets(self.program.body):
+            if stmt.destructure and isinstance(stmt.value, m.Call):
+                contract = self.contracts.get(stmt.value.function.name)
+                if contract is not None:
+                    for name in stmt.names:
+                        if name.name not in contract.outputs:
+                            self.error(
+                                "E028",
+                                f"'{stmt.value.function.name}' has no output '{name.name}' "
+                                f"(outputs: {', '.join(contract.outputs) or 'none'})",
+                                name.span,
+                            )
+        for ref in self.res.references:
+            if ref.symbol is not None:
+                if ref.write and ref.symbol.kind in READONLY_KINDS:
+                    self.error(
+                        "E103",
+                        f"cannot assign to {ref.symbol.kind.value} '{ref.name}'",
+                        ref.span,
+                        related=(Related("defined here", ref.symbol.span),),
+                    )
+                continue
+            if ref.role is Role.VARIABLE:
+                visible = ref.scope.visible()
+                near = closest(ref.name, visible)
+                fixes = (_replace(ref.span, near, f"Change to '{near}'"),) if near else ()
+                hint = f"; did you mean '{near}'?" if near else ""
+                if ref.in_string:
+                    # Braces in prose are often literal placeholders; the runtime
+                    # leaves an unknown {name} as written, so this is a warning.
+                    self.warning(
+                        "W113",
+                        f"'{{{ref.name}}}' names no binding and will be sent as written{hint}",
+                        ref.span,
+                        fixes=fixes,
+                    )
+                else:
+                    self.error("E101", f"'{ref.name}' is not defined{hint}", ref.span, fixes=fixes)
+            elif ref.role is Role.AGENT:
+                self.undefined_agent(m.Name(ref.span, ref.name))
+            elif ref.role is Role.BLOCK:
+                near = closest(ref.name, self.res.blocks)
+                self.error(
+                    "E102",
+                    f"block '{ref.name}' is not defined" + (f"; did you mean '{near}'?" if near else ""),
+                    ref.span,
+                    fixes=(_replace(ref.span, near, f"Change to '{near}'"),) if near else (),
+                )
+            elif ref.role is Role.PROGRAM:
+                hint = ""
+                if ref.name in self.res.blocks:
+                    hint = f"; to run the block, write `do {ref.name}(…)`"
+                self.error("E025", f"'{ref.name}' is not an imported program{hint}", ref.span)
+
+
+def _walk_lets(body: tuple[m.Stmt, ...]) -> Iterable[m.Let]:
+    for stmt in body:
+        if isinstance(stmt, m.Let):
+            yield stmt
+        elif isinstance(stmt, m.BlockDef):
+            yield from _walk_lets(stmt.body)
+
+
+def _insert_after(name_span: Span, decl: m.AgentDef) -> Span:
+    """Insertion point for a new first property: the end of the agent's header line."""
+    end = name_span.end_byte + 1  # past the ':'
+    return Span(end, end, name_span.end_row, name_span.end_col + 1, name_span.end_row, name_span.end_col + 1)
+
+
+def check_program(
+    program: m.Program, *, contracts: dict[str, Contract] | None = None, resolution: Resolution | None = None
+) -> tuple[list[Diagnostic], Resolution]:
+    """All model-level diagnostics of a program, and the resolution they were computed from."""
+    res = resolution or resolve(program)
+    diagnostics = list(res.diagnostics)
+    diagnostics.extend(_Checker(program, res, contracts or {}).run())
+    return diagnostics, res
+
+
+__all__ = [
+    "BACKOFFS",
+    "Contract",
+    "MODELS",
+    "PIPE_OPERATORS",
+    "POLICIES",
+    "STRATEGIES",
+    "check_program",
+    "closest",
+    "is_local_program_path",
+    "is_remote_program_path",
+]
+
+_ = SymbolKind  # re-exported for callers that inspect symbols

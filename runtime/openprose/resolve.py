@@ -1,0 +1,626 @@
+"""Name resolution: which definition every name in a program refers to.
+
+OpenProse keeps one flat namespace of bindings per program (and one per
+block definition, which runs like a small program of its own); loop
+variables, block parameters, catch variables and the implicit pipeline
+`item` live only in their bodies. Agents and blocks are hoisted. Every
+reference is linked to its symbol and every symbol keeps its references, so
+the language server can answer definition, references and rename from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import PurePosixPath
+from typing import Iterator
+
+from . import model as m
+from .diagnostics import Diagnostic, Related, Severity, Span
+
+
+class SymbolKind(str, Enum):
+    AGENT = "agent"
+    BLOCK = "block"
+    PROGRAM = "program"
+    SKILL = "skill"
+    VARIABLE = "variable"
+    CONST = "constant"
+    INPUT = "input"
+    OUTPUT = "output"
+    PARAMETER = "parameter"
+    LOOP = "loop variable"
+    INDEX = "index variable"
+    ERROR = "error variable"
+    ITEM = "pipeline item"
+    ACCUMULATOR = "reduce variable"
+
+
+#: Kinds that hold a value and may be referenced as a variable.
+VALUE_KINDS = frozenset(
+    {
+        SymbolKind.VARIABLE,
+        SymbolKind.CONST,
+        SymbolKind.INPUT,
+        SymbolKind.OUTPUT,
+        SymbolKind.PARAMETER,
+        SymbolKind.LOOP,
+        SymbolKind.INDEX,
+        SymbolKind.ERROR,
+        SymbolKind.ITEM,
+        SymbolKind.ACCUMULATOR,
+    }
+)
+
+#: Names that cannot be assigned to after they are bound.
+READONLY_KINDS = frozenset(
+    {
+        SymbolKind.CONST,
+        SymbolKind.INPUT,
+        SymbolKind.PARAMETER,
+        SymbolKind.LOOP,
+        SymbolKind.INDEX,
+        SymbolKind.ERROR,
+        SymbolKind.ITEM,
+        SymbolKind.ACCUMULATOR,
+    }
+)
+
+
+#: Properties whose bare-word values are keywords of the language.
+KEYWORD_PROPERTIES = frozenset(
+    {"model", "persist", "backoff", "bash", "network", "read", "write", "execute"}
+)
+
+
+class Role(str, Enum):
+    VARIABLE = "variable"
+    AGENT = "agent"
+    BLOCK = "block"
+    PROGRAM = "program"
+    SKILL = "skill"
+
+
+@dataclass(eq=False)
+class Symbol:
+    name: str
+    kind: SymbolKind
+    span: Span  # the defining name
+    decl: object  # the model object that defines it
+    scope: "Scope"
+    implicit: bool = False  # the pipeline `item`, which has no written definition
+    references: list["Reference"] = field(default_factory=list)
+    other_definitions: list[Span] = field(default_factory=list)  # e.g. `output x` in several branches
+    placement: tuple[tuple[int, int], ...] = ()  # where a flat-namespace binding was written
+
+
+@dataclass(eq=False)
+class Reference:
+    name: str
+    span: Span
+    role: Role
+    scope: "Scope"
+    symbol: Symbol | None = None
+    in_string: bool = False  # `{name}` inside a string or condition
+    write: bool = False  # the target of an assignment
+    in_context: bool = False  # named by a `context:` property
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: str  # "program" | "block" | "body"
+    span: Span
+    parent: "Scope | None"
+    variables: dict[str, Symbol] = field(default_factory=dict)
+    children: list["Scope"] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> "Scope":
+        scope: Scope = self
+        while scope.kind == "body" and scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+    def lookup(self, name: str) -> Symbol | None:
+        scope: Scope | None = self
+        while scope is not None:
+            found = scope.variables.get(name)
+            if found is not None:
+                return found
+            scope = scope.parent
+        return None
+
+    def visible(self) -> dict[str, Symbol]:
+        out: dict[str, Symbol] = {}
+        scope: Scope | None = self
+        while scope is not None:
+            for name, sym in scope.variables.items():
+                out.setdefault(name, sym)
+            scope = scope.parent
+        return out
+
+
+@dataclass
+class Resolution:
+    program: m.Program
+    root: Scope
+    agents: dict[str, Symbol]
+    blocks: dict[str, Symbol]
+    programs: dict[str, Symbol]
+    skills: dict[str, Symbol]
+    symbols: list[Symbol]
+    references: list[Reference]
+    diagnostics: list[Diagnostic]
+
+    def scope_at(self, offset: int) -> Scope:
+        """The innermost scope whose span contains a byte offset."""
+        scope = self.root
+        while True:
+            for child in scope.children:
+                if child.span.start_byte <= offset <= child.span.end_byte:
+                    scope = child
+                    break
+            else:
+                return scope
+
+    def visible_variables(self, offset: int) -> list[Symbol]:
+        return sorted(self.scope_at(offset).visible().values(), key=lambda s: s.name)
+
+    def symbol_at(self, offset: int) -> tuple[Symbol, Span] | None:
+        """The symbol named at an offset (a definition or a reference) and that name's span."""
+        for sym in self.symbols:
+            if not sym.implicit and _inside(sym.span, offset):
+                return sym, sym.span
+            for other in sym.other_definitions:
+                if _inside(other, offset):
+                    return sym, other
+        for ref in self.references:
+            if ref.symbol is not None and _inside(ref.span, offset):
+                return ref.symbol, ref.span
+        return None
+
+    def reference_at(self, offset: int) -> Reference | None:
+        for ref in self.references:
+            if _inside(ref.span, offset):
+                return ref
+        return None
+
+
+def _inside(span: Span, offset: int) -> bool:
+    return span.start_byte <= offset <= span.end_byte
+
+
+def program_alias(path: str) -> str:
+    """The name a `use` without `as` binds: the slug or the file's stem."""
+    tail = path.rstrip("/").split("/")[-1]
+    stem = PurePosixPath(tail).stem if tail.endswith(".prose") else tail
+    return stem.lstrip("@")
+
+
+class _Resolver:
+    def __init__(self, program: m.Program) -> None:
+        self.program = program
+        self.root = Scope("program", program.span, None)
+        self.agents: dict[str, Symbol] = {}
+        self.blocks: dict[str, Symbol] = {}
+        self.programs: dict[str, Symbol] = {}
+        self.skills: dict[str, Symbol] = {}
+        self.symbols: list[Symbol] = []
+        self.references: list[Reference] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.placement: tuple[tuple[int, int], ...] = ()
+        self._constructs = 0
+
+    # ------------------------------------------------------------ plumbing
+
+    def error(self, code: str, message: str, span: Span, related: tuple[Related, ...] = ()) -> None:
+        self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, span, related))
+
+    def warning(self, code: str, message: str, span: Span, related: tuple[Related, ...] = ()) -> None:
+        self.diagnostics.append(Diagnostic(code, Severity.WARNING, message, span, related))
+
+    def new_symbol(self, name: m.Name, kind: SymbolKind, decl: object, scope: Scope, implicit: bool = False) -> Symbol:
+        sym = Symbol(name.name, kind, name.span, decl, scope, implicit)
+        self.symbols.append(sym)
+        return sym
+
+    def ref(self, name: m.Name, role: Role, scope: Scope, *, in_string: bool = False, write: bool = False) -> Reference:
+        ref = Reference(name.name, name.span, role, scope, in_string=in_string, write=write)
+        self.references.append(ref)
+        return ref
+
+    def body_scope(self, span: Span, parent: Scope) -> Scope:
+        scope = Scope("body", span, parent)
+        parent.children.append(scope)
+        return scope
+
+    # ----------------------------------------------------------- hoisting
+
+    def hoist(self, body: tuple[m.Stmt, ...]) -> None:
+        for stmt in body:
+            if isinstance(stmt, m.AgentDef):
+                self.declare_global(stmt.name, SymbolKind.AGENT, stmt, self.agents, "E006", "agent")
+            elif isinstance(stmt, m.BlockDef):
+                self.declare_global(stmt.name, SymbolKind.BLOCK, stmt, self.blocks, "E113", "block")
+            elif isinstance(stmt, m.Use):
+                alias = stmt.alias or (
+                    m.Name(stmt.path.span, program_alias(stmt.path.text)) if stmt.path.text.strip() else None
+                )
+                if alias is not None:
+                    if alias.name in self.programs:
+                        first = self.programs[alias.name]
+                        self.error(
+                            "E010",
+                            f"a program is already imported as '{alias.name}'; add `as other-name` to one of them",
+                            alias.span,
+                            (Related("first imported here", first.span),),
+                        )
+                    else:
+                        self.programs[alias.name] = self.new_symbol(alias, SymbolKind.PROGRAM, stmt, self.root)
+            elif isinstance(stmt, m.Import):
+                name = stmt.name.text
+                if name and name not in self.skills:
+                    self.skills[name] = self.new_symbol(m.Name(stmt.name.span, name), SymbolKind.SKILL, stmt, self.root)
+        for name, block in self.blocks.items():
+            agent = self.agents.get(name)
+            if agent is not None:
+                self.error(
+                    "E112",
+                    f"block '{name}' has the same name as an agent",
+                    block.span,
+                    (Related("agent defined here", agent.span),),
+                )
+
+    def declare_global(
+        self, name: m.Name, kind: SymbolKind, decl: object, table: dict[str, Symbol], code: str, what: str
+    ) -> None:
+        first = table.get(name.name)
+        if first is not None:
+            self.error(
+                code,
+                f"{what} '{name.name}' is already defined",
+                name.span,
+                (Related(f"first definition of '{name.name}'", first.span),),
+            )
+            first.other_definitions.append(name.span)
+            return
+        table[name.name] = self.new_symbol(name, kind, decl, self.root)
+
+    # ------------------------------------------------------- declarations
+
+    def declare_value(self, name: m.Name, kind: SymbolKind, decl: object, scope: Scope) -> Symbol:
+        """Bind a name in the flat namespace of the enclosing program or block."""
+        ns = scope.namespace
+        agent = self.agents.get(name.name)
+        if agent is not None:
+            self.error(
+                "E112",
+                f"'{name.name}' is already the name of an agent; choose another name",
+                name.span,
+                (Related("agent defined here", agent.span),),
+            )
+        existing = ns.variables.get(name.name)
+        if existing is not None:
+            if kind is SymbolKind.OUTPUT and existing.kind is SymbolKind.OUTPUT:
+                existing.other_definitions.append(name.span)
+                return existing
+            relation = _placement(existing.placement, self.placement)
+            if (
+                kind is SymbolKind.VARIABLE
+                and existing.kind is SymbolKind.VARIABLE
+                and isinstance(decl, m.Let)
+                and relation == "exclusive"
+            ):
+                # `let x` in each branch of an if/else or choice: one binding, set one way or another.
+                existing.other_definitions.append(name.span)
+                return existing
+            if (
+                kind is SymbolKind.VARIABLE
+                and existing.kind is SymbolKind.VARIABLE
+                and isinstance(decl, m.Let)
+                and relation == "nested"
+            ):
+                self.warning(
+                    "W112",
+                    f"'{name.name}' is already a variable; this `let` updates it "
+                    f"(write `{name.name} = …` to say so)",
+                    name.span,
+                    (Related(f"'{name.name}' first defined here", existing.span),),
+                )
+                existing.other_definitions.append(name.span)
+                return existing
+            if kind is SymbolKind.INPUT and existing.kind is SymbolKind.INPUT:
+                self.error(
+                    "E021",
+                    f"input '{name.name}' is already declared",
+                    name.span,
+                    (Related("first declared here", existing.span),),
+                )
+            else:
+                self.error(
+                    "E019",
+                    f"'{name.name}' is already defined as {_article(existing.kind.value)}; "
+                    "every binding in a program needs its own name",
+                    name.span,
+                    (Related(f"'{name.name}' first defined here", existing.span),),
+                )
+            existing.other_definitions.append(name.span)
+            return existing
+        sym = self.new_symbol(name, kind, decl, ns)
+        sym.placement = self.placement
+        ns.variables[name.name] = sym
+        return sym
+
+    def declare_local(self, name: m.Name, kind: SymbolKind, decl: object, scope: Scope, implicit: bool = False) -> None:
+        """Bind a loop variable, parameter, catch variable or pipeline name in its body."""
+        outer = scope.parent.lookup(name.name) if scope.parent is not None else None
+        if outer is not None and not (implicit and outer.implicit) and not implicit:
+            self.warning(
+                "W103",
+                f"{kind.value} '{name.name}' hides the {outer.kind.value} of the same name inside this body",
+                name.span,
+                (Related(f"outer '{name.name}' defined here", outer.span),),
+            )
+        existing = scope.variables.get(name.name)
+        if existing is not None:
+            self.error(
+                "E019",
+                f"'{name.name}' is declared twice here",
+                name.span,
+                (Related("first declared here", existing.span),),
+            )
+            return
+        sym = self.new_symbol(name, kind, decl, scope, implicit)
+        scope.variables[name.name] = sym
+
+    # ---------------------------------------------------------- statements
+
+    def statements(self, body: tuple[m.Stmt, ...], scope: Scope, branch: tuple[int, int] | None = None) -> None:
+        """Walk a statement list; `branch` marks it as one alternative of a construct."""
+        saved = self.placement
+        self._constructs += 1
+        self.placement = saved + (branch if branch is not None else (self._constructs, 0),)
+        try:
+            for stmt in body:
+                self.statement(stmt, scope)
+        finally:
+            self.placement = saved
+
+    def construct(self) -> int:
+        self._constructs += 1
+        return self._constructs
+
+    def statement(self, stmt: m.Stmt, scope: Scope) -> None:
+        if isinstance(stmt, m.Let):
+            self.expr(stmt.value, scope)
+            kind = SymbolKind.CONST if stmt.kind == "const" else SymbolKind.VARIABLE
+            for name in stmt.names:
+                self.declare_value(name, kind, stmt, scope)
+        elif isinstance(stmt, m.Assign):
+            self.expr(stmt.value, scope)
+            target = scope.lookup(stmt.name.name)
+            if target is None:
+                # The first assignment to a fresh name binds it (named parallel
+                # results). Inside a block it binds at program level, so results
+                # a block produces stay visible after `do block`; `let` keeps a
+                # name local to the block instead.
+                self.declare_value(stmt.name, SymbolKind.VARIABLE, stmt, self.root)
+            else:
+                self.ref(stmt.name, Role.VARIABLE, scope, write=True)
+        elif isinstance(stmt, m.Output):
+            self.expr(stmt.value, scope)
+            if stmt.name is not None:
+                existing = scope.lookup(stmt.name.name)
+                if (
+                    existing is not None
+                    and isinstance(stmt.value, m.Name)
+                    and stmt.value.name == stmt.name.name
+                ):
+                    # `output x = x` publishes an existing binding; it is not a second one.
+                    existing.other_definitions.append(stmt.name.span)
+                else:
+                    self.declare_value(stmt.name, SymbolKind.OUTPUT, stmt, scope)
+        elif isinstance(stmt, m.Input):
+            self.strings_in(stmt.description, scope)
+            self.declare_value(stmt.name, SymbolKind.INPUT, stmt, scope)
+        elif isinstance(stmt, m.AgentDef):
+            self.properties(stmt.properties, scope)
+        elif isinstance(stmt, m.BlockDef):
+            block_scope = Scope("block", stmt.span, scope)
+            scope.children.append(block_scope)
+            for param in stmt.parameters:
+                self.declare_local(param, SymbolKind.PARAMETER, stmt, block_scope)
+            self.statements(stmt.body, block_scope)
+        elif isinstance(stmt, m.ExprStmt):
+            self.expr(stmt.expr, scope)
+        elif isinstance(stmt, m.If):
+            construct = self.construct()
+            for index, branch in enumerate(stmt.branches):
+                self.branch(branch, scope, (construct, index))
+            if stmt.else_branch is not None:
+                self.branch(stmt.else_branch, scope, (construct, len(stmt.branches)))
+        elif isinstance(stmt, m.Try):
+            self.try_(stmt, scope)
+        elif isinstance(stmt, m.Throw):
+            self.strings_in(stmt.message, scope)
+        elif isinstance(stmt, m.Choice):
+            self.strings_in(stmt.criteria, scope)
+            construct = self.construct()
+            for index, option in enumerate(stmt.options):
+                self.statements(option.body, scope, (construct, index))
+            self.statements(stmt.stray, scope)
+        elif isinstance(stmt, m.Orphan):
+            self.statements(stmt.body, scope)
+        # Use / Import were handled while hoisting.
+
+    def branch(self, branch: m.Branch, scope: Scope, place: tuple[int, int]) -> None:
+        if branch.condition is not None:
+            self.expr(branch.condition, scope)
+        self.statements(branch.body, scope, place)
+
+    def try_(self, stmt: m.Try, scope: Scope) -> None:
+        construct = self.construct()
+        self.statements(stmt.body, scope, (construct, 0))
+        if stmt.catch is not None:
+            catch_scope = self.body_scope(stmt.catch.span, scope)
+            if stmt.catch_name is not None:
+                self.declare_local(stmt.catch_name, SymbolKind.ERROR, stmt, catch_scope)
+            self.statements(stmt.catch.body, catch_scope, (construct, 1))
+        if stmt.finally_ is not None:
+            self.statements(stmt.finally_.body, scope)
+
+    # --------------------------------------------------------- expressions
+
+    def properties(self, props: tuple[m.Property, ...], scope: Scope) -> None:
+        for prop in props:
+            if prop.value is not None:
+                if prop.key in KEYWORD_PROPERTIES and isinstance(prop.value, m.Name):
+                    pass  # `model: opus`, `persist: project`, `bash: deny` name values, not bindings
+                elif prop.key == "skills" and isinstance(prop.value, m.Array):
+                    for item in prop.value.items:
+                        if isinstance(item, m.Str) and item.text in self.skills:
+                            self.skills[item.text].references.append(
+                                Reference(item.text, item.span, Role.SKILL, scope, self.skills[item.text])
+                            )
+                elif prop.key == "context":
+                    start = len(self.references)
+                    self.expr(prop.value, scope)
+                    for ref in self.references[start:]:
+                        ref.in_context = True
+                else:
+                    self.expr(prop.value, scope)
+            if prop.children:
+                self.properties(prop.children, scope)
+
+    def strings_in(self, node: object, scope: Scope) -> None:
+        if isinstance(node, m.Str):
+            for interp in node.interpolations:
+                self.ref(m.Name(interp.name_span, interp.name), Role.VARIABLE, scope, in_string=True)
+        elif isinstance(node, m.Condition):
+            for interp in node.references:
+                self.ref(m.Name(interp.name_span, interp.name), Role.VARIABLE, scope, in_string=True)
+
+    def expr(self, e: object, scope: Scope) -> None:
+        if isinstance(e, m.Name):
+            self.ref(e, Role.VARIABLE, scope)
+        elif isinstance(e, (m.Str, m.Condition)):
+            self.strings_in(e, scope)
+        elif isinstance(e, m.Session):
+            if e.prompt is not None:
+                self.strings_in(e.prompt, scope)
+            if e.agent is not None:
+                self.ref(e.agent, Role.AGENT, scope)
+            self.properties(e.properties, scope)
+        elif isinstance(e, m.Binary):
+            self.expr(e.left, scope)
+            self.expr(e.right, scope)
+        elif isinstance(e, m.Unary):
+            self.expr(e.operand, scope)
+        elif isinstance(e, m.Array):
+            for item in e.items:
+                self.expr(item, scope)
+        elif isinstance(e, m.Object):
+            for entry in e.entries:
+                self.expr(entry.value, scope)
+        elif isinstance(e, m.Member):
+            self.expr(e.object, scope)
+        elif isinstance(e, m.Call):
+            self.ref(e.function, Role.PROGRAM, scope)
+            for arg in e.arguments:
+                self.expr(arg.value, scope)
+        elif isinstance(e, m.DoCall):
+            self.ref(e.block, Role.BLOCK, scope)
+            for arg in e.arguments:
+                self.expr(arg.value, scope)
+        elif isinstance(e, m.DoBlock):
+            self.statements(e.body, scope)
+        elif isinstance(e, m.Parallel):
+            self.statements(e.body, scope)
+        elif isinstance(e, m.ForLoop):
+            self.expr(e.collection, scope)
+            body = self.body_scope(e.span, scope)
+            self.declare_local(e.item, SymbolKind.LOOP, e, body)
+            if e.index is not None:
+                self.declare_local(e.index, SymbolKind.INDEX, e, body)
+            self.statements(e.body, body)
+        elif isinstance(e, m.Repeat):
+            self.expr(e.count, scope)
+            body = self.body_scope(e.span, scope)
+            if e.index is not None:
+                self.declare_local(e.index, SymbolKind.INDEX, e, body)
+            self.statements(e.body, body)
+        elif isinstance(e, m.Loop):
+            if e.condition is not None:
+                self.strings_in(e.condition, scope)
+            body = self.body_scope(e.span, scope)
+            if e.index is not None:
+                self.declare_local(e.index, SymbolKind.INDEX, e, body)
+            self.statements(e.body, body)
+        elif isinstance(e, m.Pipeline):
+            self.expr(e.input, scope)
+            for stage in e.stages:
+                body = self.body_scope(stage.span, scope)
+                if stage.parameters:
+                    for param in stage.parameters:
+                        self.declare_local(param, SymbolKind.ACCUMULATOR, stage, body)
+                elif stage.operator in ("map", "filter", "pmap"):
+                    self.declare_local(m.Name(stage.operator_span, "item"), SymbolKind.ITEM, stage, body, implicit=True)
+                self.statements(stage.body, body)
+        elif isinstance(e, m.Sequence):
+            for item in e.items:
+                self.expr(item, scope)
+        elif isinstance(e, m.Try):
+            self.try_(e, scope)
+
+    # ------------------------------------------------------------ linking
+
+    def link(self) -> None:
+        tables = {Role.AGENT: self.agents, Role.BLOCK: self.blocks, Role.PROGRAM: self.programs}
+        for ref in self.references:
+            if ref.symbol is not None:
+                continue
+            if ref.role is Role.VARIABLE:
+                ref.symbol = ref.scope.lookup(ref.name)
+                if ref.symbol is None and ref.in_context:
+                    ref.symbol = self.agents.get(ref.name)  # `context: captain` passes the agent's memory
+            else:
+                ref.symbol = tables[ref.role].get(ref.name)
+            if ref.symbol is not None:
+                ref.symbol.references.append(ref)
+
+
+def _placement(first: tuple[tuple[int, int], ...], second: tuple[tuple[int, int], ...]) -> str:
+    """How two declarations sit relative to each other.
+
+    A placement is the chain of (construct, branch) pairs from the program
+    down to the statement list holding a declaration. "same" means one
+    statement list; "exclusive" means different branches of one if/choice, so
+    at most one of them runs; anything else is "nested".
+    """
+    for a, b in zip(first, second):
+        if a == b:
+            continue
+        if a[0] == b[0]:
+            return "exclusive"
+        return "nested"
+    return "same" if len(first) == len(second) else "nested"
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def resolve(program: m.Program) -> Resolution:
+    r = _Resolver(program)
+    r.hoist(program.body)
+    r.statements(program.body, r.root)
+    r.link()
+    return Resolution(
+        program, r.root, r.agents, r.blocks, r.programs, r.skills, r.symbols, r.references, r.diagnostics
+    )
+
+
+def iter_scopes(scope: Scope) -> Iterator[Scope]:
+    yield scope
+    for child in scope.children:
+        yield from iter_scopes(child)
