@@ -30,8 +30,10 @@ const commaSep = (rule) => optional(commaSep1(rule));
 
 // The right-hand side of a binding: an expression ending its line, or a
 // whole try/catch whose result is the value (`x = try: …`).
+// A binding still being typed (`let x =`) parses with no value; the checker
+// reports it, and the error stays on that line.
 const boundValue = ($) => choice(
-  seq(field('value', $._expression), $._newline),
+  seq(optional(field('value', $._expression)), $._newline),
   field('value', $.try_statement),
 );
 
@@ -48,6 +50,7 @@ module.exports = grammar({
     $._string_unterminated,
     $._condition_text,
     $._triple_condition_text,
+    $._unclosed_modifiers,
     // Never emitted: their validity tells the scanner it is inside brackets.
     ']',
     ')',
@@ -275,11 +278,12 @@ module.exports = grammar({
 
     session: $ => seq(
       'session',
-      choice(
-        field('prompt', $.string),
+      optional(choice(
+        // `session "Synthesize":` followed by properties is also written.
+        seq(field('prompt', $.string), optional(':')),
         seq(':', optional(field('agent', $.identifier))),
         seq(field('name', $.identifier), ':', field('agent', $.identifier)),
-      ),
+      )),
       optional(field('properties', $.property_block)),
     ),
 
@@ -305,7 +309,9 @@ module.exports = grammar({
       optional(field('body', $.block)),
     ),
 
-    modifier_list: $ => seq('(', commaSep($.modifier), ')'),
+    // A list still being typed (`parallel (first` at the end of a line) is
+    // closed by a zero-width token so the error stays on that line.
+    modifier_list: $ => seq('(', commaSep($.modifier), choice(')', $._unclosed_modifiers)),
 
     modifier: $ => choice(
       seq(field('key', $.identifier), ':', optional(field('value', $._modifier_value))),
@@ -368,7 +374,7 @@ module.exports = grammar({
     sequence: $ => prec.left(PREC.sequence, seq(
       field('left', $._expression),
       '->',
-      field('right', $._expression),
+      optional(field('right', $._expression)),
     )),
 
     binary_expression: $ => choice(

@@ -124,6 +124,7 @@ def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, 
         tree = parse(source)
     program = cache.build(tree, source) if cache is not None else m.build_program(tree, source)
     diagnostics = syntax_diagnostics(tree, source)
+    diagnostics.extend(encoding_diagnostics(source))
     base = path.parent if path is not None else None
     contracts, problems = load_contracts(program, base, reader)
     semantic, resolution = check_program(program, contracts=contracts)
@@ -131,6 +132,19 @@ def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, 
     diagnostics.extend(semantic)
     diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
     return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts)
+
+
+def encoding_diagnostics(source: bytes) -> list[Diagnostic]:
+    """Programs are UTF-8; point at the first byte that is not."""
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        row = source.count(b"\n", 0, exc.start)
+        line_start = source.rfind(b"\n", 0, exc.start) + 1
+        col = exc.start - line_start
+        span = Span(exc.start, exc.end, row, col, row, col + (exc.end - exc.start))
+        return [Diagnostic("E005", Severity.ERROR, f"the file is not valid UTF-8 (byte 0x{source[exc.start]:02x})", span)]
+    return []
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

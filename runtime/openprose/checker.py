@@ -282,7 +282,9 @@ class _Checker:
     # --------------------------------------------------------- expressions
 
     def expr(self, e: object, in_block: bool) -> None:
-        if isinstance(e, m.Session):
+        if isinstance(e, m.Unknown) and e.type == "missing":
+            self.error("E005", "expected a value here", e.span)
+        elif isinstance(e, m.Session):
             self.session(e)
         elif isinstance(e, m.Parallel):
             self.parallel(e, in_block)

@@ -1,2 +1,209 @@
-def main() -> None:  # replaced below
-    raise SystemExit(0)
+"""The `prose` command: check, compile, fmt, run and lsp.
+
+Exit codes are part of the interface that scripts and CI rely on: 0 clean,
+1 when a program has errors (or fails when run), 2 when the input cannot be
+read or the command is used wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .analysis import Analysis, analyze
+from .diagnostics import Diagnostic, LineIndex, Severity
+
+
+@dataclass
+class _Loaded:
+    path: Path
+    display: str
+    source: bytes
+
+
+class InputError(Exception):
+    """A path that cannot be read; reported with exit code 2."""
+
+
+def iter_program_files(paths: Iterable[str]) -> Iterator[tuple[Path, str]]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.prose") if p.is_file() and ".prose" not in p.parent.parts)
+            for child in found:
+                yield child, str(child)
+        else:
+            yield path, raw
+
+
+def load(path: Path, display: str) -> _Loaded:
+    try:
+        return _Loaded(path, display, path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"{display}: cannot read: {exc.strerror or exc}") from exc
+
+
+def diagnostic_record(display: str, analysis: Analysis, diag: Diagnostic, index: LineIndex) -> dict[str, object]:
+    span = diag.span
+    return {
+        "file": display,
+        "line": span.start_row + 1,
+        "column": index.char_col(span.start_row, span.start_col) + 1,
+        "end_line": span.end_row + 1,
+        "end_column": index.char_col(span.end_row, span.end_col) + 1,
+        "severity": diag.severity.value,
+        "code": diag.code,
+        "message": diag.message,
+    }
+
+
+def _snippet(index: LineIndex, diag: Diagnostic) -> str:
+    span = diag.span
+    line = index.line_text(span.start_row)
+    start = index.char_col(span.start_row, span.start_col)
+    if span.end_row == span.start_row:
+        end = max(start + 1, index.char_col(span.end_row, span.end_col))
+    else:
+        end = max(start + 1, len(line))
+    number = str(span.start_row + 1)
+    pad = " " * len(number)
+    return f" {number} | {line}\n {pad} | {' ' * start}{'^' * (end - start)}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="prose")
+def main() -> None:
+    """OpenProse tooling: check, format and run .prose programs."""
+
+
+def _check(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:
+    records: list[dict[str, object]] = []
+    errors = warnings = files = 0
+    unreadable: list[str] = []
+    targets = list(iter_program_files(paths))
+    if not targets:
+        click.echo("prose: no .prose files found", err=True)
+        sys.exit(2)
+    for path, display in targets:
+        try:
+            loaded = load(path, display)
+        except InputError as exc:
+            unreadable.append(str(exc))
+            continue
+        files += 1
+        analysis = analyze(loaded.source, path.resolve())
+        index = LineIndex(loaded.source)
+        for diag in analysis.diagnostics:
+            if diag.severity is Severity.ERROR:
+                errors += 1
+            elif diag.severity is Severity.WARNING:
+                warnings += 1
+            record = diagnostic_record(display, analysis, diag, index)
+            records.append(record)
+            if output_format == "text":
+                click.echo(
+                    f"{display}:{record['line']}:{record['column']}: {diag.severity.value}[{diag.code}]: {diag.message}"
+                )
+                if snippets:
+                    click.echo(_snippet(index, diag))
+    for problem in unreadable:
+        click.echo(f"prose: {problem}", err=True)
+    if output_format == "json":
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        summary = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+        click.echo(summary)
+    if unreadable:
+        sys.exit(2)
+    sys.exit(1 if errors else 0)
+
+
+_PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=True, file_okay=True, path_type=str))
+_FORMAT = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Output diagnostics as text lines or as one JSON array.",
+)
+_SNIPPETS = click.option("--snippets/--no-snippets", default=True, help="Show the source line under each diagnostic.")
+
+
+@main.command()
+@_PATHS
+@_FORMAT
+@_SNIPPETS
+def check(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:
+    """Check programs (files or directories) for errors and warnings."""
+    _check(paths, output_format, snippets)
+
+
+@main.command()
+@_PATHS
+@_FORMAT
+@_SNIPPETS
+def compile(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:  # noqa: A001 - upstream's word
+    """Same as `check`; upstream OpenProse calls validation "compiling"."""
+    _check(paths, output_format, snippets)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--check", "check_only", is_flag=True, help="Report files that would change; write nothing.")
+def fmt(paths: tuple[str, ...], check_only: bool) -> None:
+    """Format programs in place (or stdin to stdout when no PATH or `-` is given)."""
+    from .fmt import FormatError, format_source
+
+    if not paths or paths == ("-",):
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            click.echo(f"<stdin>: not valid UTF-8 at byte {exc.start}", err=True)
+            sys.exit(2)
+        try:
+            formatted = format_source(text)
+        except FormatError as exc:
+            for line, col, message in exc.errors:
+                click.echo(f"<stdin>:{line}:{col}: error: {message}", err=True)
+            sys.exit(1)
+        if check_only:
+            sys.exit(0 if formatted == text else 1)
+        sys.stdout.write(formatted)
+        return
+    changed = failed = 0
+    unreadable = False
+    for path, display in iter_program_files(paths):
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            click.echo(f"prose: {display}: cannot read: {getattr(exc, 'strerror', None) or exc}", err=True)
+            unreadable = True
+            continue
+        try:
+            formatted = format_source(text)
+        except FormatError as exc:
+            failed += 1
+            for line, col, message in exc.errors:
+                click.echo(f"{display}:{line}:{col}: error: {message}", err=True)
+            continue
+        if formatted != text:
+            changed += 1
+            if check_only:
+                click.echo(f"would reformat {display}")
+            else:
+                tmp = path.with_name(f".{path.name}.fmt-tmp")
+                tmp.write_text(formatted, encoding="utf-8", newline="")
+                tmp.replace(path)
+                click.echo(f"reformatted {display}")
+    if unreadable:
+        sys.exit(2)
+    if failed or (check_only and changed):
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

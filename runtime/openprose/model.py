@@ -523,7 +523,8 @@ def _input(node: ts.Node) -> Input:
 def _bound_value(node: ts.Node) -> Expr:
     value = node.child_by_field_name("value")
     if value is None:
-        return Unknown(Span.of(node), "missing")
+        equals = next((c for c in node.children if c.type == "="), node)
+        return Unknown(Span.of(equals), "missing")
     return _expr(value)
 
 
@@ -901,10 +902,14 @@ def _sequence(node: ts.Node) -> Sequence:
     items: list[Expr] = []
     current: ts.Node | None = node
     rights: list[ts.Node] = []
+    missing: list[Span] = []
     while current is not None and current.type == "sequence":
         right = current.child_by_field_name("right")
         if right is not None:
             rights.append(right)
+        else:
+            arrow = next((c for c in current.children if c.type == "->"), current)
+            missing.append(Span.of(arrow))
         current = current.child_by_field_name("left")
     if current is not None:
         items.append(_expr(current))
@@ -914,6 +919,7 @@ def _sequence(node: ts.Node) -> Sequence:
             items.extend(inner.items)
         else:
             items.append(inner)
+    items.extend(Unknown(span, "missing") for span in missing)
     return Sequence(Span.of(node), tuple(items))
 
 

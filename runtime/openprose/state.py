@@ -100,24 +100,33 @@ def _fence(text: str) -> str:
 
 def _split_binding(text: str) -> str:
     """The value part of a binding file: everything after the first ``---`` line
-    outside the fenced source block (and the blank line we put after it)."""
-    lines = text.splitlines(keepends=True)
+    outside the fenced source block (and the blank line we put after it).
+
+    Splits on ``\n`` only: ``str.splitlines`` would also break on characters such
+    as U+2028 that may legitimately occur inside a value or source.
+    """
+    lines = text.split("\n")
     fence = 0
     offset = 0
-    for i, line in enumerate(lines):
-        bare = line.rstrip("\r\n")
+    for i, line in enumerate(lines[:-1]):  # the last piece has no newline, so it cannot be the separator
+        bare = line.rstrip("\r")
         if fence:
-            if bare.strip() and set(bare.strip()) == {"`"} and len(bare.strip()) >= fence:
+            if bare and set(bare) == {"`"} and len(bare) >= fence:
                 fence = 0
         elif bare.startswith("```"):
             fence = len(bare) - len(bare.lstrip("`"))
         elif bare == "---":
-            offset += len(line)
-            if i + 1 < len(lines) and lines[i + 1].strip("\r\n") == "":
-                offset += len(lines[i + 1])
+            offset += len(line) + 1
+            if i + 1 < len(lines) - 1 and lines[i + 1].rstrip("\r") == "":
+                offset += len(lines[i + 1]) + 1
             return text[offset:]
-        offset += len(line)
+        offset += len(line) + 1
     raise RunStateError("binding file has no '---' separator")
+
+
+def _read(path: Path) -> str:
+    # Bytes, not read_text(): universal-newline decoding would turn a stored "\r" into "\n".
+    return path.read_bytes().decode("utf-8")
 
 
 class RunStore:
@@ -259,7 +268,8 @@ class RunStore:
         if not raw.endswith(b"\n"):
             cut = raw.rfind(b"\n")
             raw = raw[: cut + 1] if cut >= 0 else b""
-        return raw.decode("utf-8", errors="replace").splitlines()
+        text = raw.decode("utf-8", errors="replace")
+        return text.split("\n")[:-1] if text else []
 
     def mark_statement_done(self, stmt_id: str, binding: str | None) -> None:
         if not stmt_id or any(ch.isspace() for ch in stmt_id) or "→" in stmt_id:
@@ -321,7 +331,7 @@ class RunStore:
         """The value stored for exactly this name and scope, or None if never written."""
         path = self.binding_path(name, scope)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read(path)
         except FileNotFoundError:
             return None
         try:
@@ -336,7 +346,7 @@ class RunStore:
         for path in sorted(folder.glob("*.md")):
             if path.name.startswith("."):
                 continue
-            out[path.stem] = _split_binding(path.read_text(encoding="utf-8"))
+            out[path.stem] = _split_binding(_read(path))
         return out
 
     # -- agent memory -------------------------------------------------------------------------------
@@ -363,7 +373,7 @@ class RunStore:
 
     def read_memory(self, agent: str, persist: str) -> str | None:
         try:
-            return (self.agent_memory_dir(agent, persist) / "memory.md").read_text(encoding="utf-8")
+            return _read(self.agent_memory_dir(agent, persist) / "memory.md")
         except FileNotFoundError:
             return None
 

@@ -38,6 +38,7 @@ enum TokenType {
   STRING_UNTERMINATED,
   CONDITION_TEXT,
   TRIPLE_CONDITION_TEXT,
+  UNCLOSED_MODIFIERS,
   CLOSE_BRACKET,
   CLOSE_PAREN,
   CLOSE_BRACE,
@@ -193,6 +194,15 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     }
     if (valid_symbols[TRIPLE_CONDITION_TEXT]) return scan_condition_text(lexer, true);
     if (valid_symbols[CONDITION_TEXT]) return scan_condition_text(lexer, false);
+    if (valid_symbols[UNCLOSED_MODIFIERS]) {
+      while (lexer->lookahead == ' ' || lexer->lookahead == '\t') skip(lexer);
+      if (lexer->eof(lexer) || lexer->lookahead == '\n' || lexer->lookahead == '\r') {
+        lexer->mark_end(lexer);
+        lexer->result_symbol = UNCLOSED_MODIFIERS;
+        return true;
+      }
+      return false;
+    }
   }
 
   lexer->mark_end(lexer);
