@@ -478,6 +478,7 @@ class _Checker:
 
     def prop_context(self, prop: m.Property) -> None:
         value = prop.value
+        self.expr(value, False)
         if isinstance(value, m.Array):
             for item in value.items:
                 if not isinstance(item, (m.Name, m.Member)):

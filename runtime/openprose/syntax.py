@@ -140,6 +140,17 @@ def _error_message(node: ts.Node) -> str:
     return f"unexpected {_describe_token(first)}"
 
 
+def _error_code(node: ts.Node) -> tuple[str, str]:
+    """E020/E023 for a nameless input/output, E004 for anything else."""
+    leaves = [leaf.type for leaf in _leaves(node) if leaf.type != "comment"][:2]
+    if leaves == ["input", ":"]:
+        return "E020", "input needs a name: `input name: \"description\"`"
+    parent = node.parent
+    if leaves[:1] == ["="] and parent is not None and parent.type == "output_statement":
+        return "E023", "output needs a name: `output name = value`"
+    return "E004", _error_message(node)
+
+
 def _missing_message(node: ts.Node) -> str:
     name = _TOKEN_NAMES.get(node.type, f"'{node.type}'" if not node.is_named else node.type.replace("_", " "))
     return f"expected {name}"
@@ -162,7 +173,8 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
             out.append(Diagnostic("E005", Severity.ERROR, _missing_message(node), Span.of(node)))
             descend = False
         elif node.is_error:
-            out.append(Diagnostic("E004", Severity.ERROR, _error_message(node), _first_line_span(node, source)))
+            code, message = _error_code(node)
+            out.append(Diagnostic(code, Severity.ERROR, message, _first_line_span(node, source)))
             descend = False
         elif node.type == "string":
             _string_diagnostics(node, source, out)
@@ -171,7 +183,7 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
             continue
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
-                out.extend(_indentation_diagnostics(root))
+                out.extend(_indentation_diagnostics(root, source))
                 return out
 
 
@@ -208,7 +220,12 @@ def _string_diagnostics(node: ts.Node, source: bytes, out: list[Diagnostic]) -> 
 _BODY_TYPES = frozenset({"source_file", "block"})
 
 
-def _indentation_diagnostics(root: ts.Node) -> list[Diagnostic]:
+def _starts_line(node: ts.Node, source: bytes) -> bool:
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    return not source[line_start : node.start_byte].strip()
+
+
+def _indentation_diagnostics(root: ts.Node, source: bytes) -> list[Diagnostic]:
     """Statements of one body must share a column.
 
     The scanner treats a dedent to a column that matches no enclosing level
@@ -224,7 +241,7 @@ def _indentation_diagnostics(root: ts.Node) -> list[Diagnostic]:
         for child in node.named_children:
             if child.type == "comment":
                 continue
-            if child.is_error or child.is_missing:
+            if child.is_error or child.is_missing or not _starts_line(child, source):
                 previous_error = True
                 continue
             col = child.start_point[1]
