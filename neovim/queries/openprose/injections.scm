@@ -1,0 +1,1 @@
+../../../tree-sitter-openprose/queries/injections.scm
