@@ -205,5 +205,52 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
         sys.exit(1)
 
 
+def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint=what)
+        if value.startswith("@"):
+            try:
+                value = Path(value[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise click.BadParameter(f"cannot read {value[1:]}: {exc.strerror or exc}", param_hint=what) from exc
+        out[name.strip()] = value
+    return out
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--input", "-i", "input_pairs", multiple=True, metavar="NAME=VALUE",
+              help="Value for a program input (repeatable); NAME=@file reads the value from a file.")
+@click.option("--backend", type=click.Choice(["auto", "simulated", "scripted", "anthropic"]), default="auto",
+              show_default=True, help="Where sessions run; auto uses anthropic when ANTHROPIC_API_KEY is set.")
+@click.option("--script", type=click.Path(dir_okay=False, path_type=Path), help="Script file for --backend scripted.")
+@click.option("--model-alias", "alias_pairs", multiple=True, metavar="ALIAS=MODEL_ID",
+              help="Map a model alias (sonnet/opus/haiku) to a model id (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line instead of live progress.")
+@click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project directory that holds .prose/ (default: the current directory).")
+def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
+        as_json: bool, resume_id: str | None, workdir: Path | None) -> None:
+    """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
+    from .run_command import run_command
+
+    sys.exit(
+        run_command(
+            file,
+            inputs=_parse_pairs(input_pairs, "--input"),
+            backend_name=None if backend == "auto" else backend,
+            script=script,
+            aliases=_parse_pairs(alias_pairs, "--model-alias"),
+            as_json=as_json,
+            resume=resume_id,
+            workdir=workdir,
+        )
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

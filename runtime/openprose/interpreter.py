@@ -1,0 +1,1230 @@
+"""The OpenProse interpreter, on trio.
+
+Control flow is exact and deterministic; only sessions, `**conditions**` and
+`choice` go to a backend. Parallel blocks are real concurrent tasks: each
+branch runs in its own cancel scope inside a nursery, so `first`, `any` and
+fail-fast cancel the losers for real and the record says which were
+cancelled. The same `run_program` serves the CLI and the language server;
+callers see progress through `on_event` and stop a run by cancelling the
+trio scope around it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from . import model as m
+from .analysis import Analysis, analyze, contract_of_program
+from .backends.base import Backend, BackendError, ContextItem, SessionRequest
+from .checker import is_local_program_path
+from .diagnostics import Diagnostic, Severity, Span
+from .resolve import program_alias
+from .state import RunStore
+from .values import ErrorRecord, Value, as_list, member, number, render, truthy
+
+# ------------------------------------------------------------------ interface
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    type: str  # run.start | session.start | session.end | branch.start | branch.end | run.end | warning | input
+    t: float
+    prompt: str | None = None
+    binding: str | None = None
+    status: str | None = None  # ok | failed | cancelled
+    error: str | None = None
+    path: tuple[str, ...] = ()
+    span: Span | None = None
+    outputs: dict[str, str] | None = None
+    run_dir: str | None = None
+    usage: dict[str, int] | None = None
+    agent: str | None = None
+    model: str | None = None
+    code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": self.type,
+            "t": round(self.t, 4),
+            "prompt": self.prompt,
+            "binding": self.binding,
+            "status": self.status,
+            "error": self.error,
+        }
+        if self.path:
+            out["path"] = list(self.path)
+        if self.span is not None:
+            out["line"] = self.span.start_row + 1
+            out["column"] = self.span.start_col + 1
+        for key in ("outputs", "run_dir", "usage", "agent", "model", "code"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: str  # ok | failed | cancelled
+    outputs: dict[str, str]
+    run_dir: Path
+    run_id: str
+    error: str | None = None
+    error_span: Span | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+class ProgramNotRunnable(Exception):
+    """Raised before anything runs: the program does not check, or an input is missing."""
+
+    def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.diagnostics = diagnostics or []
+
+
+EventSink = Callable[[RunEvent], None]
+InputAsker = Callable[[str, str], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Knobs a caller may tune; the defaults suit real runs."""
+
+    retry_base_delay: float = 1.0  # seconds; linear backoff waits base*n, exponential base*2^(n-1)
+    max_call_depth: int = 64  # nested block invocations before a run is stopped
+
+
+# -------------------------------------------------------------------- errors
+
+
+class ProseError(Exception):
+    """A failure the program can catch: a failed session, a `throw`, a bad value."""
+
+    def __init__(self, message: str, span: Span | None = None, value: Value = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.value = value
+
+
+class _Return(Exception):
+    """`output` inside a block ends that invocation with a value."""
+
+    def __init__(self, value: Value) -> None:
+        self.value = value
+
+
+# -------------------------------------------------------------------- frames
+
+
+class Frame:
+    """Bindings of one namespace (program or block invocation) or one body."""
+
+    __slots__ = ("kind", "parent", "vars", "exec_id", "kinds")
+
+    def __init__(self, kind: str, parent: "Frame | None", exec_id: int | None = None) -> None:
+        self.kind = kind  # "program" | "block" | "body"
+        self.parent = parent
+        self.vars: dict[str, Value] = {}
+        self.kinds: dict[str, str] = {}
+        self.exec_id = exec_id
+
+    def find(self, name: str) -> "Frame | None":
+        frame: Frame | None = self
+        while frame is not None:
+            if name in frame.vars:
+                return frame
+            frame = frame.parent
+        return None
+
+    def namespace(self) -> "Frame":
+        frame = self
+        while frame.kind == "body" and frame.parent is not None:
+            frame = frame.parent
+        return frame
+
+    def root(self) -> "Frame":
+        frame = self
+        while frame.parent is not None:
+            frame = frame.parent
+        return frame
+
+    def scope_id(self) -> int | None:
+        return self.namespace().exec_id
+
+
+# -------------------------------------------------------------- interpreter
+
+
+class Interpreter:
+    def __init__(
+        self,
+        analysis: Analysis,
+        backend: Backend,
+        store: RunStore,
+        *,
+        emit: Callable[..., None],
+        inputs: Mapping[str, str],
+        ask_input: InputAsker | None,
+        options: RunOptions,
+        path_prefix: tuple[str, ...] = (),
+    ) -> None:
+        self.analysis = analysis
+        self.program = analysis.program
+        self.backend = backend
+        self.store = store
+        self.emit = emit
+        self.inputs = dict(inputs)
+        self.ask_input = ask_input
+        self.options = options
+        self.path_prefix = path_prefix
+        self.agents = {s.name.name: s for s in self.program.body if isinstance(s, m.AgentDef)}
+        self.blocks = {s.name.name: s for s in self.program.body if isinstance(s, m.BlockDef)}
+        self.imports: dict[str, m.Use] = {}
+        for stmt in self.program.body:
+            if isinstance(stmt, m.Use):
+                alias = stmt.alias.name if stmt.alias else program_alias(stmt.path.text)
+                self.imports[alias] = stmt
+        self.outputs: dict[str, Value] = {}
+        self.usage = {"input_tokens": 0, "output_tokens": 0, "sessions": 0}
+        self.anon = 0
+        self.exec_ids = 0
+        self.depth = 0
+        self.root = Frame("program", None)
+        self.current_error: ProseError | None = None
+
+    # ------------------------------------------------------------- state
+
+    def bind(self, frame: Frame, name: str, value: Value, *, kind: str = "let", declare: bool = False,
+             source: m.Stmt | None = None) -> None:
+        """Set a binding in the frame that owns it and mirror it to disk."""
+        if declare:
+            target = frame.namespace()
+        else:
+            target = frame.find(name) or frame.root()
+        target.vars[name] = value
+        target.kinds[name] = kind
+        self.persist(name, value, kind, target.scope_id(), source)
+
+    def persist(self, name: str, value: Value, kind: str, scope: int | None, source: m.Stmt | None) -> None:
+        from .values import encode
+
+        tag, text = encode(value)
+        if tag == "json":
+            text = "```json\n" + text + "\n```\n"
+        snippet = self.source_text(source.span) if source is not None else None
+        try:
+            self.store.write_binding(name, text, kind=kind, scope=scope, source=snippet)
+        except Exception as exc:  # a binding name the store cannot represent must not kill the run
+            self.warn(f"could not record binding '{name}': {exc}", None)
+
+    def source_text(self, span: Span) -> str:
+        text = self.program.source[span.start_byte : span.end_byte].decode("utf-8", errors="replace")
+        first = text.split("\n", 3)
+        return "\n".join(first[:3]) + ("\n…" if len(first) > 3 else "")
+
+    def lookup(self, frame: Frame, name: str, span: Span | None) -> Value:
+        owner = frame.find(name)
+        if owner is not None:
+            return owner.vars[name]
+        if name in self.agents:
+            return self.agent_memory_text(name)
+        raise ProseError(f"'{name}' has no value yet at this point of the run", span)
+
+    def warn(self, message: str, span: Span | None, code: str | None = None) -> None:
+        self.emit("warning", error=message, span=span, code=code)
+
+    # --------------------------------------------------------- statements
+
+    async def run(self, resume_done: set[str]) -> None:
+        for index, stmt in enumerate(self.program.body, start=1):
+            sid = str(index)
+            if sid in resume_done:
+                continue
+            await self.statement(stmt, self.root, sid, ())
+            self.mark_done(sid, stmt)
+
+    def mark_done(self, sid: str, stmt: m.Stmt) -> None:
+        name = _bound_name(stmt)
+        try:
+            self.store.mark_statement_done(sid, name)
+        except ValueError:
+            self.store.mark_statement_done(sid, None)
+
+    async def body(self, stmts: tuple[m.Stmt, ...], frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        value: Value = None
+        for index, stmt in enumerate(stmts, start=1):
+            value = await self.statement(stmt, frame, f"{sid}.{index}", path)
+        return value
+
+    async def statement(self, stmt: m.Stmt, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        try:
+            return await self._statement(stmt, frame, sid, path)
+        except ProseError as exc:
+            if exc.span is None:
+                exc.span = stmt.span
+            raise
+
+    async def _statement(self, stmt: m.Stmt, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        if isinstance(stmt, (m.AgentDef, m.BlockDef, m.Use, m.Import)):
+            return None
+        if isinstance(stmt, m.ExprStmt):
+            return await self.expr(stmt.expr, frame, sid, path, binding=None)
+        if isinstance(stmt, m.Let):
+            value = await self.expr(stmt.value, frame, sid, path, binding=_first_name(stmt.names))
+            if stmt.destructure:
+                for name in stmt.names:
+                    self.bind(frame, name.name, member(value, name.name), kind=stmt.kind, declare=True, source=stmt)
+            else:
+                for name in stmt.names:
+                    self.bind(frame, name.name, value, kind=stmt.kind, declare=True, source=stmt)
+            return value
+        if isinstance(stmt, m.Assign):
+            value = await self.expr(stmt.value, frame, sid, path, binding=stmt.name.name)
+            owner = frame.find(stmt.name.name)
+            kind = owner.kinds.get(stmt.name.name, "let") if owner is not None else "let"
+            self.bind(frame, stmt.name.name, value, kind=kind, source=stmt)
+            return value
+        if isinstance(stmt, m.Output):
+            name = stmt.name.name if stmt.name is not None else None
+            value = await self.expr(stmt.value, frame, sid, path, binding=name)
+            in_block = frame.namespace().kind == "block"
+            if name is not None:
+                self.bind(frame, name, value, kind="output", declare=True, source=stmt)
+                if not in_block:
+                    self.outputs[name] = value
+            if in_block:
+                raise _Return(value)
+            return value
+        if isinstance(stmt, m.Input):
+            value = await self.input_value(stmt)
+            self.bind(frame, stmt.name.name, value, kind="input", declare=True, source=stmt)
+            return value
+        if isinstance(stmt, m.If):
+            for branch in stmt.branches:
+                assert branch.condition is not None
+                if await self.condition_value(branch.condition, frame):
+                    return await self.body(branch.body, frame, sid, path)
+            if stmt.else_branch is not None:
+                return await self.body(stmt.else_branch.body, frame, sid, path)
+            return None
+        if isinstance(stmt, m.Try):
+            return await self.try_(stmt, frame, sid, path)
+        if isinstance(stmt, m.Throw):
+            if stmt.message is None:
+                if self.current_error is not None:
+                    raise self.current_error
+                raise ProseError("error thrown", stmt.span)
+            raise ProseError(self.interpolate(stmt.message, frame), stmt.span)
+        if isinstance(stmt, m.Choice):
+            labels = tuple(option.label.text for option in stmt.options)
+            criteria = self.interpolate_condition(stmt.criteria, frame)
+            index = await self.backend.choose(criteria, labels, self.visible_context(frame))
+            if not 0 <= index < len(stmt.options):
+                raise ProseError(f"the backend chose option {index}, which does not exist", stmt.criteria.span)
+            self.store.append_state(f"{sid}→ choice:{_state_word(labels[index])}")
+            return await self.body(stmt.options[index].body, frame, sid, path)
+        raise ProseError(f"cannot run this statement ({type(stmt).__name__})", stmt.span)
+
+    async def input_value(self, stmt: m.Input) -> Value:
+        name = stmt.name.name
+        if name in self.inputs:
+            return self.inputs[name]
+        question = ""
+        if isinstance(stmt.description, m.Str):
+            question = self.interpolate(stmt.description, self.root)
+        elif isinstance(stmt.description, m.Condition):
+            question = self.interpolate_condition(stmt.description, self.root)
+        if self.ask_input is None:
+            raise ProseError(f"input '{name}' was not provided (pass --input {name}=…)", stmt.name.span)
+        self.emit("input", prompt=question, binding=name, span=stmt.span)
+        answer = await self.ask_input(name, question)
+        self.inputs[name] = answer
+        return answer
+
+    async def try_(self, stmt: m.Try, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        try:
+            return await self.body(stmt.body, frame, sid, path)
+        except ProseError as exc:
+            if stmt.catch is None:
+                raise
+            catch_frame = Frame("body", frame)
+            if stmt.catch_name is not None:
+                catch_frame.vars[stmt.catch_name.name] = exc.message
+            saved, self.current_error = self.current_error, exc
+            try:
+                return await self.body(stmt.catch.body, catch_frame, sid, path)
+            finally:
+                self.current_error = saved
+        finally:
+            if stmt.finally_ is not None:
+                await self.body(stmt.finally_.body, frame, sid, path)
+
+    # -------------------------------------------------------- expressions
+
+    async def expr(self, e: Any, frame: Frame, sid: str, path: tuple[str, ...], *, binding: str | None) -> Value:
+        if isinstance(e, m.Session):
+            return await self.session(e, frame, sid, path, binding)
+        if isinstance(e, m.Parallel):
+            return await self.parallel(e, frame, sid, path)
+        if isinstance(e, m.DoBlock):
+            return await self.body(e.body, frame, sid, path)
+        if isinstance(e, m.DoCall):
+            return await self.call_block(e, frame, sid, path)
+        if isinstance(e, m.ForLoop):
+            return await self.for_loop(e, frame, sid, path)
+        if isinstance(e, m.Repeat):
+            return await self.repeat(e, frame, sid, path)
+        if isinstance(e, m.Loop):
+            return await self.loop(e, frame, sid, path)
+        if isinstance(e, m.Pipeline):
+            return await self.pipeline(e, frame, sid, path)
+        if isinstance(e, m.Sequence):
+            value: Value = None
+            for item in e.items:
+                value = await self.expr(item, frame, sid, path, binding=binding)
+            return value
+        if isinstance(e, m.Try):
+            return await self.try_(e, frame, sid, path)
+        if isinstance(e, m.Call):
+            return await self.call_program(e, frame, sid, path)
+        return await self.simple(e, frame)
+
+    async def simple(self, e: Any, frame: Frame) -> Value:
+        if isinstance(e, m.Name):
+            return self.lookup(frame, e.name, e.span)
+        if isinstance(e, m.Str):
+            return self.interpolate(e, frame)
+        if isinstance(e, m.Number):
+            return int(e.value) if e.is_integer else e.value
+        if isinstance(e, m.Literal):
+            return e.value
+        if isinstance(e, m.Array):
+            return [await self.simple(item, frame) for item in e.items]
+        if isinstance(e, m.Object):
+            return {entry.key: await self.simple(entry.value, frame) for entry in e.entries}
+        if isinstance(e, m.Member):
+            return member(await self.simple(e.object, frame), e.property)
+        if isinstance(e, m.Condition):
+            return await self.condition_value(e, frame)
+        if isinstance(e, m.Unary):
+            operand = await self.simple(e.operand, frame)
+            if e.operator == "not":
+                return not truthy(operand)
+            n = number(operand)
+            if n is None:
+                raise ProseError(f"cannot negate {render(operand)[:40]!r}", e.span)
+            return -n
+        if isinstance(e, m.Binary):
+            return await self.binary(e, frame)
+        if isinstance(e, m.Call):
+            raise ProseError("program calls cannot be nested inside other values", e.span)
+        raise ProseError(f"cannot evaluate this expression ({type(e).__name__})", getattr(e, "span", None))
+
+    async def binary(self, e: m.Binary, frame: Frame) -> Value:
+        if e.operator in ("and", "or"):
+            left = await self.condition_value(e.left, frame)
+            if e.operator == "and" and not left:
+                return False
+            if e.operator == "or" and left:
+                return True
+            return await self.condition_value(e.right, frame)
+        left = await self.simple(e.left, frame)
+        right = await self.simple(e.right, frame)
+        op = e.operator
+        if op == "+":
+            if isinstance(left, list) or isinstance(right, list):
+                return (left if isinstance(left, list) else [left]) + (right if isinstance(right, list) else [right])
+            ln, rn = number(left), number(right)
+            if isinstance(left, (int, float)) and isinstance(right, (int, float)) and ln is not None and rn is not None:
+                return _tidy(ln + rn)
+            return render(left) + render(right)
+        if op in ("-", "*", "/"):
+            ln, rn = number(left), number(right)
+            if ln is None or rn is None:
+                raise ProseError(f"'{op}' needs numbers, got {render(left)[:30]!r} and {render(right)[:30]!r}", e.span)
+            if op == "-":
+                return _tidy(ln - rn)
+            if op == "*":
+                return _tidy(ln * rn)
+            if rn == 0:
+                raise ProseError("division by zero", e.span)
+            return _tidy(ln / rn)
+        if op in ("==", "!="):
+            equal = _same(left, right)
+            return equal if op == "==" else not equal
+        ln, rn = number(left), number(right)
+        if ln is None or rn is None:
+            a, b = render(left), render(right)
+        else:
+            a, b = ln, rn  # type: ignore[assignment]
+        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]  # type: ignore[operator]
+
+    async def condition_value(self, e: Any, frame: Frame) -> bool:
+        if isinstance(e, m.Condition):
+            text = self.interpolate_condition(e, frame)
+            return bool(await self.backend.judge(text, self.visible_context(frame)))
+        return truthy(await self.simple(e, frame))
+
+    def interpolate(self, s: m.Str, frame: Frame) -> str:
+        out = []
+        for part in s.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            owner = frame.find(part.name)
+            if owner is None:
+                out.append("{" + ".".join((part.name, *part.path)) + "}")
+                continue
+            value = owner.vars[part.name]
+            for attr in part.path:
+                value = member(value, attr)
+            out.append(render(value))
+        return "".join(out)
+
+    def interpolate_condition(self, c: m.Condition, frame: Frame) -> str:
+        text = c.text
+        for ref in c.references:
+            owner = frame.find(ref.name)
+            if owner is None:
+                continue
+            value = owner.vars[ref.name]
+            for attr in ref.path:
+                value = member(value, attr)
+            text = text.replace("{" + ".".join((ref.name, *ref.path)) + "}", render(value))
+        return text
+
+    def visible_context(self, frame: Frame) -> tuple[ContextItem, ...]:
+        """Bindings a condition or choice is judged against: the innermost few."""
+        items: list[ContextItem] = []
+        seen: set[str] = set()
+        current: Frame | None = frame
+        while current is not None and len(items) < 8:
+            for name in reversed(list(current.vars)):
+                if name not in seen and len(items) < 8:
+                    seen.add(name)
+                    items.append(ContextItem(name, render(current.vars[name])))
+            current = current.parent
+        return tuple(items)
+
+    # ------------------------------------------------------------ sessions
+
+    def agent_memory_text(self, agent: str) -> str:
+        decl = self.agents.get(agent)
+        persist = _persist_value(decl) if decl is not None else None
+        if persist is None:
+            return ""
+        return self.store.read_memory(agent, persist) or ""
+
+    async def session(self, s: m.Session, frame: Frame, sid: str, path: tuple[str, ...], binding: str | None) -> Value:
+        agent = self.agents.get(s.agent.name) if s.agent is not None else None
+        merged: dict[str, m.Property] = {}
+        if agent is not None:
+            for prop in agent.properties:
+                merged[prop.key] = prop
+        for prop in s.properties:
+            merged[prop.key] = prop
+        system = None
+        if agent is not None and agent.property("prompt") is not None:
+            system = await self.prop_text(agent.property("prompt"), frame)  # type: ignore[arg-type]
+        task_prop = s.property("prompt")
+        label = self.interpolate(s.prompt, frame) if s.prompt is not None else None
+        if task_prop is not None:
+            task = await self.prop_text(task_prop, frame)
+        elif label is not None:
+            task = label
+        else:
+            task = "Carry out your role as described in your instructions."
+        model_prop = merged.get("model")
+        model_name = _word(model_prop.value) if model_prop is not None and model_prop.value is not None else None
+        context = await self.context_items(s.property("context"), frame)
+        memory = None
+        persist = _persist_value(agent) if agent is not None else None
+        agent_name = agent.name.name if agent is not None else None
+        if s.kind == "resume":
+            assert agent_name is not None
+            if persist is None:
+                raise ProseError(f"resume needs a persistent agent, but '{agent_name}' has no persist:", s.span)
+            memory = self.store.read_memory(agent_name, persist)
+            if memory is None:
+                raise ProseError(
+                    f"E018: agent '{agent_name}' has no memory yet; use `session: {agent_name}` for its first task",
+                    s.agent.span if s.agent else s.span,
+                )
+        elif persist is not None and agent_name is not None and self.store.read_memory(agent_name, persist) is not None:
+            self.warn(
+                f"W011: '{agent_name}' already has memory; `session:` starts fresh (use `resume:` to continue)",
+                s.keyword_span,
+                "W011",
+            )
+        retries, backoff = self.retry_policy(merged)
+        request = SessionRequest(
+            prompt=task,
+            system=system,
+            model=model_name,
+            context=context,
+            agent=agent_name,
+            memory=memory,
+            binding=binding,
+        )
+        title = label or task
+        self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name, model=model_name)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self.backend.run_session(request)
+                break
+            except BackendError as exc:
+                if attempt <= retries:
+                    self.store.append_state(f"{sid}→ retry:{attempt}/{retries}")
+                    delay = _backoff_delay(backoff, attempt, self.options.retry_base_delay)
+                    if delay:
+                        await trio.sleep(delay)
+                    continue
+                self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
+                          status="failed", error=str(exc), agent=agent_name)
+                self.store.append_state(f"{sid}→ ✗ {_state_word(str(exc))}")
+                raise ProseError(str(exc), s.span) from exc
+            except trio.Cancelled:
+                self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
+                          status="cancelled", agent=agent_name)
+                raise
+        usage = {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens}
+        self.usage["input_tokens"] += result.usage.input_tokens
+        self.usage["output_tokens"] += result.usage.output_tokens
+        self.usage["sessions"] += 1
+        if persist is not None and agent_name is not None:
+            previous = memory or ""
+            entry = f"## {task[:200]}\n\n{result.text}\n"
+            self.store.write_memory(agent_name, persist, (previous + "\n\n" + entry).strip() + "\n", prompt=task)
+        if binding is None:
+            self.anon += 1
+            self.persist(f"anon_{self.anon:03d}", result.text, "let", frame.scope_id(), None)
+        self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status="ok",
+                  usage=usage, agent=agent_name, model=result.model)
+        return result.text
+
+    async def prop_text(self, prop: m.Property, frame: Frame) -> str:
+        if prop.value is None:
+            return ""
+        if isinstance(prop.value, m.Str):
+            return self.interpolate(prop.value, frame)
+        return render(await self.simple(prop.value, frame))
+
+    async def context_items(self, prop: m.Property | None, frame: Frame) -> tuple[ContextItem, ...]:
+        if prop is None or prop.value is None:
+            return ()
+        value = prop.value
+        entries: list[tuple[str, Any]] = []
+        if isinstance(value, m.Array):
+            entries = [(_label(item), item) for item in value.items]
+        elif isinstance(value, m.Object):
+            entries = [(entry.key, entry.value) for entry in value.entries]
+        else:
+            entries = [(_label(value), value)]
+        items = []
+        for label, expr in entries:
+            head = expr
+            while isinstance(head, m.Member):
+                head = head.object
+            if isinstance(head, m.Name) and frame.find(head.name) is None and head.name not in self.agents:
+                # A cancelled or skipped branch bound nothing; the session runs without it.
+                self.warn(f"context '{label}' has no value (its branch was cancelled or has not run); left out",
+                          head.span, "RUN")
+                continue
+            items.append(ContextItem(label, render(await self.simple(expr, frame))))
+        return tuple(items)
+
+    def retry_policy(self, props: dict[str, m.Property]) -> tuple[int, str]:
+        retries = 0
+        prop = props.get("retry")
+        if prop is not None and isinstance(prop.value, m.Number):
+            retries = max(0, int(prop.value.value))
+        backoff = "none"
+        prop = props.get("backoff")
+        if prop is not None and prop.value is not None:
+            backoff = _word(prop.value) or "none"
+        return retries, backoff
+
+    # ------------------------------------------------------------ parallel
+
+    async def parallel(self, p: m.Parallel, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        strategy, policy, count = "all", "fail-fast", 1
+        for mod in p.modifiers:
+            if mod.key is None and mod.value:
+                strategy = mod.value
+            elif mod.key == "on-fail" and mod.value:
+                policy = mod.value
+            elif mod.key == "count" and mod.value:
+                count = int(float(mod.value))
+        names = [_branch_name(stmt, i) for i, stmt in enumerate(p.body)]
+        label = f"L{p.span.start_row + 1}"
+        self.store.append_state(f"{sid}→ ∥start {','.join(_state_word(n) for n in names)}")
+
+        async def run_branch(index: int, branch_path: tuple[str, ...]) -> Value:
+            return await self.statement(p.body[index], frame, f"{sid}{_letter(index)}", branch_path)
+
+        outcomes, order = await self.join(
+            [lambda bp, i=i: run_branch(i, bp) for i in range(len(p.body))],
+            names, strategy, policy, count, sid, path + (f"{label} parallel",), p.span,
+        )
+        # Named results of failed branches become error records under `continue`.
+        for stmt, outcome in zip(p.body, outcomes):
+            if outcome.status == "failed" and policy == "continue":
+                target = _bound_name(stmt)
+                if target is not None:
+                    self.bind(frame, target, outcome.value, source=stmt)
+        self.store.append_state(f"{sid}→ ∥done")
+        return _block_value(outcomes, order, strategy, policy, count)
+
+    async def join(
+        self,
+        thunks: list[Callable[[tuple[str, ...]], Awaitable[Value]]],
+        names: list[str],
+        strategy: str,
+        policy: str,
+        count: int,
+        sid: str,
+        path: tuple[str, ...],
+        span: Span,
+    ) -> tuple[list["_Outcome"], list[int]]:
+        """Run branches concurrently and stop them as the strategy and policy say.
+
+        Returns every branch's outcome and the order in which branches settled.
+        """
+        n = len(thunks)
+        outcomes = [_Outcome("pending") for _ in range(n)]
+        scopes = [trio.CancelScope() for _ in range(n)]
+        state = {"successes": 0, "settled": 0, "failure": None, "done": False}
+        order: list[int] = []
+
+        def cancel_rest() -> None:
+            state["done"] = True
+            for i, scope in enumerate(scopes):
+                if outcomes[i].status == "pending":
+                    scope.cancel()
+
+        def settle(i: int) -> None:
+            order.append(i)
+            state["settled"] += 1
+            outcome = outcomes[i]
+            if state["done"]:
+                return
+            if strategy == "first":
+                if outcome.status == "failed" and policy == "fail-fast":
+                    state["failure"] = outcome
+                cancel_rest()
+                return
+            if outcome.status == "ok":
+                state["successes"] += 1
+                if strategy == "any" and state["successes"] >= count:
+                    cancel_rest()
+                return
+            # a failure
+            if strategy == "any":
+                running = n - state["settled"]
+                if state["successes"] + running < count:
+                    state["failure"] = outcome
+                    cancel_rest()
+                return
+            if strategy == "all" and policy == "fail-fast":
+                state["failure"] = outcome
+                cancel_rest()
+
+        async def branch(i: int) -> None:
+            branch_path = path + (names[i],)
+            self.emit("branch.start", binding=names[i] if not names[i].startswith("branch ") else None, path=branch_path)
+            with scopes[i]:
+                try:
+                    value = await thunks[i](branch_path)
+                except ProseError as exc:
+                    outcomes[i] = _Outcome("failed", ErrorRecord(exc.message, names[i]), exc)
+                else:
+                    outcomes[i] = _Outcome("ok", value)
+            if outcomes[i].status == "pending":
+                outcomes[i] = _Outcome("cancelled")
+            self.emit(
+                "branch.end",
+                binding=names[i] if not names[i].startswith("branch ") else None,
+                path=branch_path,
+                status=outcomes[i].status,
+                error=outcomes[i].error.message if outcomes[i].error else None,
+            )
+            if outcomes[i].status == "ok":
+                self.store.append_state(f"{sid}{_letter(i)}→ {_state_word(names[i])} ✓")
+            elif outcomes[i].status == "cancelled":
+                self.store.append_state(f"{sid}{_letter(i)}→ cancelled")
+            else:
+                self.store.append_state(f"{sid}{_letter(i)}→ ✗ {_state_word(outcomes[i].error.message)}")  # type: ignore[union-attr]
+            if outcomes[i].status != "cancelled":
+                settle(i)
+
+        async with trio.open_nursery() as nursery:
+            for i in range(n):
+                nursery.start_soon(branch, i)
+        failure = state["failure"]
+        if strategy == "any" and not state["done"] and state["successes"] < count:
+            failure = failure or next((o for o in outcomes if o.status == "failed"), None)
+            message = f"only {state['successes']} of {n} branches succeeded; `any` needed {count}"
+            raise ProseError(message, span)
+        if failure is not None:
+            assert failure.error is not None
+            if strategy == "any":
+                raise ProseError(
+                    f"only {state['successes']} of {n} branches can succeed; `any` needed {count}: {failure.error.message}",
+                    span,
+                )
+            raise failure.error
+        return outcomes, order
+
+    # --------------------------------------------------------------- loops
+
+    async def for_loop(self, loop: m.ForLoop, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        items = as_list(await self.simple(loop.collection, frame))
+
+        async def one(i: int, item: Value, branch_path: tuple[str, ...]) -> Value:
+            body = Frame("body", frame)
+            body.vars[loop.item.name] = item
+            if loop.index is not None:
+                body.vars[loop.index.name] = i
+            return await self.body(loop.body, body, f"{sid}.{i + 1}", branch_path)
+
+        if not loop.parallel:
+            values = []
+            for i, item in enumerate(items):
+                values.append(await one(i, item, path))
+            return values
+        names = [f"{loop.item.name}[{i}]" for i in range(len(items))]
+        outcomes, _ = await self.join(
+            [lambda bp, i=i, item=item: one(i, item, bp) for i, item in enumerate(items)],
+            names, "all", "fail-fast", 1, sid, path + (f"L{loop.span.start_row + 1} parallel for",), loop.span,
+        )
+        return [o.value for o in outcomes if o.status == "ok"]
+
+    async def repeat(self, loop: m.Repeat, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        count_value = await self.simple(loop.count, frame)
+        n = number(count_value)
+        if n is None or n < 0 or not float(n).is_integer():
+            raise ProseError(f"repeat needs a whole number, got {render(count_value)[:40]!r}", loop.count.span)
+        values = []
+        for i in range(int(n)):
+            body = Frame("body", frame)
+            if loop.index is not None:
+                body.vars[loop.index.name] = i
+            values.append(await self.body(loop.body, body, f"{sid}.{i + 1}", path))
+        return values
+
+    async def loop(self, loop: m.Loop, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        limit = math.inf
+        for mod in loop.modifiers:
+            if mod.key == "max" and mod.value is not None:
+                limit = int(float(mod.value))
+        shown = "∞" if limit == math.inf else str(int(limit))
+        i = 0
+        value: Value = None
+        while i < limit:
+            if loop.condition is not None:
+                verdict = await self.condition_value(loop.condition, frame)
+                stop = verdict if loop.kind == "until" else not verdict
+                if stop:
+                    self.store.append_state(f"{sid}→ loop:{i}/{shown} exit(condition)")
+                    return value
+            body = Frame("body", frame)
+            if loop.index is not None:
+                body.vars[loop.index.name] = i
+            i += 1
+            self.store.append_state(f"{sid}→ loop:{i}/{shown}")
+            value = await self.body(loop.body, body, f"{sid}.{i}", path)
+            await trio.lowlevel.checkpoint()
+        self.store.append_state(f"{sid}→ loop:{i}/{shown} exit(max)")
+        return value
+
+    async def pipeline(self, p: m.Pipeline, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        current: Value = as_list(await self.simple(p.input, frame))
+        for stage_index, stage in enumerate(p.stages, start=1):
+            items = as_list(current)
+            stage_sid = f"{sid}|{stage_index}"
+
+            async def apply(i: int, item: Value, branch_path: tuple[str, ...], stage: m.PipeStage = stage,
+                            stage_sid: str = stage_sid) -> Value:
+                body = Frame("body", frame)
+                body.vars["item"] = item
+                return await self.body(stage.body, body, f"{stage_sid}.{i + 1}", branch_path)
+
+            if stage.operator == "map":
+                current = [await apply(i, item, path) for i, item in enumerate(items)]
+            elif stage.operator == "filter":
+                kept = []
+                for i, item in enumerate(items):
+                    if truthy(await apply(i, item, path)):
+                        kept.append(item)
+                current = kept
+            elif stage.operator == "pmap":
+                names = [f"item[{i}]" for i in range(len(items))]
+                outcomes, _ = await self.join(
+                    [lambda bp, i=i, item=item: apply(i, item, bp) for i, item in enumerate(items)],
+                    names, "all", "fail-fast", 1, stage_sid, path + (f"L{stage.span.start_row + 1} pmap",), stage.span,
+                )
+                current = [o.value for o in outcomes]
+            elif stage.operator == "reduce":
+                assert stage.parameters is not None and len(stage.parameters) == 2
+                if not items:
+                    current = None
+                    continue
+                acc_name, item_name = stage.parameters[0].name, stage.parameters[1].name
+                acc = items[0]
+                for i, item in enumerate(items[1:], start=1):
+                    body = Frame("body", frame)
+                    body.vars[acc_name] = acc
+                    body.vars[item_name] = item
+                    acc = await self.body(stage.body, body, f"{stage_sid}.{i}", path)
+                current = acc
+            else:
+                raise ProseError(f"unknown pipeline operation '{stage.operator}'", stage.operator_span)
+        return current
+
+    # -------------------------------------------------------------- calls
+
+    async def call_block(self, call: m.DoCall, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        block = self.blocks.get(call.block.name)
+        if block is None:
+            raise ProseError(f"block '{call.block.name}' is not defined", call.block.span)
+        if self.depth >= self.options.max_call_depth:
+            raise ProseError(
+                f"block calls nested {self.depth} deep; stopping (is '{call.block.name}' recursing without end?)",
+                call.span,
+            )
+        args = [await self.simple(arg.value, frame) for arg in call.arguments]
+        self.exec_ids += 1
+        exec_id = self.exec_ids
+        inner = Frame("block", self.root, exec_id)
+        for param, value in zip(block.parameters, args):
+            inner.vars[param.name] = value
+            inner.kinds[param.name] = "const"
+        self.store.append_state(f"{sid}→ block:{_state_word(block.name.name)}#{exec_id}")
+        self.depth += 1
+        try:
+            value = await self.body(block.body, inner, f"{sid}#{exec_id}", path + (f"do {block.name.name}",))
+        except _Return as ret:
+            value = ret.value
+        finally:
+            self.depth -= 1
+        self.store.append_state(f"{sid}→ #{exec_id} done")
+        return value
+
+    async def call_program(self, call: m.Call, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        use = self.imports.get(call.function.name)
+        if use is None:
+            raise ProseError(f"'{call.function.name}' is not an imported program", call.function.span)
+        target = use.path.text
+        if not is_local_program_path(target):
+            raise ProseError(f"cannot fetch '{target}': this runtime runs local .prose programs only", use.path.span)
+        base = self.analysis.path.parent if self.analysis.path is not None else Path.cwd()
+        file = (base / target).resolve()
+        try:
+            source = file.read_bytes()
+        except OSError as exc:
+            raise ProseError(f"cannot read program '{target}': {exc.strerror or exc}", use.path.span) from exc
+        sub = analyze(source, file)
+        if sub.has_errors:
+            first = sub.errors[0]
+            raise ProseError(f"'{target}' does not check: line {first.span.start_row + 1}: {first.message}", use.path.span)
+        inputs = {}
+        for arg in call.arguments:
+            if arg.name is not None:
+                inputs[arg.name] = render(await self.simple(arg.value, frame))
+        contract = contract_of_program(sub.program, str(file))
+        missing = [name for name in contract.inputs if name not in inputs]
+        if missing:
+            raise ProseError(f"'{call.function.name}' needs input(s) {', '.join(missing)}", call.span)
+        slug = program_alias(target)
+        child_store = self.store.import_store("local", _state_slug(slug), source.decode("utf-8", errors="replace"))
+        child = Interpreter(
+            sub, self.backend, child_store, emit=self.emit, inputs=inputs, ask_input=self.ask_input,
+            options=self.options, path_prefix=path + (f"call {call.function.name}",),
+        )
+        child.depth = self.depth + 1
+        if child.depth > self.options.max_call_depth:
+            raise ProseError("program calls nested too deep", call.span)
+        await child.run(set())
+        for key in ("input_tokens", "output_tokens", "sessions"):
+            self.usage[key] += child.usage[key]
+        child_store.finish()
+        return dict(child.outputs)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+@dataclass
+class _Outcome:
+    status: str  # pending | ok | failed | cancelled
+    value: Value = None
+    error: ProseError | None = None
+
+
+def _block_value(outcomes: list[_Outcome], order: list[int], strategy: str, policy: str, count: int) -> Value:
+    """The value of `let r = parallel …`: the winner for first / any-1, else the branch values."""
+    if strategy == "first":
+        if not order:
+            return None
+        winner = outcomes[order[0]]
+        if winner.status == "failed":
+            return winner.value if policy == "continue" else None
+        return winner.value
+    if strategy == "any" and count == 1:
+        return next((outcomes[i].value for i in order if outcomes[i].status == "ok"), None)
+    values = []
+    for outcome in outcomes:
+        if outcome.status == "ok":
+            values.append(outcome.value)
+        elif outcome.status == "failed" and policy != "ignore":
+            values.append(outcome.value)
+    return values
+
+
+def _letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("a") + rem) + letters
+    return letters
+
+
+def _bound_name(stmt: Any) -> str | None:
+    if isinstance(stmt, m.Assign):
+        return stmt.name.name
+    if isinstance(stmt, m.Let) and not stmt.destructure and stmt.names:
+        return stmt.names[0].name
+    if isinstance(stmt, m.Output) and stmt.name is not None:
+        return stmt.name.name
+    if isinstance(stmt, m.Input):
+        return stmt.name.name
+    return None
+
+
+def _branch_name(stmt: Any, index: int) -> str:
+    return _bound_name(stmt) or f"branch {index + 1}"
+
+
+def _first_name(names: tuple[m.Name, ...]) -> str | None:
+    return names[0].name if names else None
+
+
+def _word(expr: Any) -> str | None:
+    if isinstance(expr, m.Name):
+        return expr.name
+    if isinstance(expr, m.Str):
+        return expr.text
+    if isinstance(expr, m.Literal):
+        return "true" if expr.value is True else None
+    return None
+
+
+def _persist_value(agent: m.AgentDef | None) -> str | None:
+    if agent is None:
+        return None
+    prop = agent.property("persist")
+    if prop is None or prop.value is None:
+        return None
+    word = _word(prop.value)
+    if word in (None, "", "false"):
+        return None
+    return word
+
+
+def _label(expr: Any) -> str:
+    if isinstance(expr, m.Name):
+        return expr.name
+    if isinstance(expr, m.Member):
+        return f"{_label(expr.object)}.{expr.property}"
+    return "context"
+
+
+def _same(a: Value, b: Value) -> bool:
+    na, nb = number(a), number(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and na is not None and nb is not None:
+        return na == nb
+    return render(a).strip() == render(b).strip()
+
+
+def _tidy(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _backoff_delay(kind: str, attempt: int, base: float) -> float:
+    if kind == "linear":
+        return base * attempt
+    if kind == "exponential":
+        return base * (2 ** (attempt - 1))
+    return 0.0
+
+
+def _state_word(text: str) -> str:
+    """One-line, space-free text for a state.md marker."""
+    word = "_".join(text.split())
+    return word[:80] or "-"
+
+
+def _state_slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "program"
+
+
+# --------------------------------------------------------------- entry point
+
+
+def program_parameters(program: m.Program) -> list[m.Input]:
+    """Inputs declared before the first executable statement: the caller must supply them."""
+    params = []
+    for stmt in program.body:
+        if isinstance(stmt, m.Input):
+            params.append(stmt)
+        elif not isinstance(stmt, (m.Use, m.Import, m.AgentDef, m.BlockDef)):
+            break
+    return params
+
+
+def prepare(source: bytes, path: Path, inputs: Mapping[str, str]) -> Analysis:
+    """Check a program and its inputs before anything runs."""
+    analysis = analyze(source, path)
+    if analysis.has_errors:
+        count = len(analysis.errors)
+        raise ProgramNotRunnable(f"the program has {count} error{'s' if count != 1 else ''}; fix them before running",
+                                 analysis.errors)
+    missing = [p for p in program_parameters(analysis.program) if p.name.name not in inputs]
+    if missing:
+        diags = [
+            Diagnostic("RUN", Severity.ERROR, f"input '{p.name.name}' is required: pass --input {p.name.name}=…", p.name.span)
+            for p in missing
+        ]
+        names = ", ".join(p.name.name for p in missing)
+        raise ProgramNotRunnable(f"missing input{'s' if len(missing) > 1 else ''}: {names}", diags)
+    for stmt in analysis.program.body:
+        if isinstance(stmt, m.Use) and not is_local_program_path(stmt.path.text):
+            raise ProgramNotRunnable(
+                f"cannot fetch '{stmt.path.text}': registry and URL programs need the network, and this runtime "
+                "runs local .prose programs only",
+                [Diagnostic("RUN", Severity.ERROR, f"'{stmt.path.text}' cannot be fetched offline", stmt.path.span)],
+            )
+    return analysis
+
+
+async def run_program(
+    source: bytes,
+    path: Path,
+    *,
+    backend: Backend,
+    inputs: Mapping[str, str] | None = None,
+    workdir: Path | None = None,
+    on_event: EventSink | None = None,
+    resume: str | None = None,
+    ask_input: InputAsker | None = None,
+    options: RunOptions | None = None,
+) -> RunResult:
+    """Run a program to the end (or until the surrounding trio scope is cancelled).
+
+    Raises ProgramNotRunnable before anything runs when the program does not
+    check, an input is missing, or a resumed run cannot be found.
+    """
+    inputs = dict(inputs or {})
+    workdir = Path(workdir) if workdir is not None else Path.cwd()
+    analysis = prepare(source, path, inputs)
+    from .state import RunStateError
+
+    try:
+        if resume is not None:
+            store = RunStore.open(workdir, resume)
+            stored = (store.run_dir / "program.prose").read_bytes()
+            if stored != source:
+                raise ProgramNotRunnable(
+                    f"run {resume} was started from a different version of {path.name}; resume needs the same program"
+                )
+        else:
+            store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name)
+    except RunStateError as exc:
+        raise ProgramNotRunnable(str(exc)) from exc
+    start = trio.current_time()
+
+    def emit(kind: str, **fields: Any) -> None:
+        if on_event is None:
+            return
+        event = RunEvent(kind, trio.current_time() - start, **fields)
+        try:
+            on_event(event)
+        except Exception:  # a broken listener must not break the run
+            pass
+
+    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input,
+                         options=options or RunOptions())
+    done: set[str] = set()
+    if resume is not None:
+        done = store.completed_statements()
+        _restore_bindings(interp, store)
+    emit("run.start", run_dir=str(store.run_dir), prompt=path.name)
+    status, error, error_span = "ok", None, None
+    try:
+        await interp.run(done)
+    except ProseError as exc:
+        status, error, error_span = "failed", exc.message, exc.span
+    except _Return:
+        status = "ok"
+    except trio.Cancelled:
+        status, error = "cancelled", "the run was cancelled"
+        with trio.CancelScope(shield=True):
+            _finish(store, interp, status, error, error_span, emit)
+        raise
+    return _finish(store, interp, status, error, error_span, emit)
+
+
+def _finish(store: RunStore, interp: Interpreter, status: str, error: str | None, error_span: Span | None,
+            emit: Callable[..., None]) -> RunResult:
+    outputs = {name: render(value) for name, value in interp.outputs.items()}
+    if status == "ok":
+        store.finish()
+    else:
+        store.finish(error or status)
+    emit("run.end", status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),
+         usage=dict(interp.usage))
+    return RunResult(status, outputs, store.run_dir, store.run_id, error, error_span, dict(interp.usage))
+
+
+def _restore_bindings(interp: Interpreter, store: RunStore) -> None:
+    """Reload root-scope bindings of a killed run so skipped statements' values are there."""
+    import json
+
+    for key, text in store.bindings().items():
+        if "__" in key or key.startswith("anon_"):
+            continue
+        value: Value = text
+        stripped = text.strip()
+        if stripped.startswith("```json\n") and stripped.endswith("```"):
+            try:
+                value = json.loads(stripped[len("```json\n") : -3])
+            except ValueError:
+                value = text
+        interp.root.vars[key] = value
+    for stmt in interp.program.body:
+        if isinstance(stmt, m.Output) and stmt.name is not None and stmt.name.name in interp.root.vars:
+            interp.outputs[stmt.name.name] = interp.root.vars[stmt.name.name]
+
+
+__all__ = [
+    "ProgramNotRunnable",
+    "ProseError",
+    "RunEvent",
+    "RunOptions",
+    "RunResult",
+    "program_parameters",
+    "run_program",
+]

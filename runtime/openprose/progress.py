@@ -1,0 +1,161 @@
+"""Live progress of a run for a person at a terminal.
+
+The interpreter only emits events; this module folds them into a tree of
+running sessions and parallel branches (with elapsed time and tokens) and
+draws it with rich. Refreshing is driven by a trio task, not rich's own
+refresh thread, so the runtime stays single-threaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.text import Text
+from rich.tree import Tree
+
+from .interpreter import RunEvent
+
+_STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", None: "cyan"}
+_STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", None: "…"}
+
+
+@dataclass
+class _Node:
+    label: str
+    kind: str  # "group" | "branch" | "session"
+    started: float
+    ended: float | None = None
+    status: str | None = None
+    error: str | None = None
+    tokens: int = 0
+    children: dict[str, "_Node"] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def child(self, key: str, label: str, kind: str, t: float) -> "_Node":
+        node = self.children.get(key)
+        if node is None:
+            node = _Node(label, kind, t)
+            self.children[key] = node
+            self.order.append(key)
+        return node
+
+
+class RunView:
+    """Folds run events into a tree; `render(now)` draws it."""
+
+    def __init__(self, program: str, max_finished: int = 12) -> None:
+        self.program = program
+        self.root = _Node(program, "group", 0.0)
+        self.now = 0.0
+        self.final: RunEvent | None = None
+        self.warnings: list[str] = []
+        self.sessions_done = 0
+        self.max_finished = max_finished
+        self._open: dict[tuple[tuple[str, ...], str], list[str]] = {}
+        self._seq = 0
+
+    def feed(self, event: RunEvent) -> None:
+        self.now = max(self.now, event.t)
+        if event.type == "run.start":
+            self.root.label = f"{self.program}  [dim]{event.run_dir or ''}[/]"
+        elif event.type in ("branch.start", "branch.end"):
+            parent = self._group(event.path[:-1], event.t)
+            label = event.path[-1] if event.path else "branch"
+            node = parent.child(label, label, "branch", event.t)
+            if event.type == "branch.end":
+                node.ended, node.status, node.error = event.t, event.status, event.error
+        elif event.type == "session.start":
+            parent = self._group(event.path, event.t)
+            self._seq += 1
+            key = f"s{self._seq}"
+            title = _short(event.prompt or "session")
+            if event.binding:
+                title = f"{event.binding} = {title}"
+            if event.agent:
+                title += f"  [dim]({event.agent})[/]"
+            parent.child(key, title, "session", event.t)
+            self._open.setdefault((event.path, event.prompt or ""), []).append(key)
+        elif event.type == "session.end":
+            keys = self._open.get((event.path, event.prompt or ""))
+            if keys:
+                key = keys.pop(0)
+                node = self._group(event.path, event.t).children.get(key)
+                if node is not None:
+                    node.ended, node.status, node.error = event.t, event.status, event.error
+                    if event.usage:
+                        node.tokens = int(event.usage.get("input_tokens", 0)) + int(event.usage.get("output_tokens", 0))
+            if event.status == "ok":
+                self.sessions_done += 1
+        elif event.type == "warning" and event.error:
+            self.warnings.append(event.error)
+        elif event.type == "run.end":
+            self.final = event
+
+    def _group(self, path: tuple[str, ...], t: float) -> _Node:
+        node = self.root
+        for part in path:
+            node = node.child(part, part, "group" if "parallel" in part or part.startswith(("do ", "call ")) else "branch", t)
+        return node
+
+    def render(self) -> RenderableType:
+        tree = Tree(Text.from_markup(f"[bold]{self.root.label}[/]"))
+        self._render_children(self.root, tree)
+        parts: list[RenderableType] = [tree]
+        footer = f"{self.sessions_done} sessions done · {self.now:.1f}s"
+        parts.append(Text(footer, style="dim"))
+        for message in self.warnings[-3:]:
+            parts.append(Text(f"warning: {message}", style="yellow"))
+        if self.final is not None:
+            parts.append(self._summary(self.final))
+        return Group(*parts)
+
+    def _render_children(self, node: _Node, tree: Tree) -> None:
+        finished = [k for k in node.order if node.children[k].ended is not None]
+        hidden = set(finished[: max(0, len(finished) - self.max_finished)])
+        if hidden:
+            tree.add(Text(f"… {len(hidden)} earlier steps finished", style="dim"))
+        for key in node.order:
+            if key in hidden:
+                continue
+            child = node.children[key]
+            end = child.ended if child.ended is not None else self.now
+            elapsed = max(0.0, end - child.started)
+            mark = _STATUS_MARK.get(child.status, "?")
+            style = _STATUS_STYLE.get(child.status, "white")
+            extra = f"  {child.tokens} tok" if child.tokens else ""
+            error = f"  [red]{_short(child.error, 60)}[/]" if child.error else ""
+            label = f"[{style}]{mark}[/] {child.label}  [dim]{elapsed:.1f}s{extra}[/]{error}"
+            branch = tree.add(Text.from_markup(label, overflow="ellipsis"))
+            if child.children:
+                self._render_children(child, branch)
+
+    def _summary(self, event: RunEvent) -> RenderableType:
+        style = _STATUS_STYLE.get(event.status, "white")
+        lines = [f"[{style}]run {event.status}[/] in {event.t:.2f}s"]
+        if event.error:
+            where = f" (line {event.span.start_row + 1})" if event.span is not None else ""
+            lines.append(f"[red]error{where}: {event.error}[/]")
+        if event.usage:
+            lines.append(
+                f"sessions: {event.usage.get('sessions', 0)}  tokens in/out: "
+                f"{event.usage.get('input_tokens', 0)}/{event.usage.get('output_tokens', 0)}"
+            )
+        if event.run_dir:
+            lines.append(f"run directory: {event.run_dir}")
+        body = Text.from_markup("\n".join(lines))
+        renderables: list[RenderableType] = [body]
+        for name, value in (event.outputs or {}).items():
+            renderables.append(Panel(Text(_short(value, 2000)), title=f"output {name}", title_align="left"))
+        return Group(*renderables)
+
+
+def _short(text: str | None, limit: int = 70) -> str:
+    one = " ".join((text or "").split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def print_summary(console: Console, view: RunView) -> None:
+    if view.final is not None:
+        console.print(view._summary(view.final))

@@ -1,0 +1,176 @@
+"""`prose run`: the interpreter wired to a terminal.
+
+Kept apart from the click definitions so that the whole flow (backend
+choice, inputs, live display, Ctrl-C, exit codes) is one readable function.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+import trio
+from rich.console import Console
+from rich.live import Live
+
+from .backends import BackendConfig, make_backend
+from .diagnostics import LineIndex
+from .interpreter import ProgramNotRunnable, RunEvent, RunResult, run_program
+from .progress import RunView
+
+EXIT_OK, EXIT_FAILED, EXIT_NOT_RUNNABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def run_command(
+    file: Path,
+    *,
+    inputs: dict[str, str],
+    backend_name: str | None,
+    script: Path | None,
+    aliases: dict[str, str],
+    as_json: bool,
+    resume: str | None,
+    workdir: Path | None,
+) -> int:
+    err = Console(stderr=True)
+    try:
+        source = file.read_bytes()
+    except OSError as exc:
+        err.print(f"prose: {file}: cannot read: {exc.strerror or exc}")
+        return EXIT_NOT_RUNNABLE
+    config = BackendConfig()
+    if aliases:
+        merged = dict(config.model_aliases)
+        merged.update(aliases)
+        config = BackendConfig(model_aliases=merged)
+    try:
+        backend = make_backend(backend_name, script=script, config=config)
+    except ValueError as exc:
+        err.print(f"prose: {exc}")
+        return EXIT_NOT_RUNNABLE
+    return trio.run(_main, file, source, backend, inputs, as_json, resume, workdir or Path.cwd(), err)
+
+
+async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resume, workdir: Path, err: Console) -> int:
+    out = Console(soft_wrap=not sys.stdout.isatty())
+    view = RunView(file.name)
+    interactive = not as_json and sys.stdin.isatty() and out.is_terminal
+    live = Live(view.render(), console=out, auto_refresh=False, transient=False) if interactive else None
+    result: RunResult | None = None
+    interrupted = False
+
+    def on_event(event: RunEvent) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
+        view.feed(event)
+        if live is None and event.type in ("session.end", "branch.end", "warning"):
+            _print_line(out, event)
+
+    async def ask(name: str, question: str) -> str:
+        if live is not None:
+            live.stop()
+        try:
+            answer = await trio.to_thread.run_sync(lambda: out.input(f"[bold]{question or name}[/]\n> "))
+        finally:
+            if live is not None:
+                live.start()
+        return answer
+
+    async with trio.open_nursery() as nursery:
+        run_scope = trio.CancelScope()
+
+        async def watch_interrupt() -> None:
+            nonlocal interrupted
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    interrupted = True
+                    run_scope.cancel()
+                    return
+
+        async def refresh() -> None:
+            assert live is not None
+            while True:
+                live.update(view.render(), refresh=True)
+                await trio.sleep(0.1)
+
+        nursery.start_soon(watch_interrupt)
+        if live is not None:
+            live.start()
+            nursery.start_soon(refresh)
+        try:
+            with run_scope:
+                result = await run_program(
+                    source, file.resolve(), backend=backend, inputs=inputs, workdir=workdir, on_event=on_event,
+                    resume=resume, ask_input=ask if interactive else None,
+                )
+        except ProgramNotRunnable as exc:
+            nursery.cancel_scope.cancel()
+            if live is not None:
+                live.stop()
+            _report_not_runnable(err, file, source, exc, as_json)
+            return EXIT_NOT_RUNNABLE
+        finally:
+            with trio.CancelScope(shield=True):
+                await backend.aclose()
+        nursery.cancel_scope.cancel()
+    if live is not None:
+        live.update(view.render(), refresh=True)
+        live.stop()
+    elif not as_json:
+        final = view.final
+        if final is not None:
+            out.print(view._summary(final))
+    if interrupted or result is None:
+        if not as_json:
+            run_id = _last_run_id(view)
+            hint = f"; continue with: prose run --resume {run_id} {file}" if run_id else ""
+            err.print(f"[yellow]interrupted{hint}[/]")
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+
+
+def _last_run_id(view: RunView) -> str | None:
+    label = view.root.label
+    if "runs/" in label:
+        return label.split("runs/")[-1].split("[")[0].strip().rstrip("/")
+    return None
+
+
+def _print_line(out: Console, event: RunEvent) -> None:
+    """Plain progress lines when stdout is not a terminal (logs, CI)."""
+    where = " / ".join(event.path)
+    prefix = f"[{event.t:7.2f}s]"
+    if event.type == "warning":
+        out.print(f"{prefix} warning: {event.error}", highlight=False)
+    elif event.type == "session.end":
+        title = " ".join((event.prompt or "").split())[:70]
+        bind = f"{event.binding} = " if event.binding else ""
+        tail = f": {event.error}" if event.error else ""
+        out.print(f"{prefix} {event.status:9} {bind}{title}{'  (' + where + ')' if where else ''}{tail}", highlight=False)
+    elif event.type == "branch.end" and event.status != "ok":
+        out.print(f"{prefix} branch {where} {event.status}{': ' + event.error if event.error else ''}", highlight=False)
+
+
+def _report_not_runnable(err: Console, file: Path, source: bytes, exc: ProgramNotRunnable, as_json: bool) -> None:
+    index = LineIndex(source)
+    if as_json:
+        records = []
+        for diag in exc.diagnostics:
+            records.append({
+                "type": "run.error", "file": str(file), "line": diag.span.start_row + 1,
+                "column": index.char_col(diag.span.start_row, diag.span.start_col) + 1,
+                "code": diag.code, "message": diag.message,
+            })
+        records.append({"type": "run.end", "status": "not-runnable", "error": exc.message})
+        for record in records:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    for diag in exc.diagnostics:
+        col = index.char_col(diag.span.start_row, diag.span.start_col) + 1
+        err.print(f"{file}:{diag.span.start_row + 1}:{col}: {diag.severity.value}[{diag.code}]: {diag.message}",
+                  highlight=False, markup=False)
+    err.print(f"prose: {exc.message}", highlight=False, markup=False)
