@@ -14,6 +14,7 @@ tree differs from the input's.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -52,6 +53,13 @@ _NO_SPACE_BEFORE = frozenset({")", "]", ",", ":", "."})
 _TIGHT_OPEN_PARENTS = frozenset({"argument_list", "parameter_list"})
 
 _MAX_DEPTH = 20_000
+
+# How the invisible layout tokens are named in messages.
+_HIDDEN_NAMES = {
+    "_newline": "a line break",
+    "_indent": "an indented block",
+    "_dedent": "the end of the indented block",
+}
 
 
 class FormatError(Exception):
@@ -152,18 +160,45 @@ def _encode(text: str) -> bytes:
 
 
 def _syntax_errors(root: ts.Node, source: bytes) -> list[tuple[int, int, str]]:
-    """Locate ERROR and MISSING nodes, skipping subtrees known to be clean."""
+    """Locate ERROR and MISSING nodes, skipping subtrees known to be clean.
+
+    An ERROR node often spans a whole statement; the ERROR nodes nested in it
+    sit on the offending tokens, so those are reported when there are any.
+    """
     found: list[tuple[int, int, str]] = []
     stack = [root] if root.has_error else []
     while stack:
         node = stack.pop()
+        broken = [child for child in node.children if _is_broken(child)]
         if node.is_missing:
             found.append(_located(source, node, f"missing {_describe(node.type)}"))
-        elif node.is_error:
+        elif node.is_error and not broken:
             found.append(_located(source, node, _error_message(source, node)))
-        else:
-            stack.extend(child for child in reversed(node.children) if child.has_error)
+        elif broken:
+            stack.extend(reversed(broken))
+        elif not node.is_error:
+            found.append(_hidden_missing(source, node))
     return sorted(set(found))
+
+
+def _is_broken(node: ts.Node) -> bool:
+    # A childless ERROR node does not report has_error itself.
+    return node.has_error or node.is_error or node.is_missing
+
+
+def _hidden_missing(source: bytes, node: ts.Node) -> tuple[int, int, str]:
+    """Report a token the parser had to invent but that has no visible node.
+
+    Line breaks and indentation are such tokens; the useful place to point
+    at is whatever follows the node that lacks one.
+    """
+    match = re.search(r"\(MISSING (\w+)\)", str(node))
+    expected = _HIDDEN_NAMES.get(match.group(1), match.group(1)) if match else "something"
+    follower: ts.Node | None = node
+    while follower is not None and follower.next_sibling is None:
+        follower = follower.parent
+    offset = follower.next_sibling.start_byte if follower is not None else node.end_byte
+    return (*_position(source, offset), f"syntax error: expected {expected} before this")
 
 
 def _error_message(source: bytes, node: ts.Node) -> str:
@@ -509,7 +544,10 @@ def _chain_links(top: ts.Node) -> list[tuple[ts.Node, ts.Node]]:
 
 def _rightmost_operand(node: ts.Node) -> ts.Node:
     while node.type == "sequence":
-        node = node.child_by_field_name("right")
+        right = node.child_by_field_name("right")
+        if right is None:  # a dangling `a ->` still being typed
+            break
+        node = right
     return node
 
 
