@@ -188,6 +188,7 @@ def run_nvim(
     before_setup: str = "",
     timeout: float = 60.0,
     env: dict | None = None,
+    plugin_dir: Path = PLUGIN_DIR,
 ) -> dict:
     """Runs ``body`` (Lua statements ending in ``return {...}``) in Neovim.
 
@@ -204,7 +205,7 @@ def run_nvim(
     watchdog_ms = int((timeout - 10) * 1000) if timeout > 20 else int(timeout * 500)
     init = INIT_TEMPLATE.format(
         result_file=lua_string(result_file),
-        plugin_dir=lua_string(PLUGIN_DIR),
+        plugin_dir=lua_string(plugin_dir),
         setup_opts=lua_value(setup_opts or {}),
         before_setup=before_setup,
         watchdog_ms=watchdog_ms,

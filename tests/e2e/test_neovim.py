@@ -8,6 +8,7 @@ parser is compiled from tree-sitter-openprose/src into a temporary directory.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from nvim_harness import (  # noqa: E402
+    GRAMMAR_DIR,
     NVIM_KINDS,
+    PLUGIN_DIR,
     REPO,
     build_parser,
     find_nvim,
@@ -191,7 +194,14 @@ def test_queries_and_detail_captures(nvim, parser_so, tmp_path):
     local mod_row, mod_col = find("first")
     local int_row, int_col = find("{topic}")
     local cond_row, cond_col = find("%*%*the draft")
+    local legacy = false
+    if not vim.treesitter.start then
+      -- Neovim 0.7 maps capture names to groups through hl_map
+      local map = vim.treesitter.highlighter.hl_map
+      legacy = { map["keyword.repeat"], map["keyword.conditional"], map["keyword.exception"] }
+    end
     return {
+      legacy = legacy,
       compiled = compiled,
       modifier = captures_at(mod_row, mod_col),
       interp_brace = captures_at(int_row, int_col),
@@ -209,6 +219,28 @@ def test_queries_and_detail_captures(nvim, parser_so, tmp_path):
     assert "string.special" in res["condition"], res["condition"]
     assert "type.definition" in res["agent"], res["agent"]
     assert "property" in res["property"], res["property"]
+    if nvim.version < (0, 8, 0):
+        assert res["legacy"] == ["Repeat", "Conditional", "Exception"], res["legacy"]
+
+
+def test_queries_found_without_the_plugin_links(nvim, parser_so, tmp_path):
+    """A copy of the plugin without queries/openprose/ (links lost) hands the
+    grammar's query files to Neovim itself."""
+    copy = tmp_path / "plugin-copy"
+    shutil.copytree(PLUGIN_DIR / "lua", copy / "lua")
+    shutil.copytree(PLUGIN_DIR / "plugin", copy / "plugin")
+    program = tmp_path / "sample.prose"
+    program.write_text(SAMPLE, encoding="utf-8")
+    body = LUA_HELPERS + r"""
+    local on_rtp = vim.api.nvim_get_runtime_file("queries/openprose/highlights.scm", true)
+    local row, col = find("^parallel")
+    return { on_rtp = on_rtp, captures = captures_at(row, col), fold = vim.fn.foldlevel(6) }
+    """
+    res = run_nvim(nvim, tmp_path / "run", body, files=[program], plugin_dir=copy,
+                   setup_opts=opts(parser_so, grammar_dir=str(GRAMMAR_DIR)))
+    assert res["on_rtp"] == [], "the test should run without query files on the runtimepath"
+    assert "keyword" in res["captures"], res
+    assert res["fold"] >= 1, res
 
 
 def test_folds_follow_blocks(nvim, parser_so, tmp_path):

@@ -16,6 +16,8 @@ fail with a message saying so.
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -47,6 +49,9 @@ def nvim(request):
 
 @pytest.fixture(scope="session")
 def prose_cmd() -> list[str]:
+    override = os.environ.get("OPENPROSE_LSP_CMD")  # e.g. to try another build of the server
+    if override:
+        return shlex.split(override)
     exe = shutil.which("prose") or shutil.which("prose", path=str(Path(sys.executable).parent))
     if not exe:
         pytest.fail("the `prose` command is not installed (pip install -e .), so `prose lsp` cannot start")

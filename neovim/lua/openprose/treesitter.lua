@@ -19,9 +19,9 @@ end
 
 function M.grammar_dir()
   if config.grammar_dir then
-    return vim.fn.fnamemodify(config.grammar_dir, ":p"):gsub("/$", "")
+    return (vim.fn.fnamemodify(config.grammar_dir, ":p"):gsub("/$", ""))
   end
-  return vim.fn.fnamemodify(util.join(util.plugin_root(), "..", "tree-sitter-openprose"), ":p"):gsub("/$", "")
+  return (vim.fn.fnamemodify(util.join(util.plugin_root(), "..", "tree-sitter-openprose"), ":p"):gsub("/$", ""))
 end
 
 function M.install_dir()
@@ -79,39 +79,46 @@ local function find_parser_on_rtp()
   return nil
 end
 
--- Loads the parser once. Order: `parser_path` from setup(), a parser the
--- session already knows (e.g. from nvim-treesitter), `parser/openprose.so`
--- on 'runtimepath', then the build directory of :ProseBuildParser.
+local function already_registered()
+  return vim._ts_has_language ~= nil and vim._ts_has_language(M.lang)
+end
+
+local function load_from(path)
+  local ok, err = add_language(path)
+  if not ok then
+    util.notify("cannot load parser " .. path .. ": " .. tostring(err), vim.log.levels.ERROR, "load:" .. path)
+    return false
+  end
+  loaded, loaded_from = true, path
+  return true
+end
+
+-- Loads the parser once. Order: `parser_path` from setup(), a parser this
+-- session already registered (e.g. through nvim-treesitter),
+-- `parser/openprose.so` on 'runtimepath', then the output of
+-- :ProseBuildParser.
 function M.ensure_language()
   if loaded then
     return true
   end
   local path = config.parser_path
   if path and path ~= "" then
-    path = vim.fn.fnamemodify(path, ":p")
-    local ok, err = add_language(path)
-    if not ok then
-      util.notify("cannot load parser " .. path .. ": " .. tostring(err), vim.log.levels.ERROR, "load:" .. path)
+    if not load_from(vim.fn.fnamemodify(path, ":p")) then
       return false
     end
-    loaded, loaded_from = true, path
+  elseif already_registered() then
+    loaded, loaded_from = true, "(already registered)"
   else
     path = find_parser_on_rtp()
-    if path then
-      local ok, err = add_language(path)
-      if not ok then
-        util.notify("cannot load parser " .. path .. ": " .. tostring(err), vim.log.levels.ERROR, "load:" .. path)
-        return false
-      end
-      loaded, loaded_from = true, path
-    elseif language_known() then
-      loaded, loaded_from = true, "(already registered)"
-    else
+    if not path then
       util.notify(
         "no Tree-sitter parser for OpenProse; run :ProseBuildParser (needs a C compiler)",
         vim.log.levels.WARN,
         "noparser"
       )
+      return false
+    end
+    if not load_from(path) then
       return false
     end
   end
@@ -261,12 +268,15 @@ function M.set_fold_options(win)
     return
   end
   local wo = vim.wo[win]
-  wo.foldmethod = "expr"
+  local expr = "v:lua.require'openprose.treesitter'.foldexpr()"
   if vim.treesitter.foldexpr and vim.treesitter.language.register then
-    wo.foldexpr = "v:lua.vim.treesitter.foldexpr()"
-  else
-    wo.foldexpr = "v:lua.require'openprose.treesitter'.foldexpr()"
+    expr = "v:lua.vim.treesitter.foldexpr()"
   end
+  if wo.foldmethod == "expr" and wo.foldexpr == expr then
+    return -- already set up: keep the window's fold state
+  end
+  wo.foldmethod = "expr"
+  wo.foldexpr = expr
   if config.foldlevel then
     wo.foldlevel = config.foldlevel
   end
