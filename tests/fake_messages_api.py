@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import select
+import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,7 +48,8 @@ class Reply:
     shape (``{"type": "error", "error": {"type": ..., "message": ...}}``).
     ``stream_error`` makes a 200 stream that breaks off with an SSE ``error`` event
     after the first text chunk, as the API does when it becomes overloaded mid-reply.
-    ``chunk_delay`` sleeps between streamed events (to test cancellation mid-flight).
+    ``chunk_delay`` sleeps between streamed events (to test cancellation mid-flight);
+    ``delay`` waits before the status line (a server that is slow to answer at all).
     """
 
     text: str = "ok"
@@ -60,6 +63,9 @@ class Reply:
     chunks: int = 3
     chunk_delay: float = 0.0
     stream_error: str | None = None
+    delay: float = 0.0
+    #: Drop the connection after the first streamed text chunk (a network failure).
+    hang_up: bool = False
 
     @classmethod
     def ok(cls, text: str, **kw: Any) -> Reply:
@@ -166,7 +172,7 @@ class FakeMessagesAPI:
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -251,6 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(rec, Reply.error(401, f"invalid x-api-key: {sent}"))
             return
         reply = self.fake._pick(raw)
+        if reply.delay and not self._wait(rec, reply.delay):
+            return
         if reply.status != 200:
             self._send_error(rec, reply)
         elif body.get("stream"):
@@ -330,6 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
                     {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
                 )
             )
+            if reply.hang_up and i == 0:
+                break
             if reply.stream_error is not None and i == 0:
                 events.append(
                     ("error", {"type": "error", "error": {"type": reply.stream_error, "message": "Overloaded"}})
@@ -348,6 +358,8 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
                 ("message_stop", {"type": "message_stop"}),
             ]
+        if reply.hang_up:
+            events = events[:4]
         for name, data in events:
             if self.fake._stopping.is_set():
                 return
@@ -356,9 +368,28 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if reply.chunk_delay and name == "content_block_delta":
                 time.sleep(reply.chunk_delay)
+        if reply.hang_up:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.fake._touch()
+            return
         if self._write(rec, b"0\r\n\r\n"):
             rec.finished = True
         self.fake._touch()
+
+    def _wait(self, rec: RecordedRequest, seconds: float) -> bool:
+        """Sleep before replying, noticing meanwhile if the client hangs up."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.fake._stopping.is_set():
+                return False
+            readable, _, _ = select.select([self.connection], [], [], min(left, 0.02))
+            if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                rec.client_disconnected = True
+                self.close_connection = True
+                self.fake._touch()
+                return False
+        return True
 
     def _write(self, rec: RecordedRequest, data: bytes) -> bool:
         try:

@@ -11,7 +11,6 @@ from pathlib import Path
 import anyio.to_thread
 import pytest
 import trio
-import trio.testing
 
 from .fake_messages_api import FakeMessagesAPI, Reply, fake_messages_api  # noqa: F401 (fixture)
 from openprose.backends import (
@@ -120,8 +119,10 @@ async def test_simulated_judge_lets_until_and_while_loops_end(condition: str) ->
     while await backend.judge(condition, ()):  # loop while
         checks += 1
         assert checks < 3
-    first = [await SimulatedBackend().judge(condition, ()) for _ in range(1)]
-    assert first == [await SimulatedBackend().judge(condition, ())]
+    # Fresh backends agree: the answers depend only on the condition text and call count.
+    assert [await SimulatedBackend().judge(condition, ()) for _ in range(2)] == [
+        await SimulatedBackend().judge(condition, ()) for _ in range(2)
+    ]
 
 
 async def test_simulated_judge_is_not_constant_across_conditions() -> None:
@@ -372,6 +373,17 @@ async def test_anthropic_retries_overload_in_the_middle_of_a_stream(fake_message
     assert len(fake_messages_api.requests) == 2
 
 
+async def test_anthropic_retries_a_connection_dropped_mid_stream(fake_messages_api: FakeMessagesAPI) -> None:
+    fake_messages_api.enqueue(Reply.ok("half of it", hang_up=True), Reply.ok("all of it"))
+    backend = anthropic_for(fake_messages_api)
+    assert (await backend.run_session(SessionRequest(prompt="hi"))).text == "all of it"
+    fake_messages_api.route("again", Reply.ok("half", hang_up=True))
+    with pytest.raises(BackendError, match=r"lost its connection .* after 3 attempt"):
+        await backend.run_session(SessionRequest(prompt="again"))
+    await backend.aclose()
+    assert len(fake_messages_api.requests) == 2 + 3
+
+
 async def test_anthropic_client_errors_are_not_retried(fake_messages_api: FakeMessagesAPI) -> None:
     fake_messages_api.enqueue(Reply.error(400, "max_tokens: too large"))
     backend = anthropic_for(fake_messages_api)
@@ -393,6 +405,7 @@ async def test_api_key_never_appears_in_errors_logs_or_reprs(
     # The fake really did receive (and echo) the key, so the scrubbing is what keeps it out.
     assert fake_messages_api.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     error = info.value
+    assert error.__cause__ is None and error.__context__ is None  # the SDK error (with headers) is not attached
     rendered = "".join(traceback.format_exception(error))
     for text in (str(error), repr(error), rendered, repr(backend), caplog.text):
         assert SECRET not in text
@@ -430,9 +443,22 @@ async def test_cancelling_a_session_mid_stream_stops_promptly(fake_messages_api:
     await backend.aclose()
 
 
+async def test_cancelling_while_waiting_for_the_server(fake_messages_api: FakeMessagesAPI) -> None:
+    fake_messages_api.enqueue(Reply.ok("late", delay=30))
+    backend = anthropic_for(fake_messages_api)
+    with trio.move_on_after(0.3) as scope:
+        await backend.run_session(SessionRequest(prompt="hello?"))
+    assert scope.cancelled_caught
+    with trio.fail_after(3):
+        while not (fake_messages_api.requests and fake_messages_api.requests[0].client_disconnected):
+            await trio.sleep(0.02)
+    await backend.aclose()
+
+
 async def test_first_race_cancels_the_losing_request(fake_messages_api: FakeMessagesAPI) -> None:
     fake_messages_api.route("Slow fallback", Reply.slow("slow", chunks=400, chunk_delay=0.05))
-    fake_messages_api.route("Fast path", Reply.ok("fast"))
+    # The fast reply waits a little so the slow request is surely on the wire when it loses.
+    fake_messages_api.route("Fast path", Reply.ok("fast", delay=0.3))
     backend = anthropic_for(fake_messages_api)
     results: list[str] = []
     async with trio.open_nursery() as nursery:

@@ -7,7 +7,8 @@ other trio code. Two SDK behaviours are adjusted here:
 
 * The SDK's own retries are switched off (``max_retries=0``) and replaced by a loop
   whose delays come from ``BackendConfig`` (so tests need not wait) and which also
-  retries an ``overloaded_error`` that arrives in the middle of a stream.
+  retries failures in the middle of a stream (an ``overloaded_error`` event, or the
+  connection dropping), which the SDK's retries do not cover.
 * On its first request the SDK looks up platform details in a worker thread. We fill
   that cache up front so the runtime never starts threads.
 
@@ -19,8 +20,8 @@ material, and the name attribute lets the prompt refer to bindings by name.
 
 Secrets: the key is given to the SDK client and kept nowhere else. Error messages
 are composed here from the status, error type and server message, with the key (and
-any bearer token) scrubbed, and are raised ``from None`` so the SDK exception, which
-carries the HTTP request, is not chained into tracebacks.
+any bearer token) scrubbed, and are raised outside the ``except`` block so the SDK
+exception, which carries the HTTP request, is not chained to them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import time
 from typing import Any
 
 import anthropic
+import httpx2
 import trio
 
 from .base import BackendError, ContextItem, SessionRequest, SessionResult, Usage
@@ -184,22 +186,35 @@ class AnthropicBackend:
         attempt = 0
         while True:
             attempt += 1
+            failure: str | None = None
+            delay = 0.0
             try:
                 return await self._stream_once(model=model, system=system, user=user, max_tokens=max_tokens)
             except anthropic.APIStatusError as exc:
                 retryable = exc.status_code == 429 or exc.status_code >= 500 or exc.type in _RETRYABLE_TYPES
                 if not retryable or attempt >= attempts:
-                    raise BackendError(self._describe_status(exc, model, attempt)) from None
-                delay = self._delay(attempt, exc.response.headers)
-            except anthropic.APIConnectionError as exc:
+                    failure = self._describe_status(exc, model, attempt)
+                else:
+                    delay = self._delay(attempt, exc.response.headers)
+            except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
+                # The SDK wraps transport errors while connecting, but one that happens
+                # while reading the stream (e.g. the connection drops) arrives as httpx2's own.
                 if attempt >= attempts:
-                    what = "timed out" if isinstance(exc, anthropic.APITimeoutError) else "could not connect"
-                    raise BackendError(
-                        f"Anthropic API request {what} ({self._base_url}) after {attempt} attempt(s)"
-                    ) from None
-                delay = self._delay(attempt, None)
+                    if isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
+                        what = "timed out"
+                    elif isinstance(exc, anthropic.APIConnectionError):
+                        what = "could not connect"
+                    else:
+                        what = "lost its connection"
+                    failure = f"Anthropic API request {what} ({self._base_url}) after {attempt} attempt(s)"
+                else:
+                    delay = self._delay(attempt, None)
             except anthropic.AnthropicError as exc:
-                raise BackendError(f"Anthropic SDK error: {type(exc).__name__}: {self._scrub(str(exc))}") from None
+                failure = self._scrub(f"Anthropic SDK error: {type(exc).__name__}: {exc}")
+            if failure is not None:
+                # Raised outside the handler so the SDK exception (which holds the HTTP
+                # request and its auth header) is not even attached as __context__.
+                raise BackendError(failure)
             await trio.sleep(delay)
 
     async def _stream_once(self, *, model: str, system: str | None, user: str, max_tokens: int) -> SessionResult:
