@@ -11,3 +11,5 @@ from openprose.syntax import LANGUAGE
 @pytest.fixture()
 def parser() -> ts.Parser:
     return ts.Parser(LANGUAGE)
+
+from .fake_messages_api import fake_messages_api  # noqa: E402,F401  (fixture)
