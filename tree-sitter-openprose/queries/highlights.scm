@@ -4,10 +4,10 @@
 ; mostly share). Two engines read this file and they resolve a node captured
 ; by more than one pattern differently: Neovim lets the LAST pattern win (at
 ; equal priority), tree-sitter-highlight (Helix, the CLI) lets the FIRST one
-; win. So specific patterns come first, the catch-all `@variable` comes last
-; and carries a lower priority, and the remaining patterns never capture the
-; same node twice. Only `#eq?`, `#match?` and `#set!` are used: Neovim 0.7
-; knows them.
+; win. So specific patterns come first and the catch-all `@variable` comes
+; last with a lower priority; tests/test_queries.py checks that both engines
+; pick the same capture for every node. Only `#eq?` and `#set!` are used,
+; which Neovim 0.7 knows too.
 
 ; ---------------------------------------------------------------- keywords
 
