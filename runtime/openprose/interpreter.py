@@ -99,6 +99,7 @@ class RunOptions:
 
     retry_base_delay: float = 1.0  # seconds; linear backoff waits base*n, exponential base*2^(n-1)
     max_call_depth: int = 64  # nested block invocations before a run is stopped
+    durable: bool = False  # fsync state files (power-loss safe); renames alone already survive a kill
 
 
 # -------------------------------------------------------------------- errors
@@ -1138,20 +1139,21 @@ async def run_program(
     check, an input is missing, or a resumed run cannot be found.
     """
     inputs = dict(inputs or {})
+    options = options or RunOptions()
     workdir = Path(workdir) if workdir is not None else Path.cwd()
     analysis = prepare(source, path, inputs)
     from .state import RunStateError
 
     try:
         if resume is not None:
-            store = RunStore.open(workdir, resume)
+            store = RunStore.open(workdir, resume, durable=options.durable)
             stored = (store.run_dir / "program.prose").read_bytes()
             if stored != source:
                 raise ProgramNotRunnable(
                     f"run {resume} was started from a different version of {path.name}; resume needs the same program"
                 )
         else:
-            store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name)
+            store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name, durable=options.durable)
     except RunStateError as exc:
         raise ProgramNotRunnable(str(exc)) from exc
     start = trio.current_time()
@@ -1165,8 +1167,7 @@ async def run_program(
         except Exception:  # a broken listener must not break the run
             pass
 
-    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input,
-                         options=options or RunOptions())
+    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input, options=options)
     done: set[str] = set()
     if resume is not None:
         done = store.completed_statements()

@@ -76,7 +76,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, text: str, durable: bool = True) -> None:
+    """Replace a file in one step (temp file + rename).
+
+    The rename alone guarantees that a killed process leaves the old or the new
+    file, never a torn one; `durable` adds the fsyncs that also survive power loss.
+    """
     tmp = path.with_name(f".{path.name}.{_secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
@@ -84,14 +89,16 @@ def _atomic_write(path: Path, text: str) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
     os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _env_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -139,12 +146,19 @@ class RunStore:
     """One run's directory. Build with :meth:`create` or :meth:`open`."""
 
     def __init__(
-        self, root: Path, run_dir: Path, *, home: Path | None = None, secrets: Iterable[str] | None = None
+        self,
+        root: Path,
+        run_dir: Path,
+        *,
+        home: Path | None = None,
+        secrets: Iterable[str] | None = None,
+        durable: bool = True,
     ) -> None:
         self._root = Path(root)
         self._run_dir = Path(run_dir)
         self._home = home
         self._secrets = tuple(secrets) if secrets is not None else _env_secrets(os.environ)
+        self._durable = durable  # fsync every write (survives power loss, costs ~ms per write)
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -156,6 +170,7 @@ class RunStore:
         *,
         home: Path | None = None,
         secrets: Iterable[str] | None = None,
+        durable: bool = True,
     ) -> RunStore:
         """Start a new run under ``root/.prose/runs``.
 
@@ -170,7 +185,7 @@ class RunStore:
             if final.exists():
                 continue
             staging = runs / f".staging-{run_id}"
-            store = cls(root, staging, home=home, secrets=secrets)
+            store = cls(root, staging, home=home, secrets=secrets, durable=durable)
             store._init_layout(program_text, f"# run:{run_id} {program_name}")
             try:
                 os.rename(staging, final)  # fails if a same-second run took the id meanwhile
@@ -183,7 +198,13 @@ class RunStore:
 
     @classmethod
     def open(
-        cls, root: Path, run_id: str, *, home: Path | None = None, secrets: Iterable[str] | None = None
+        cls,
+        root: Path,
+        run_id: str,
+        *,
+        home: Path | None = None,
+        secrets: Iterable[str] | None = None,
+        durable: bool = True,
     ) -> RunStore:
         """Reopen an existing run (for ``--resume``)."""
         runs = Path(root) / ".prose" / "runs"
@@ -196,7 +217,7 @@ class RunStore:
             known = cls.list_runs(root)
             hint = f"; existing runs: {', '.join(known[-5:])}" if known else "; there are no runs there yet"
             raise RunNotFoundError(f"no run {run_id!r} under {runs}{hint}")
-        return cls(root, run_dir, home=home, secrets=secrets)
+        return cls(root, run_dir, home=home, secrets=secrets, durable=durable)
 
     @staticmethod
     def list_runs(root: Path) -> list[str]:
@@ -211,7 +232,7 @@ class RunStore:
         if not (_SLUG.match(handle) and _SLUG.match(slug)) or ".." in (handle, slug):
             raise RunStateError(f"invalid import name {handle!r}/{slug!r}")
         child_dir = self._run_dir / "imports" / f"{handle}--{slug}"
-        child = RunStore(self._root, child_dir, home=self._home, secrets=self._secrets)
+        child = RunStore(self._root, child_dir, home=self._home, secrets=self._secrets, durable=self._durable)
         if not (child_dir / "state.md").is_file():
             child_dir.mkdir(parents=True, exist_ok=True)
             child._init_layout(program_text, f"# import:{handle}/{slug} of run:{self.run_id}")
@@ -248,7 +269,7 @@ class RunStore:
         return text
 
     def _write(self, path: Path, text: str) -> None:
-        _atomic_write(path, self._redact(text))
+        _atomic_write(path, self._redact(text), self._durable)
 
     # -- state.md ---------------------------------------------------------------------------------
     def append_state(self, line: str) -> None:
@@ -264,7 +285,8 @@ class RunStore:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if self._durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
 
