@@ -229,12 +229,15 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--script", type=click.Path(dir_okay=False, path_type=Path), help="Script file for --backend scripted.")
 @click.option("--model-alias", "alias_pairs", multiple=True, metavar="ALIAS=MODEL_ID",
               help="Map a model alias (sonnet/opus/haiku) to a model id (repeatable).")
+@click.option("--simulated-delay", type=float, default=0.0, show_default=True, metavar="SECONDS",
+              help="Latency of each simulated session (to watch progress on the offline backend).")
+@click.option("--durable", is_flag=True, help="fsync every state file (survives power loss; slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line instead of live progress.")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project directory that holds .prose/ (default: the current directory).")
 def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
-        as_json: bool, resume_id: str | None, workdir: Path | None) -> None:
+        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
     from .run_command import run_command
 
@@ -248,8 +251,19 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             as_json=as_json,
             resume=resume_id,
             workdir=workdir,
+            simulated_delay=simulated_delay,
+            durable=durable,
         )
     )
+
+
+@main.command()
+@click.option("--tcp", metavar="HOST:PORT", default=None, help="Listen on a TCP address instead of stdio.")
+def lsp(tcp: str | None) -> None:
+    """Start the language server (stdio by default)."""
+    from openprose_lsp.server import main as serve
+
+    serve(tcp=tcp)
 
 
 if __name__ == "__main__":  # pragma: no cover

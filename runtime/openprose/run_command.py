@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import trio
@@ -17,7 +18,7 @@ from rich.live import Live
 
 from .backends import BackendConfig, make_backend
 from .diagnostics import LineIndex
-from .interpreter import ProgramNotRunnable, RunEvent, RunResult, run_program
+from .interpreter import ProgramNotRunnable, RunEvent, RunOptions, RunResult, run_program
 from .progress import RunView
 
 EXIT_OK, EXIT_FAILED, EXIT_NOT_RUNNABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -33,6 +34,8 @@ def run_command(
     as_json: bool,
     resume: str | None,
     workdir: Path | None,
+    simulated_delay: float = 0.0,
+    durable: bool = False,
 ) -> int:
     err = Console(stderr=True)
     try:
@@ -40,20 +43,22 @@ def run_command(
     except OSError as exc:
         err.print(f"prose: {file}: cannot read: {exc.strerror or exc}")
         return EXIT_NOT_RUNNABLE
-    config = BackendConfig()
+    config = BackendConfig(simulated_delay=max(0.0, simulated_delay))
     if aliases:
         merged = dict(config.model_aliases)
         merged.update(aliases)
-        config = BackendConfig(model_aliases=merged)
+        config = replace(config, model_aliases=merged)
     try:
         backend = make_backend(backend_name, script=script, config=config)
     except ValueError as exc:
         err.print(f"prose: {exc}")
         return EXIT_NOT_RUNNABLE
-    return trio.run(_main, file, source, backend, inputs, as_json, resume, workdir or Path.cwd(), err)
+    options = RunOptions(durable=durable)
+    return trio.run(_main, file, source, backend, inputs, as_json, resume, workdir or Path.cwd(), err, options)
 
 
-async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resume, workdir: Path, err: Console) -> int:
+async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resume, workdir: Path, err: Console,
+                options: RunOptions) -> int:
     out = Console(soft_wrap=not sys.stdout.isatty())
     view = RunView(file.name)
     interactive = not as_json and sys.stdin.isatty() and out.is_terminal
@@ -105,7 +110,7 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
             with run_scope:
                 result = await run_program(
                     source, file.resolve(), backend=backend, inputs=inputs, workdir=workdir, on_event=on_event,
-                    resume=resume, ask_input=ask if interactive else None,
+                    resume=resume, ask_input=ask if interactive else None, options=options,
                 )
         except ProgramNotRunnable as exc:
             nursery.cancel_scope.cancel()
