@@ -1,0 +1,454 @@
+/**
+ * Run-event bookkeeping and formatting for the "OpenProse Run" output
+ * channel and the runs tree. Free of `vscode` imports so it is unit-tested
+ * directly.
+ *
+ * The server sends `openprose/runEvent` notifications:
+ *   { uri, runId, event: { type, t, prompt, binding, path, status, error,
+ *                          outputs, run_dir, usage } }
+ * with `type` one of run.start, session.start, session.end, run.end, plus
+ * branch.start / branch.end (one branch of a parallel block), warning and
+ * input. `t` is seconds since the run started.
+ */
+
+export type RunStatus = 'running' | 'ok' | 'failed' | 'cancelled';
+
+export interface RunEvent {
+  type: string;
+  t?: number | null;
+  prompt?: string | null;
+  binding?: string | null;
+  path?: string[] | null;
+  status?: string | null;
+  error?: string | null;
+  outputs?: Record<string, unknown> | null;
+  run_dir?: string | null;
+  usage?: Record<string, unknown> | null;
+  /** Also sent by the server (optional): */
+  line?: number | null;
+  agent?: string | null;
+  model?: string | null;
+  code?: string | null;
+}
+
+export interface RunEventParams {
+  uri: string;
+  runId: string;
+  event: RunEvent;
+}
+
+export interface SessionRecord {
+  prompt: string | null;
+  binding: string | null;
+  path: string[];
+  start: number;
+  end?: number;
+  status: RunStatus;
+  error?: string;
+}
+
+export interface BranchRecord {
+  path: string[];
+  start: number;
+  status: RunStatus;
+}
+
+export interface RunRecord {
+  runId: string;
+  uri: string;
+  start: number;
+  /** Wall-clock time of the start, for the header line. */
+  startedAt: Date;
+  end?: number;
+  status: RunStatus;
+  error?: string;
+  outputs?: Record<string, unknown>;
+  runDir?: string;
+  usage?: Record<string, unknown>;
+  sessions: SessionRecord[];
+  branches: BranchRecord[];
+}
+
+export interface ApplyResult {
+  run: RunRecord;
+  /** Lines to append to the output channel. */
+  lines: string[];
+  /** The run started or ended with this event. */
+  runStateChanged: boolean;
+}
+
+/** Validates the shape of notification params; returns undefined if unusable. */
+export function parseRunEventParams(raw: unknown): RunEventParams | undefined {
+  if (typeof raw !== 'object' || raw === null) {
+    return undefined;
+  }
+  const params = raw as Record<string, unknown>;
+  const event = params.event as Record<string, unknown> | undefined;
+  if (typeof params.runId !== 'string' || typeof event !== 'object' || event === null) {
+    return undefined;
+  }
+  if (typeof event.type !== 'string') {
+    return undefined;
+  }
+  return {
+    uri: typeof params.uri === 'string' ? params.uri : '',
+    runId: params.runId,
+    event: event as unknown as RunEvent,
+  };
+}
+
+function normalizeStatus(status: string | null | undefined, fallback: RunStatus): RunStatus {
+  return status === 'ok' || status === 'failed' || status === 'cancelled' ? status : fallback;
+}
+
+/** `1.234` -> `1.23s`, `75.5` -> `1m15.5s`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    return '?';
+  }
+  if (seconds < 60) {
+    return `${seconds.toFixed(2)}s`;
+  }
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds - minutes * 60;
+  return `${minutes}m${rest.toFixed(1).padStart(4, '0')}s`;
+}
+
+function clock(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** The file name at the end of a URI, for headers. */
+export function displayName(uri: string): string {
+  const withoutQuery = uri.split(/[?#]/)[0];
+  const last = withoutQuery.split('/').filter(Boolean).pop() ?? uri;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+/** First line of a prompt, shortened. */
+export function excerpt(text: string, max = 60): string {
+  const firstLine = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  const trimmed = firstLine.trim();
+  const multi = text.trim().includes('\n');
+  if (trimmed.length > max) {
+    return `${trimmed.slice(0, max - 1)}…`;
+  }
+  return multi ? `${trimmed} …` : trimmed;
+}
+
+/** `[parallel › a]  a = "prompt"` — how a session is named in the log and tree. */
+export function sessionLabel(session: Pick<SessionRecord, 'prompt' | 'binding' | 'path'>): string {
+  const parts: string[] = [];
+  if (session.path.length > 0) {
+    parts.push(`[${session.path.join(' › ')}]`);
+  }
+  if (session.binding) {
+    parts.push(session.prompt ? `${session.binding} = "${excerpt(session.prompt)}"` : session.binding);
+  } else if (session.prompt) {
+    parts.push(`"${excerpt(session.prompt)}"`);
+  } else {
+    parts.push('session');
+  }
+  return parts.join(' ');
+}
+
+function indent(text: string, prefix: string): string[] {
+  return text.split(/\r?\n/).map((line) => (line === '' ? '' : prefix + line));
+}
+
+const MAX_VALUE_CHARS = 20000;
+
+function renderValue(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') {
+    text = value;
+  } else {
+    try {
+      text = JSON.stringify(value, null, 2) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  if (text.length > MAX_VALUE_CHARS) {
+    text = `${text.slice(0, MAX_VALUE_CHARS)}\n… (${text.length - MAX_VALUE_CHARS} more characters)`;
+  }
+  return text;
+}
+
+/** Lines describing the outputs of a finished run. */
+export function formatOutputs(outputs: Record<string, unknown> | undefined): string[] {
+  if (!outputs || Object.keys(outputs).length === 0) {
+    return ['  Outputs: (none)'];
+  }
+  const lines = ['  Outputs:'];
+  for (const [name, value] of Object.entries(outputs)) {
+    const text = renderValue(value);
+    if (!text.includes('\n') && text.length <= 100) {
+      lines.push(`    ${name}: ${text}`);
+    } else {
+      lines.push(`    ${name}:`);
+      lines.push(...indent(text, '      '));
+    }
+  }
+  return lines;
+}
+
+export function formatUsage(usage: Record<string, unknown> | undefined): string | undefined {
+  if (!usage || Object.keys(usage).length === 0) {
+    return undefined;
+  }
+  const parts = Object.entries(usage).map(([key, value]) =>
+    `${key}=${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`,
+  );
+  return `  Usage: ${parts.join(', ')}`;
+}
+
+const STATUS_MARK: Record<RunStatus, string> = {
+  running: '▶',
+  ok: '✔',
+  failed: '✖',
+  cancelled: '■',
+};
+
+const STATUS_WORD: Record<RunStatus, string> = {
+  running: 'started',
+  ok: 'finished',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
+
+function sameKey(a: SessionRecord, event: RunEvent): boolean {
+  return (
+    JSON.stringify(a.path) === JSON.stringify(event.path ?? []) &&
+    (a.binding ?? null) === (event.binding ?? null) &&
+    (a.prompt ?? null) === (event.prompt ?? null)
+  );
+}
+
+/** ` (1.23s)` when both times are known and ordered, else nothing. */
+function span(from: number, to: number): string {
+  return to > 0 && to >= from ? ` (${formatDuration(to - from)})` : '';
+}
+
+function samePath(a: string[], b: string[] | null | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b ?? []);
+}
+
+/** Keeps the state of recent runs and turns events into log lines. */
+export class RunTracker {
+  private readonly runs = new Map<string, RunRecord>();
+
+  constructor(private readonly maxRuns = 20, private readonly now: () => Date = () => new Date()) {}
+
+  /** Runs, oldest first. */
+  all(): RunRecord[] {
+    return [...this.runs.values()];
+  }
+
+  get(runId: string): RunRecord | undefined {
+    return this.runs.get(runId);
+  }
+
+  active(): RunRecord[] {
+    return this.all().filter((run) => run.status === 'running');
+  }
+
+  clearFinished(): void {
+    for (const [id, run] of this.runs) {
+      if (run.status !== 'running') {
+        this.runs.delete(id);
+      }
+    }
+  }
+
+  /** Marks every running run (and its sessions) as cancelled, e.g. when the server went away. */
+  abandonAll(reason: string): string[] {
+    const lines: string[] = [];
+    for (const run of this.active()) {
+      run.status = 'cancelled';
+      run.error = reason;
+      for (const session of run.sessions) {
+        if (session.status === 'running') {
+          session.status = 'cancelled';
+        }
+      }
+      lines.push(`■ Run ${run.runId} (${displayName(run.uri)}) ended: ${reason}`);
+    }
+    return lines;
+  }
+
+  private ensureRun(params: RunEventParams, t: number): RunRecord {
+    let run = this.runs.get(params.runId);
+    if (!run) {
+      run = {
+        runId: params.runId,
+        uri: params.uri,
+        start: t,
+        startedAt: t > 1e9 ? new Date(t * 1000) : this.now(),
+        status: 'running',
+        sessions: [],
+        branches: [],
+      };
+      this.runs.set(params.runId, run);
+      while (this.runs.size > this.maxRuns) {
+        const oldest = this.all().find((candidate) => candidate.status !== 'running');
+        if (!oldest) {
+          break;
+        }
+        this.runs.delete(oldest.runId);
+      }
+    }
+    return run;
+  }
+
+  apply(params: RunEventParams): ApplyResult {
+    const event = params.event;
+    const known = this.runs.get(params.runId);
+    const t = typeof event.t === 'number' && Number.isFinite(event.t) ? event.t : known ? known.start : 0;
+    const run = this.ensureRun(params, t);
+    const stamp = `  +${formatDuration(Math.max(0, t - run.start)).padEnd(7)}`;
+    const lines: string[] = [];
+    let runStateChanged = false;
+
+    switch (event.type) {
+      case 'run.start': {
+        runStateChanged = true;
+        run.start = t;
+        run.status = 'running';
+        if (event.run_dir) {
+          run.runDir = event.run_dir;
+        }
+        lines.push(`▶ Run ${run.runId} started: ${displayName(run.uri)} [${clock(run.startedAt)}]`);
+        break;
+      }
+      case 'branch.start': {
+        const path = Array.isArray(event.path) ? event.path.map(String) : [];
+        run.branches.push({ path, start: t, status: 'running' });
+        lines.push(`${stamp} ⑂ branch started   [${path.join(' › ') || 'branch'}]`);
+        break;
+      }
+      case 'branch.end': {
+        const status = normalizeStatus(event.status, 'ok');
+        const branch = run.branches.find((b) => b.status === 'running' && samePath(b.path, event.path));
+        if (branch) {
+          branch.status = status;
+        }
+        const label = (Array.isArray(event.path) ? event.path.map(String) : []).join(' › ') || 'branch';
+        let line = `${stamp} ⑂ branch ${STATUS_WORD[status].padEnd(9)}[${label}]${branch ? span(branch.start, t) : ''}`;
+        if (status === 'failed' && event.error) {
+          line += `: ${excerpt(event.error, 200)}`;
+        }
+        lines.push(line);
+        break;
+      }
+      case 'warning': {
+        if (event.error) {
+          const where = typeof event.line === 'number' ? ` (line ${event.line})` : '';
+          lines.push(`${stamp} ⚠ warning${where}: ${event.error}`);
+        }
+        break;
+      }
+      case 'input': {
+        lines.push(`${stamp} ? input ${event.binding ?? ''}${event.prompt ? `: ${excerpt(event.prompt)}` : ''}`);
+        break;
+      }
+      case 'session.start': {
+        const session: SessionRecord = {
+          prompt: event.prompt ?? null,
+          binding: event.binding ?? null,
+          path: Array.isArray(event.path) ? event.path.map(String) : [],
+          start: t,
+          status: 'running',
+        };
+        run.sessions.push(session);
+        const who = [event.agent, event.model].filter((part): part is string => typeof part === 'string' && part !== '');
+        const suffix = who.length > 0 ? ` (${who.join(' · ')})` : '';
+        lines.push(`${stamp} ${STATUS_MARK.running} ${STATUS_WORD.running.padEnd(9)} ${sessionLabel(session)}${suffix}`);
+        break;
+      }
+      case 'session.end': {
+        const status = normalizeStatus(event.status, 'ok');
+        let session =
+          run.sessions.find((s) => s.status === 'running' && sameKey(s, event)) ??
+          run.sessions.find((s) => s.status === 'running' && samePath(s.path, event.path));
+        if (!session) {
+          session = {
+            prompt: event.prompt ?? null,
+            binding: event.binding ?? null,
+            path: Array.isArray(event.path) ? event.path.map(String) : [],
+            start: t,
+            status: 'running',
+          };
+          run.sessions.push(session);
+        }
+        session.end = t;
+        session.status = status;
+        if (event.error) {
+          session.error = event.error;
+        }
+        let line = `${stamp} ${STATUS_MARK[status]} ${STATUS_WORD[status].padEnd(9)} ${sessionLabel(session)}${span(session.start, t)}`;
+        if (status === 'failed' && event.error) {
+          line += `: ${excerpt(event.error, 200)}`;
+        }
+        lines.push(line);
+        break;
+      }
+      case 'run.end': {
+        runStateChanged = true;
+        const status = normalizeStatus(event.status, 'ok');
+        run.end = t;
+        run.status = status;
+        for (const session of run.sessions) {
+          if (session.status === 'running') {
+            session.status = 'cancelled';
+            session.end = Math.max(t, session.start);
+          }
+        }
+        for (const branch of run.branches) {
+          if (branch.status === 'running') {
+            branch.status = 'cancelled';
+          }
+        }
+        if (event.error) {
+          run.error = event.error;
+        }
+        if (event.outputs && typeof event.outputs === 'object') {
+          run.outputs = event.outputs;
+        }
+        if (event.run_dir) {
+          run.runDir = event.run_dir;
+        }
+        if (event.usage && typeof event.usage === 'object') {
+          run.usage = event.usage;
+        }
+        const word = status === 'ok' ? 'finished' : status;
+        const took = t > 0 && t >= run.start ? ` in ${formatDuration(t - run.start)}` : '';
+        lines.push(`${STATUS_MARK[status]} Run ${run.runId} ${word}${took}: ${displayName(run.uri)}`);
+        if (run.error) {
+          lines.push(...indent(`Error: ${run.error}`, '  '));
+        }
+        if (status === 'ok' || run.outputs) {
+          lines.push(...formatOutputs(run.outputs));
+        }
+        const usage = formatUsage(run.usage);
+        if (usage) {
+          lines.push(usage);
+        }
+        if (run.runDir) {
+          lines.push(`  Run directory: ${run.runDir}`);
+        }
+        lines.push('');
+        break;
+      }
+      default:
+        // Unknown event types are ignored so newer servers don't break older clients.
+        break;
+    }
+    return { run, lines, runStateChanged };
+  }
+}

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  RunEventParams,
+  RunTracker,
+  displayName,
+  excerpt,
+  formatDuration,
+  formatOutputs,
+  parseRunEventParams,
+  sessionLabel,
+} from '../src/runLog';
+
+const URI = 'file:///work/demo/review%20flow.prose';
+
+function event(runId: string, type: string, t: number, extra: Record<string, unknown> = {}): RunEventParams {
+  return {
+    uri: URI,
+    runId,
+    event: {
+      type,
+      t,
+      prompt: null,
+      binding: null,
+      path: null,
+      status: null,
+      error: null,
+      outputs: null,
+      run_dir: null,
+      usage: null,
+      ...extra,
+    },
+  };
+}
+
+describe('run log formatting', () => {
+  it('formats durations', () => {
+    assert.equal(formatDuration(0), '0.00s');
+    assert.equal(formatDuration(1.234), '1.23s');
+    assert.equal(formatDuration(75.5), '1m15.5s');
+    assert.equal(formatDuration(-1), '?');
+  });
+
+  it('names files and shortens prompts', () => {
+    assert.equal(displayName(URI), 'review flow.prose');
+    assert.equal(excerpt('short'), 'short');
+    assert.equal(excerpt('\nfirst line\nsecond'), 'first line …');
+    assert.equal(excerpt('x'.repeat(100), 10), `${'x'.repeat(9)}…`);
+  });
+
+  it('labels sessions with their branch path and binding', () => {
+    assert.equal(sessionLabel({ prompt: 'Find A', binding: 'a', path: ['parallel', 'a'] }), '[parallel › a] a = "Find A"');
+    assert.equal(sessionLabel({ prompt: 'Hello', binding: null, path: [] }), '"Hello"');
+    assert.equal(sessionLabel({ prompt: null, binding: null, path: [] }), 'session');
+  });
+
+  it('rejects malformed notifications', () => {
+    assert.equal(parseRunEventParams(null), undefined);
+    assert.equal(parseRunEventParams({ runId: 1, event: { type: 'run.start' } }), undefined);
+    assert.equal(parseRunEventParams({ runId: 'r', event: {} }), undefined);
+    assert.deepEqual(parseRunEventParams({ runId: 'r', uri: URI, event: { type: 'run.start', t: 1 } }), {
+      runId: 'r',
+      uri: URI,
+      event: { type: 'run.start', t: 1 },
+    });
+  });
+
+  it('follows a parallel run from start to outputs', () => {
+    const tracker = new RunTracker();
+    const lines: string[] = [];
+    const feed = (params: RunEventParams) => {
+      const result = tracker.apply(params);
+      lines.push(...result.lines);
+      return result;
+    };
+    const start = feed(event('r1', 'run.start', 100));
+    assert.equal(start.runStateChanged, true);
+    assert.equal(tracker.active().length, 1);
+    feed(event('r1', 'session.start', 100.5, { prompt: 'Approach A', binding: 'a', path: ['parallel', 'a'] }));
+    feed(event('r1', 'session.start', 100.5, { prompt: 'Approach B', binding: 'b', path: ['parallel', 'b'] }));
+    feed(event('r1', 'session.end', 101.5, { prompt: 'Approach A', binding: 'a', path: ['parallel', 'a'], status: 'ok' }));
+    feed(
+      event('r1', 'session.end', 101.6, {
+        prompt: 'Approach B',
+        binding: 'b',
+        path: ['parallel', 'b'],
+        status: 'cancelled',
+      }),
+    );
+    const end = feed(
+      event('r1', 'run.end', 102, {
+        status: 'ok',
+        outputs: { summary: 'All good', details: { score: 3 } },
+        run_dir: '/tmp/.prose/runs/r1',
+        usage: { input_tokens: 10, output_tokens: 20 },
+      }),
+    );
+    assert.equal(end.runStateChanged, true);
+    assert.equal(tracker.active().length, 0);
+    const text = lines.join('\n');
+    assert.match(lines[0], /^▶ Run r1 started: review flow\.prose \[\d\d:\d\d:\d\d\]$/);
+    assert.match(text, /\+0\.50s\s+▶ started\s+\[parallel › a\] a = "Approach A"/);
+    assert.match(text, /\+1\.50s\s+✔ finished\s+\[parallel › a\] a = "Approach A" \(1\.00s\)/);
+    assert.match(text, /■ cancelled\s+\[parallel › b\] b = "Approach B" \(1\.10s\)/);
+    assert.match(text, /✔ Run r1 finished in 2\.00s: review flow\.prose/);
+    assert.match(text, /Outputs:\n {4}summary: All good\n {4}details:\n {6}\{\n {8}"score": 3\n {6}\}/);
+    assert.match(text, /Usage: input_tokens=10, output_tokens=20/);
+    assert.match(text, /Run directory: \/tmp\/\.prose\/runs\/r1/);
+    const run = tracker.get('r1')!;
+    assert.deepEqual(
+      run.sessions.map((s) => [s.binding, s.status]),
+      [
+        ['a', 'ok'],
+        ['b', 'cancelled'],
+      ],
+    );
+  });
+
+  it('reports failures with their error, and failed runs with theirs', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('r2', 'run.start', 5));
+    tracker.apply(event('r2', 'session.start', 5, { prompt: 'Risky' }));
+    const failed = tracker.apply(event('r2', 'session.end', 6, { prompt: 'Risky', status: 'failed', error: 'boom' }));
+    assert.match(failed.lines[0], /✖ failed\s+"Risky" \(1\.00s\): boom/);
+    const end = tracker.apply(event('r2', 'run.end', 7, { status: 'failed', error: 'Session failed: boom' }));
+    assert.match(end.lines.join('\n'), /✖ Run r2 failed in 2\.00s[^\n]*\n {2}Error: Session failed: boom/);
+    assert.equal(tracker.get('r2')!.status, 'failed');
+  });
+
+  it('matches session ends by path when prompts differ and tolerates missing starts', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('r3', 'session.start', 1, { prompt: 'p', path: ['x'] }));
+    tracker.apply(event('r3', 'session.end', 2, { prompt: 'p (resolved)', path: ['x'], status: 'ok' }));
+    assert.equal(tracker.get('r3')!.sessions.length, 1);
+    tracker.apply(event('r3', 'session.end', 3, { prompt: 'orphan', status: 'ok' }));
+    assert.equal(tracker.get('r3')!.sessions.length, 2);
+  });
+
+  it('marks open sessions cancelled when the run ends or the server goes away', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('r4', 'run.start', 0));
+    tracker.apply(event('r4', 'session.start', 0, { prompt: 'slow' }));
+    const lines = tracker.abandonAll('the language server stopped');
+    assert.match(lines[0], /Run r4 .* ended: the language server stopped/);
+    assert.equal(tracker.get('r4')!.status, 'cancelled');
+    assert.equal(tracker.get('r4')!.sessions[0].status, 'cancelled');
+    assert.equal(tracker.active().length, 0);
+  });
+
+  it('keeps a bounded number of finished runs', () => {
+    const tracker = new RunTracker(3);
+    for (let i = 0; i < 6; i++) {
+      tracker.apply(event(`r${i}`, 'run.start', i));
+      tracker.apply(event(`r${i}`, 'run.end', i + 1, { status: 'ok' }));
+    }
+    assert.deepEqual(
+      tracker.all().map((r) => r.runId),
+      ['r3', 'r4', 'r5'],
+    );
+    tracker.clearFinished();
+    assert.equal(tracker.all().length, 0);
+  });
+
+  it('logs parallel branches, warnings and agents', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('b1', 'run.start', 0, { run_dir: '/tmp/run' }));
+    const started = tracker.apply(event('b1', 'branch.start', 0.25, { path: ['parallel@3', 'a'] }));
+    assert.match(started.lines[0], /\+0\.25s\s+⑂ branch started\s+\[parallel@3 › a\]/);
+    const session = tracker.apply(
+      event('b1', 'session.start', 0.3, { prompt: 'Go', path: ['parallel@3', 'a'], agent: 'writer', model: 'haiku' }),
+    );
+    assert.match(session.lines[0], /"Go" \(writer · haiku\)$/);
+    const failed = tracker.apply(
+      event('b1', 'branch.end', 1.25, { path: ['parallel@3', 'a'], status: 'failed', error: 'no luck' }),
+    );
+    assert.match(failed.lines[0], /⑂ branch failed\s+\[parallel@3 › a\] \(1\.00s\): no luck/);
+    const warning = tracker.apply(event('b1', 'warning', 1.3, { error: 'count ignored', line: 4 }));
+    assert.match(warning.lines[0], /⚠ warning \(line 4\): count ignored/);
+    assert.equal(tracker.get('b1')!.runDir, '/tmp/run');
+  });
+
+  it('omits durations it cannot know (a run.end with t = 0 after an error)', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('e1', 'run.start', 0));
+    tracker.apply(event('e1', 'session.start', 2, { prompt: 'x' }));
+    const end = tracker.apply(event('e1', 'run.end', 0, { status: 'failed', error: 'internal error' }));
+    assert.match(end.lines[0], /^✖ Run e1 failed: review flow\.prose$/);
+    assert.ok(!end.lines.join('\n').includes('?'));
+  });
+
+  it('ignores unknown event types', () => {
+    const tracker = new RunTracker();
+    const result = tracker.apply(event('r5', 'session.delta', 1));
+    assert.deepEqual(result.lines, []);
+  });
+
+  it('renders empty and long outputs', () => {
+    assert.deepEqual(formatOutputs(undefined), ['  Outputs: (none)']);
+    const lines = formatOutputs({ poem: 'line one\nline two' });
+    assert.deepEqual(lines, ['  Outputs:', '    poem:', '      line one', '      line two']);
+  });
+});
