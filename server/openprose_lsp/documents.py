@@ -1,0 +1,187 @@
+"""Open documents: bytes, syntax tree and analysis, kept current incrementally.
+
+Each `didChange` range edit is applied to the bytes and to the previous tree
+(`Tree.edit`), and the next reparse reuses every untouched subtree. Analysis
+is lazy: the first feature that needs it (or the diagnostics flush) runs
+`analyze` once per document version, so a burst of keystrokes costs one
+analysis, not one per keystroke.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tree_sitter as ts
+from lsprotocol import types as lsp
+from pygls.uris import to_fs_path
+
+from openprose import syntax
+from openprose.analysis import Analysis, analyze
+from openprose.diagnostics import Diagnostic
+from openprose.model import ModelCache
+
+from .positions import UTF16, Text, encode, end_point
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """Filesystem path of a file: URI; None for untitled or remote documents."""
+    if not uri.startswith("file:"):
+        return None
+    try:
+        fs = to_fs_path(uri)
+    except Exception:  # a malformed URI is treated as a document without a file
+        return None
+    return Path(fs) if fs else None
+
+
+@dataclass
+class Document:
+    uri: str
+    version: int | None
+    source: bytes
+    encoding: str = UTF16
+    path: Path | None = None
+    tree: ts.Tree | None = None
+    cache: ModelCache = field(default_factory=ModelCache)
+    analysis: Analysis | None = None
+    #: Failures of the last run, shown until the next edit or run.
+    run_diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Version whose diagnostics were last published (None: never).
+    published: tuple[int | None, int] | None = None
+    #: Bumped on every content change, so a version-less document is still ordered.
+    generation: int = 0
+    analysis_seconds: float = 0.0
+    _text: Text | None = None
+    _edits_since_analysis: int = 0
+    _rows_moved: bool = False
+
+    @property
+    def text(self) -> Text:
+        if self._text is None:
+            self._text = Text(self.source, self.encoding)
+        return self._text
+
+    def replace_all(self, source: bytes) -> None:
+        self.source = source
+        self.tree = None
+        self._changed()
+
+    def apply(self, change: lsp.TextDocumentContentChangeEvent) -> None:
+        """Apply one content change, keeping the old tree in step for reuse."""
+        if not isinstance(change, lsp.TextDocumentContentChangePartial):
+            self.replace_all(encode(change.text))
+            return
+        text = self.text
+        start = text.offset_at(change.range.start.line, change.range.start.character)
+        end = max(start, text.offset_at(change.range.end.line, change.range.end.character))
+        inserted = encode(change.text)
+        start_point = text.point(start)
+        old_end_point = text.point(end)
+        removed_newlines = self.source.count(b"\n", start, end)
+        if self.tree is not None:
+            self.tree.edit(
+                start_byte=start,
+                old_end_byte=end,
+                new_end_byte=start + len(inserted),
+                start_point=start_point,
+                old_end_point=old_end_point,
+                new_end_point=end_point(start_point, inserted),
+            )
+        self.source = self.source[:start] + inserted + self.source[end:]
+        self._edits_since_analysis += 1
+        if inserted.count(b"\n") != removed_newlines and (len(inserted) == end - start or self._edits_since_analysis > 1):
+            # ModelCache keys statements by (subtree id, start byte); rows can
+            # move while both stay equal, so such an edit must not reuse models.
+            self._rows_moved = True
+        self._changed()
+
+    def _changed(self) -> None:
+        self._text = None
+        self.analysis = None
+        self.run_diagnostics = []
+        self.generation += 1
+
+    def analyze(self, reader: Callable[[Path], bytes]) -> Analysis:
+        """The analysis of the current bytes, computed at most once per change."""
+        if self.analysis is not None:
+            return self.analysis
+        began = time.perf_counter()
+        old = self.tree
+        self.tree = syntax.parse(self.source, old) if old is not None else syntax.parse(self.source)
+        if self._rows_moved:
+            self.cache = ModelCache()
+        self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache)
+        self._edits_since_analysis = 0
+        self._rows_moved = False
+        self.analysis_seconds = time.perf_counter() - began
+        return self.analysis
+
+
+class DocumentStore:
+    """Every open document by URI, plus the `use` reader that prefers them over disk."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, Document] = {}
+        self.encoding = UTF16
+
+    def open(self, uri: str, version: int | None, text: str) -> Document:
+        doc = Document(uri, version, encode(text), self.encoding, uri_to_path(uri))
+        self._docs[uri] = doc
+        return doc
+
+    def get(self, uri: str) -> Document | None:
+        return self._docs.get(uri)
+
+    def close(self, uri: str) -> Document | None:
+        return self._docs.pop(uri, None)
+
+    def all(self) -> list[Document]:
+        return list(self._docs.values())
+
+    def load(self, uri: str) -> Document | None:
+        """An open document, or a closed file read from disk (not kept)."""
+        doc = self._docs.get(uri)
+        if doc is not None:
+            return doc
+        path = uri_to_path(uri)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        return Document(uri, None, data, self.encoding, path)
+
+    def read(self, path: Path) -> bytes:
+        """Reader for `analyze`: an open buffer's text wins over the file on disk."""
+        resolved = _resolved(path)
+        for doc in self._docs.values():
+            if doc.path is not None and _resolved(doc.path) == resolved:
+                return doc.source
+        return path.read_bytes()
+
+    def analysis(self, doc: Document) -> Analysis:
+        return doc.analyze(self.read)
+
+    def dependents(self, changed: Document) -> list[Document]:
+        """Open documents whose `use` reads the changed one: their contracts may differ now."""
+        if changed.path is None:
+            return []
+        # A `use` that could not be read has no contract to compare, so match
+        # on the file name in the source: cheap, and never misses a dependent.
+        name = changed.path.name.encode()
+        return [doc for doc in self._docs.values() if doc is not changed and name in doc.source]
+
+    def invalidate(self, doc: Document) -> None:
+        """Forget an analysis whose inputs (another file) changed; the bytes did not."""
+        doc.analysis = None
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path

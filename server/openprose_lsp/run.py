@@ -1,0 +1,320 @@
+"""Running programs from the editor, in-process, on trio in guest mode.
+
+pygls owns an asyncio loop; the interpreter is written for trio. One
+long-lived trio guest run shares the asyncio thread and holds a nursery;
+each run is a task in it with its own cancel scope, so stopping a run is
+cancelling that scope (from `openprose.stop` or from the client cancelling
+the run's work-done progress). The `executeCommand` request returns as soon
+as the run is scheduled: a cancelled request would not stop a handler that
+waited, so the run's lifetime is tied to its own scope instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+from lsprotocol import types as lsp
+
+from openprose.diagnostics import Diagnostic, Severity
+
+from .documents import Document
+
+log = logging.getLogger(__name__)
+
+RUN_EVENT = "openprose/runEvent"
+_SECRET_ENV = ("ANTHROPIC_API_KEY",)
+_ids = itertools.count(1)
+
+
+def redact(text: str) -> str:
+    """Never let a credential from the environment reach the client."""
+    for name in _SECRET_ENV:
+        secret = os.environ.get(name)
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "***")
+    return text
+
+
+@dataclass
+class RunRequest:
+    backend: str | None = None
+    script: Path | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, options: Any, base: Path | None) -> "RunRequest":
+        """`openprose.run`'s second argument; malformed options raise ValueError."""
+        if options is None:
+            return cls()
+        if not isinstance(options, Mapping):
+            raise ValueError("openprose.run takes [uri] or [uri, {backend, script, inputs}]")
+        backend = options.get("backend")
+        if backend is not None and not isinstance(backend, str):
+            raise ValueError("'backend' must be a string")
+        script = options.get("script")
+        script_path = None
+        if script is not None:
+            if not isinstance(script, str):
+                raise ValueError("'script' must be a path string")
+            script_path = Path(script).expanduser()
+            if not script_path.is_absolute() and base is not None:
+                script_path = base / script_path
+        inputs = options.get("inputs") or {}
+        if not isinstance(inputs, Mapping):
+            raise ValueError("'inputs' must be an object of name: value")
+        return cls(backend, script_path, {str(k): str(v) for k, v in inputs.items()})
+
+
+@dataclass(eq=False)
+class ActiveRun:
+    run_id: str
+    uri: str
+    doc: Document
+    generation: int
+    progress_token: str | None = None
+    progress_ready: bool = False
+    scope: trio.CancelScope | None = None
+    cancel_requested: bool = False
+    finished: bool = False
+    sessions_done: int = 0
+    last_message: str = "starting"
+
+
+class RunManager:
+    """Owns the trio guest run and every program run in it."""
+
+    def __init__(
+        self,
+        protocol: Any,
+        publish: Callable[[Document], None],
+        show: Callable[[lsp.MessageType, str], None],
+    ) -> None:
+        self._protocol = protocol
+        self._publish = publish
+        self._show = show
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._nursery: trio.Nursery | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._done: asyncio.Future[None] | None = None
+        self.runs: dict[str, ActiveRun] = {}
+        self.supports_progress = False
+
+    # ------------------------------------------------------------ guest run
+
+    async def start(self) -> None:
+        """Start the trio guest run once; later calls wait until it is ready."""
+        if self._ready is None:
+            loop = asyncio.get_running_loop()
+            self._ready = loop.create_future()
+            self._done = loop.create_future()
+            trio.lowlevel.start_guest_run(
+                self._trio_main,
+                run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+                run_sync_soon_not_threadsafe=loop.call_soon,
+                done_callback=self._trio_done,
+                host_uses_signal_set_wakeup_fd=True,
+            )
+        await self._ready
+
+    async def _trio_main(self) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self._token = trio.lowlevel.current_trio_token()
+            assert self._ready is not None
+            if not self._ready.done():
+                self._ready.set_result(None)
+            await trio.sleep_forever()
+
+    def _trio_done(self, outcome: Any) -> None:
+        try:
+            outcome.unwrap()
+        except BaseException as exc:  # noqa: BLE001 - report whatever ended the guest run
+            if not isinstance(exc, trio.Cancelled):
+                log.error("the run loop stopped: %r", exc)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(RuntimeError("the run loop stopped"))
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel every run and end the guest run (the shutdown request waits for it)."""
+        if self._token is None or self._done is None or self._nursery is None:
+            return
+        nursery = self._nursery
+        try:
+            self._token.run_sync_soon(nursery.cancel_scope.cancel)
+        except trio.RunFinishedError:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._done), timeout)
+        except asyncio.TimeoutError:
+            log.error("runs did not stop within %.0f s of shutdown", timeout)
+
+    # ---------------------------------------------------------------- runs
+
+    async def launch(self, doc: Document, request: RunRequest, backend: Any) -> ActiveRun:
+        """Schedule a run and return at once; progress and events follow."""
+        await self.start()
+        run = ActiveRun(f"run-{next(_ids)}", doc.uri, doc, doc.generation)
+        self.runs[run.run_id] = run
+        if self.supports_progress:
+            run.progress_token = f"openprose-{run.run_id}"
+            asyncio.ensure_future(self._create_progress(run))
+        assert self._token is not None and self._nursery is not None
+        nursery = self._nursery
+        self._token.run_sync_soon(lambda: nursery.start_soon(self._execute, run, request, backend))
+        return run
+
+    def stop(self, uri: str | None = None, *, token: Any = None) -> int:
+        """Cancel runs of a document (or the one behind a progress token)."""
+        count = 0
+        for run in list(self.runs.values()):
+            if run.finished:
+                continue
+            if (uri is not None and run.uri == uri) or (token is not None and run.progress_token == token):
+                self._cancel(run)
+                count += 1
+        return count
+
+    def _cancel(self, run: ActiveRun) -> None:
+        run.cancel_requested = True
+        if run.scope is not None and self._token is not None:
+            scope = run.scope
+            try:
+                self._token.run_sync_soon(scope.cancel)
+            except trio.RunFinishedError:
+                pass
+
+    async def _execute(self, run: ActiveRun, request: RunRequest, backend: Any) -> None:
+        from openprose.interpreter import ProgramNotRunnable, run_program
+
+        doc = run.doc
+        path = doc.path or Path(tempfile.gettempdir()) / "openprose-untitled" / "untitled.prose"
+        workdir = path.parent if doc.path is not None else path.parent
+        workdir.mkdir(parents=True, exist_ok=True)
+        ended = False
+
+        def on_event(event: Any) -> None:
+            nonlocal ended
+            payload = _redacted(event.to_json())
+            if event.type == "run.end":
+                ended = True
+            self._notify(run, payload)
+            self._progress_from_event(run, event)
+
+        result = None
+        try:
+            with trio.CancelScope() as scope:
+                run.scope = scope
+                if run.cancel_requested:
+                    scope.cancel()
+                try:
+                    result = await run_program(
+                        doc.source, path, backend=backend, inputs=request.inputs, workdir=workdir, on_event=on_event
+                    )
+                except ProgramNotRunnable as exc:
+                    message = redact(exc.message)
+                    self._attach(run, [d for d in exc.diagnostics if d.code == "RUN"])
+                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
+                    ended = True
+                    self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
+                    return
+                except Exception as exc:  # noqa: BLE001 - a runtime bug must not take the server down
+                    log.exception("run %s crashed", run.run_id)
+                    message = redact(f"{type(exc).__name__}: {exc}")
+                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
+                    ended = True
+                    self._show(lsp.MessageType.Error, f"OpenProse: the run stopped with an internal error: {message}")
+                    return
+            if result is None:
+                if not ended:
+                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "cancelled", "error": "the run was cancelled"})
+                    ended = True
+                self._show(lsp.MessageType.Info, "OpenProse: the run was cancelled")
+                return
+            self._report(run, result)
+        finally:
+            run.finished = True
+            self._end_progress(run)
+            try:
+                await backend.aclose()
+            except BaseException:  # noqa: BLE001 - closing is best effort, also when cancelled
+                pass
+
+    def _report(self, run: ActiveRun, result: Any) -> None:
+        if result.status == "failed" and result.error_span is not None:
+            message = redact(result.error or "the run failed here")
+            self._attach(run, [Diagnostic("RUN", Severity.ERROR, message, result.error_span)])
+        outputs = ", ".join(f"{name} = {_short(value)}" for name, value in result.outputs.items()) or "no outputs"
+        summary = f"OpenProse: run {result.status}: {outputs}. Run directory: {result.run_dir}"
+        if result.status == "failed":
+            summary = f"OpenProse: run failed: {redact(result.error or 'unknown error')}. Run directory: {result.run_dir}"
+        kind = lsp.MessageType.Info if result.status == "ok" else lsp.MessageType.Error
+        self._show(kind, redact(summary))
+
+    def _attach(self, run: ActiveRun, diagnostics: list[Diagnostic]) -> None:
+        """Show run failures on the document until its next edit or run."""
+        doc = run.doc
+        if doc.generation != run.generation:
+            return  # edited since the run started: the spans no longer fit
+        doc.run_diagnostics = diagnostics
+        self._publish(doc)
+
+    def _notify(self, run: ActiveRun, event: dict[str, Any]) -> None:
+        self._protocol.notify(RUN_EVENT, {"uri": run.uri, "runId": run.run_id, "event": event})
+
+    # ------------------------------------------------------------ progress
+
+    async def _create_progress(self, run: ActiveRun) -> None:
+        token = run.progress_token
+        assert token is not None
+        try:
+            await self._protocol.progress.create_async(token)
+        except Exception as exc:  # noqa: BLE001 - no progress UI is not a reason to stop the run
+            log.warning("work done progress unavailable: %s", exc)
+            run.progress_token = None
+            return
+        self._protocol.progress.begin(
+            token,
+            lsp.WorkDoneProgressBegin(title=f"OpenProse run {run.run_id}", cancellable=True, message=run.last_message),
+        )
+        run.progress_ready = True
+        if run.finished:
+            self._end_progress(run)
+
+    def _progress_from_event(self, run: ActiveRun, event: Any) -> None:
+        if event.type == "session.end":
+            run.sessions_done += 1
+        if event.type not in ("session.start", "session.end", "branch.start", "branch.end"):
+            return
+        label = event.binding or _short(event.prompt or "", 50)
+        verb = "running" if event.type.endswith("start") else (event.status or "done")
+        run.last_message = f"{verb}: {label} ({run.sessions_done} session{'s' if run.sessions_done != 1 else ''} done)"
+        if run.progress_ready and run.progress_token is not None and not run.finished:
+            self._protocol.progress.report(run.progress_token, lsp.WorkDoneProgressReport(message=run.last_message))
+
+    def _end_progress(self, run: ActiveRun) -> None:
+        if run.progress_ready and run.progress_token is not None:
+            token, run.progress_token = run.progress_token, None
+            self._protocol.progress.end(token, lsp.WorkDoneProgressEnd(message="finished"))
+            self._protocol.progress.tokens.pop(token, None)
+        if run.finished:
+            self.runs.pop(run.run_id, None)
+
+
+def _short(value: str, limit: int = 60) -> str:
+    flat = " ".join(str(value).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _redacted(payload: dict[str, Any]) -> dict[str, Any]:
+    return {key: redact(value) if isinstance(value, str) else value for key, value in payload.items()}

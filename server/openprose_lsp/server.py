@@ -1,0 +1,479 @@
+"""The OpenProse language server: LSP plumbing around the runtime.
+
+Every feature handler is wrapped so that an exception is logged to the
+client (window/logMessage) and the request still gets an empty answer: a
+bug in one feature must never take the editor's server down. Document sync
+bypasses pygls's own text store (see `ProseProtocol`) because the server
+keeps bytes and a syntax tree per document instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from . import __version__
+from .actions import RUN_COMMAND, STOP_COMMAND, code_actions, code_lenses
+from .completion import complete
+from .diagnostics import convert_all
+from .documents import Document, DocumentStore
+from .formatting import FormatRefused, format_document
+from .hover import hover
+from .navigation import RenameError, definition, highlights, prepare_rename, references, rename
+from .run import RunManager, RunRequest, redact
+from .semantic_tokens import LEGEND, semantic_tokens
+from .settings import Settings
+from .symbols import document_symbols, folding_ranges
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REQUEST_FAILED = -32803
+#: Debounce before re-analysing after an edit, as a fraction of the last analysis time:
+#: small files answer at once, large ones let a burst of keystrokes coalesce.
+_DEBOUNCE_FRACTION = 0.1
+_DEBOUNCE_MAX = 0.025
+
+
+class ProseProtocol(LanguageServerProtocol):
+    """Document notifications go straight to the server's own store.
+
+    pygls would also keep a copy of each document as text, re-split on every
+    change; this server never reads it, so the copy is skipped.
+    """
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):  # type: ignore[no-untyped-def]
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):  # type: ignore[no-untyped-def]
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):  # type: ignore[no-untyped-def]
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class ProseServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "openprose-lsp",
+            __version__,
+            protocol_cls=ProseProtocol,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+        )
+        self.documents = DocumentStore()
+        self.settings = Settings()
+        self.snippets = True
+        self.runs = RunManager(self.protocol, self.publish, self.show)
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._edited: set[str] = set()
+
+    # ------------------------------------------------------------ messages
+
+    def show(self, kind: lsp.MessageType, message: str) -> None:
+        self.window_show_message(lsp.ShowMessageParams(type=kind, message=redact(message)))
+
+    def log_error(self, message: str) -> None:
+        try:
+            self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=redact(message)))
+        except Exception:  # noqa: BLE001 - logging must never raise into a handler
+            log.exception("could not send a log message")
+
+    # --------------------------------------------------------- diagnostics
+
+    def publish(self, doc: Document) -> None:
+        """Publish the diagnostics of the document's current version (analysing it if needed)."""
+        analysis = self.documents.analysis(doc)
+        items = convert_all([*analysis.diagnostics, *doc.run_diagnostics], doc.text, doc.uri)
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=items, version=doc.version)
+        )
+
+    def schedule(self, doc: Document, *, edited: bool = False) -> None:
+        """Publish soon; edits arriving before then share one analysis.
+
+        Only an edit (not a dependency's re-check) refreshes the programs
+        that `use` this one, so two programs naming each other cannot ping-pong.
+        """
+        if edited:
+            self._edited.add(doc.uri)
+        if doc.uri in self._pending:
+            return
+        delay = min(_DEBOUNCE_MAX, doc.analysis_seconds * _DEBOUNCE_FRACTION)
+        loop = asyncio.get_running_loop()
+        self._pending[doc.uri] = loop.call_later(delay, self._flush, doc.uri)
+
+    def _flush(self, uri: str) -> None:
+        self._pending.pop(uri, None)
+        edited = uri in self._edited
+        self._edited.discard(uri)
+        doc = self.documents.get(uri)
+        if doc is None:
+            return  # closed meanwhile: its diagnostics were already cleared
+        try:
+            self.publish(doc)
+        except Exception:  # noqa: BLE001
+            self.log_error("analysis failed:\n" + traceback.format_exc())
+        if edited:
+            self.refresh_dependents(doc)
+
+    def refresh_dependents(self, doc: Document) -> None:
+        """Programs that `use` this one read its (unsaved) text: check them again soon."""
+        for other in self.documents.dependents(doc):
+            self.documents.invalidate(other)
+            self.schedule(other)
+
+
+def guarded(default: Callable[[], Any] = lambda: None) -> Callable[[F], F]:
+    """Answer every request even when its handler fails: log, then return `default()`.
+
+    A `RenameError`/`FormatRefused` is the user's answer, not a bug, and is
+    passed on as an LSP error (rename) or a message (format).
+    """
+
+    def decorate(fn: F) -> F:
+        if asyncio.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def run_async(ls: ProseServer, *args: Any) -> Any:
+                try:
+                    return await fn(ls, *args)
+                except JsonRpcException:
+                    raise
+                except Exception:  # noqa: BLE001
+                    ls.log_error(f"{fn.__name__} failed:\n{traceback.format_exc()}")
+                    return default()
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def run(ls: ProseServer, *args: Any) -> Any:
+            try:
+                return fn(ls, *args)
+            except RenameError as exc:
+                raise JsonRpcException(str(exc), code=REQUEST_FAILED) from None
+            except JsonRpcException:
+                raise
+            except Exception:  # noqa: BLE001
+                ls.log_error(f"{fn.__name__} failed:\n{traceback.format_exc()}")
+                return default()
+
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
+def _located(ls: ProseServer, uri: str, position: lsp.Position) -> tuple[Document, int] | None:
+    doc = ls.documents.get(uri)
+    if doc is None:
+        return None
+    return doc, doc.text.offset_at(position.line, position.character)
+
+
+server = ProseServer()
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+@server.feature(lsp.INITIALIZE)
+@guarded()
+def initialize(ls: ProseServer, params: lsp.InitializeParams) -> None:
+    ls.settings.update(params.initialization_options)
+    caps = params.capabilities
+    window = caps.window
+    ls.runs.supports_progress = bool(window and window.work_done_progress)
+    completion = caps.text_document.completion if caps.text_document else None
+    item = completion.completion_item if completion else None
+    ls.snippets = bool(item and item.snippet_support)
+
+
+@server.feature(lsp.INITIALIZED)
+@guarded()
+def initialized(ls: ProseServer, params: lsp.InitializedParams) -> None:
+    """Columns are counted in whatever encoding pygls agreed with the client (UTF-16 by default)."""
+    encoding = ls.server_capabilities.position_encoding
+    ls.documents.encoding = str(getattr(encoding, "value", encoding) or "utf-16")
+
+
+@server.feature(lsp.SHUTDOWN)
+async def shutdown(ls: ProseServer, *_: Any) -> None:
+    try:
+        await ls.runs.shutdown()
+    except Exception:  # noqa: BLE001
+        ls.log_error("stopping runs failed:\n" + traceback.format_exc())
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+@guarded()
+def did_change_configuration(ls: ProseServer, params: lsp.DidChangeConfigurationParams) -> None:
+    ls.settings.update(params.settings)
+
+
+# ------------------------------------------------------------ document sync
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+@guarded()
+def did_open(ls: ProseServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    doc = ls.documents.open(item.uri, item.version, item.text)
+    ls.publish(doc)
+    ls.refresh_dependents(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+@guarded()
+def did_change(ls: ProseServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    ident = params.text_document
+    doc = ls.documents.get(ident.uri)
+    if doc is None:
+        ls.log_error(f"didChange for a document that is not open: {ident.uri}")
+        return
+    for change in params.content_changes:
+        doc.apply(change)
+    doc.version = ident.version
+    ls.schedule(doc, edited=True)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+@guarded()
+def did_close(ls: ProseServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    doc = ls.documents.close(uri)
+    pending = ls._pending.pop(uri, None)
+    if pending is not None:
+        pending.cancel()
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+    if doc is not None:
+        ls.refresh_dependents(doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+@guarded()
+def did_save(ls: ProseServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    """A saved file may be `use`d by other open programs; their checks read it."""
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is not None:
+        ls.refresh_dependents(doc)
+
+
+# ------------------------------------------------------------------ features
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+@guarded()
+def on_hover(ls: ProseServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    located = _located(ls, params.text_document.uri, params.position)
+    if located is None:
+        return None
+    doc, offset = located
+    return hover(ls.documents.analysis(doc), doc.text, offset, ls.settings.model_aliases)
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_COMPLETION,
+    lsp.CompletionOptions(trigger_characters=["(", ":", "{", '"', ",", " ", "|"]),
+)
+@guarded(lambda: lsp.CompletionList(is_incomplete=False, items=[]))
+def on_completion(ls: ProseServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    located = _located(ls, params.text_document.uri, params.position)
+    if located is None:
+        return lsp.CompletionList(is_incomplete=False, items=[])
+    doc, offset = located
+    trigger = params.context.trigger_character if params.context else None
+    return complete(ls.documents.analysis(doc), doc.text, offset, snippets=ls.snippets, trigger=trigger)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+@guarded(list)
+def on_definition(ls: ProseServer, params: lsp.DefinitionParams) -> list[lsp.Location]:
+    located = _located(ls, params.text_document.uri, params.position)
+    if located is None:
+        return []
+    doc, offset = located
+    return definition(ls.documents.analysis(doc), doc.text, doc.uri, offset)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+@guarded(list)
+def on_references(ls: ProseServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
+    located = _located(ls, params.text_document.uri, params.position)
+    if located is None:
+        return []
+    doc, offset = located
+    return references(ls.documents.analysis(doc), doc.text, doc.uri, offset, params.context.include_declaration)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+@guarded(list)
+def on_highlight(ls: ProseServer, params: lsp.DocumentHighlightParams) -> list[lsp.DocumentHighlight]:
+    located = _located(ls, params.text_document.uri, params.position)
+    if located is None:
+        return []
+    doc, offset = located
+    return highlights(ls.documents.analysis(doc), doc.text, offset)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+@guarded()
+def on_prepare_rename(ls: ProseServer, params: lsp.PrepareRenameParams) -> lsp.PrepareRenamePlaceholder | None:
+    located = _located(ls, params.text_document.uri, params.position)
+    if located is None:
+        return None
+    doc, offset = located
+    return prepare_rename(ls.documents.analysis(doc), doc.text, offset)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_RENAME, lsp.RenameOptions(prepare_provider=True))
+@guarded()
+def on_rename(ls: ProseServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
+    located = _located(ls, params.text_document.uri, params.position)
+    if located is None:
+        return None
+    doc, offset = located
+    return rename(ls.documents.analysis(doc), doc.text, doc.uri, offset, params.new_name)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+@guarded(list)
+def on_document_symbol(ls: ProseServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return []
+    return document_symbols(ls.documents.analysis(doc), doc.text)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
+@guarded(list)
+def on_folding_range(ls: ProseServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return []
+    return folding_ranges(ls.documents.analysis(doc), doc.text)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, LEGEND)
+@guarded(lambda: lsp.SemanticTokens(data=[]))
+def on_semantic_tokens(ls: ProseServer, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return lsp.SemanticTokens(data=[])
+    return semantic_tokens(ls.documents.analysis(doc), doc.text)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+@guarded(list)
+def on_formatting(ls: ProseServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit]:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return []
+    try:
+        return format_document(doc.text)
+    except FormatRefused as exc:
+        ls.show(lsp.MessageType.Warning, str(exc))
+        return []
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
+)
+@guarded(list)
+def on_code_action(ls: ProseServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return []
+    return code_actions(ls.documents.analysis(doc), doc.text, doc.uri, params)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
+@guarded(list)
+def on_code_lens(ls: ProseServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    if ls.documents.get(params.text_document.uri) is None:
+        return []
+    return code_lenses(params.text_document.uri)
+
+
+# ---------------------------------------------------------------------- runs
+
+
+@server.command(RUN_COMMAND)
+@guarded()
+async def run_command(ls: ProseServer, *args: Any) -> dict[str, Any]:
+    """`[uri]` or `[uri, {backend, script, inputs}]`; returns `{runId}` once the run is scheduled."""
+    from openprose.backends import BackendConfig, make_backend
+
+    if not args or not isinstance(args[0], str):
+        return _not_run(ls, "openprose.run needs the document URI as its first argument")
+    uri = args[0]
+    doc = ls.documents.load(uri)
+    if doc is None:
+        return _not_run(ls, f"cannot run {uri}: the document is not open and cannot be read")
+    try:
+        request = RunRequest.parse(args[1] if len(args) > 1 else None, doc.path.parent if doc.path else None)
+    except ValueError as exc:
+        return _not_run(ls, str(exc))
+    analysis = ls.documents.analysis(doc)
+    if analysis.has_errors:
+        count = len(analysis.errors)
+        return _not_run(ls, f"the program has {count} error{'s' if count != 1 else ''}; fix them before running")
+    config = BackendConfig(model_aliases={**BackendConfig().model_aliases, **ls.settings.model_aliases})
+    name = request.backend or ("scripted" if request.script else ls.settings.backend)
+    try:
+        backend = make_backend(name, script=request.script, config=config, env=os.environ)
+    except ValueError as exc:
+        return _not_run(ls, str(exc))
+    if doc.run_diagnostics:
+        doc.run_diagnostics = []
+        ls.publish(doc)
+    run = await ls.runs.launch(doc, request, backend)
+    return {"runId": run.run_id}
+
+
+def _not_run(ls: ProseServer, message: str) -> dict[str, Any]:
+    ls.show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
+    return {"runId": None, "status": "not-run", "error": redact(message)}
+
+
+@server.command(STOP_COMMAND)
+@guarded()
+def stop_command(ls: ProseServer, *args: Any) -> dict[str, int]:
+    uri = args[0] if args and isinstance(args[0], str) else None
+    if uri is None:
+        return {"stopped": 0}
+    return {"stopped": ls.runs.stop(uri)}
+
+
+@server.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+@guarded()
+def on_progress_cancel(ls: ProseServer, params: lsp.WorkDoneProgressCancelParams) -> None:
+    ls.runs.stop(token=params.token)
+
+
+def main(tcp: str | None = None) -> None:
+    """Serve over stdio, or over TCP when given HOST:PORT."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+
