@@ -86,6 +86,7 @@ class ActiveRun:
     cancel_requested: bool = False
     finished: bool = False
     sessions_done: int = 0
+    events_seen: bool = False
     last_message: str = "starting"
 
 
@@ -288,6 +289,9 @@ class RunManager:
             lsp.WorkDoneProgressBegin(title=f"OpenProse run {run.run_id}", cancellable=True, message=run.last_message),
         )
         run.progress_ready = True
+        if run.events_seen:
+            # Events that came before the client accepted the token: say where the run is now.
+            self._protocol.progress.report(token, lsp.WorkDoneProgressReport(message=run.last_message))
         if run.finished:
             self._end_progress(run)
 
@@ -296,6 +300,7 @@ class RunManager:
             run.sessions_done += 1
         if event.type not in ("session.start", "session.end", "branch.start", "branch.end"):
             return
+        run.events_seen = True
         label = event.binding or _short(event.prompt or "", 50)
         verb = "running" if event.type.endswith("start") else (event.status or "done")
         run.last_message = f"{verb}: {label} ({run.sessions_done} session{'s' if run.sessions_done != 1 else ''} done)"
