@@ -140,6 +140,14 @@ def expected_diagnostics(text: str, uri: str, path: Path | None = None) -> list[
     return convert_all(analyze(source, path).diagnostics, Text(source), uri)
 
 
+_CONVERTER = default_converter()
+
+
+def as_json(diagnostics: list[lsp.Diagnostic]) -> list[Any]:
+    """Diagnostics as plain JSON values, so tuples from the wire compare equal to lists."""
+    return _CONVERTER.unstructure(list(diagnostics), list[lsp.Diagnostic])
+
+
 def position_of(text: str, needle: str, delta: int = 0, occurrence: int = 0) -> lsp.Position:
     """The LSP position of the n-th occurrence of a needle (plus delta characters)."""
     index = -1

@@ -1,0 +1,137 @@
+"""Random incremental edits: the server stays up, answers everything, and never drifts.
+
+After every edit the diagnostics the server publishes must equal those of a
+fresh, non-incremental `analyze()` of the same text: that is what proves the
+incremental path (byte/UTF-16 conversion, `Tree.edit`, reparse against the
+old tree, model reuse) loses nothing. The bulk runs in-process through the
+real handler functions; a smaller seeded sample goes over stdio.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from openprose_lsp import server as srv
+
+from .conftest import as_json, diagnostics_for, expected_diagnostics
+from .edits import FRAGMENTS, apply, base_programs, make_edit, position
+
+BASES = base_programs()
+FUZZ_DIR = Path("/tmp/openprose-lsp-fuzz")
+URI = (FUZZ_DIR / "fuzz.prose").as_uri()
+
+fragments = st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6))
+edit_specs = st.tuples(st.floats(min_value=0, max_value=1), st.integers(min_value=0, max_value=40), fragments)
+
+
+class InProcess:
+    """The real handlers on a fresh server object, with the transport replaced by lists."""
+
+    def __init__(self) -> None:
+        self.ls = srv.ProseServer()
+        self.published: list[lsp.PublishDiagnosticsParams] = []
+        self.errors: list[str] = []
+        self.ls.text_document_publish_diagnostics = self.published.append  # type: ignore[method-assign]
+        self.ls.window_log_message = lambda p: self.errors.append(p.message)  # type: ignore[method-assign]
+        self.ls.window_show_message = lambda p: None  # type: ignore[method-assign]
+        self.ls.schedule = lambda doc, edited=False: self.ls.publish(doc)  # type: ignore[method-assign]
+
+    def open(self, text: str) -> None:
+        item = lsp.TextDocumentItem(uri=URI, language_id="prose", version=1, text=text)
+        srv.did_open(self.ls, lsp.DidOpenTextDocumentParams(text_document=item))
+
+    def change(self, version: int, change: lsp.TextDocumentContentChangePartial) -> None:
+        ident = lsp.VersionedTextDocumentIdentifier(uri=URI, version=version)
+        srv.did_change(self.ls, lsp.DidChangeTextDocumentParams(text_document=ident, content_changes=[change]))
+
+    def requests(self, at: lsp.Position, heavy: bool) -> None:
+        """Every request must answer (the guard would log an error if a handler raised)."""
+        doc = lsp.TextDocumentIdentifier(uri=URI)
+        srv.on_hover(self.ls, lsp.HoverParams(text_document=doc, position=at))
+        srv.on_completion(self.ls, lsp.CompletionParams(text_document=doc, position=at))
+        srv.on_definition(self.ls, lsp.DefinitionParams(text_document=doc, position=at))
+        srv.on_highlight(self.ls, lsp.DocumentHighlightParams(text_document=doc, position=at))
+        srv.on_references(
+            self.ls, lsp.ReferenceParams(text_document=doc, position=at, context=lsp.ReferenceContext(include_declaration=True))
+        )
+        srv.on_code_action(
+            self.ls,
+            lsp.CodeActionParams(
+                text_document=doc, range=lsp.Range(start=at, end=at), context=lsp.CodeActionContext(diagnostics=[])
+            ),
+        )
+        if heavy:
+            srv.on_document_symbol(self.ls, lsp.DocumentSymbolParams(text_document=doc))
+            srv.on_folding_range(self.ls, lsp.FoldingRangeParams(text_document=doc))
+            srv.on_semantic_tokens(self.ls, lsp.SemanticTokensParams(text_document=doc))
+            srv.on_formatting(
+                self.ls,
+                lsp.DocumentFormattingParams(text_document=doc, options=lsp.FormattingOptions(tab_size=2, insert_spaces=True)),
+            )
+            try:
+                srv.on_prepare_rename(self.ls, lsp.PrepareRenameParams(text_document=doc, position=at))
+            except Exception as exc:  # a refusal is an answer, sent as an LSP error
+                assert "rename" in str(exc) or "name" in str(exc), exc
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(base=st.integers(min_value=0, max_value=len(BASES) - 1), specs=st.lists(edit_specs, min_size=5, max_size=25))
+def test_in_process_edits_match_full_analysis(base: int, specs: list[tuple[float, int, str]]) -> None:
+    harness = InProcess()
+    text = BASES[base]
+    harness.open(text)
+    path = FUZZ_DIR / "fuzz.prose"
+    for version, (fraction, length, fragment) in enumerate(specs, start=2):
+        edit = make_edit(text, fraction, length, fragment)
+        text, change = apply(text, edit)
+        harness.change(version, change)
+        published = harness.published[-1]
+        assert published.version == version
+        assert as_json(published.diagnostics) == as_json(expected_diagnostics(text, URI, path)), text
+        harness.requests(position(text, min(edit.start, len(text))), heavy=version % 5 == 0)
+        assert harness.errors == []
+
+
+pytestmark_stdio = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytestmark_stdio
+async def test_stdio_sample_of_edits(client: LanguageClient) -> None:
+    rng = random.Random(20261125)
+    uri = (FUZZ_DIR / "stdio-fuzz.prose").as_uri()
+    text = BASES[0]
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(uri=uri, language_id="prose", version=1, text=text))
+    )
+    await diagnostics_for(client, uri, 1)
+    errors_before = _errors(client)
+    for version in range(2, 202):
+        fragment = rng.choice(FRAGMENTS) if rng.random() < 0.8 else "".join(chr(rng.randint(32, 0x2FF)) for _ in range(3))
+        edit = make_edit(text, rng.random(), rng.randint(0, 30), fragment)
+        text, change = apply(text, edit)
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[change]
+            )
+        )
+        got = await diagnostics_for(client, uri, version)
+        assert as_json(got) == as_json(expected_diagnostics(text, uri, FUZZ_DIR / "stdio-fuzz.prose"))
+        if version % 10 == 0:
+            at = position(text, edit.start)
+            ident = lsp.TextDocumentIdentifier(uri=uri)
+            await client.text_document_hover_async(lsp.HoverParams(text_document=ident, position=at))
+            await client.text_document_completion_async(lsp.CompletionParams(text_document=ident, position=at))
+            await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=ident))
+    assert _errors(client) == errors_before
+
+
+def _errors(client: LanguageClient) -> list[Any]:
+    return [m.message for m in client.log_messages if m.type == lsp.MessageType.Error]
