@@ -141,9 +141,9 @@ def test_stray_dedent_is_reported_but_parses(parser: ts.Parser) -> None:
     source = b'parallel:\n    session "a"\n  session "b"\nsession "c"\n'
     tree = parser.parse(source)
     assert not tree.root_node.has_error
-    from openprose.syntax import syntax_diagnostics
+    from openprose.analysis import analyze
 
-    diags = syntax_diagnostics(tree, source)
+    diags = analyze(source).diagnostics
     assert [(d.code, d.span.start_row) for d in diags] == [("E005", 2)]
 
 

@@ -445,12 +445,12 @@ module.exports = grammar({
       seq(
         '"',
         repeat(choice(alias($._string_content, $.string_content), $.escape_sequence, $.interpolation)),
-        choice('"', $._string_unterminated),
+        choice('"', alias($._string_unterminated, $.unterminated)),
       ),
       seq(
         '"""',
         repeat(choice(alias($._triple_string_content, $.string_content), $.escape_sequence, $.interpolation)),
-        choice('"""', $._string_unterminated),
+        choice('"""', alias($._string_unterminated, $.unterminated)),
       ),
     ),
 

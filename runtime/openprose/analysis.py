@@ -7,6 +7,7 @@ so they agree on every diagnostic. Local programs named by `use` are read
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,15 +121,37 @@ def load_contracts(
 
 def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, tree: ts.Tree | None = None,
             cache: m.ModelCache | None = None) -> Analysis:
+    """Parse (unless a tree is given), build the model and run every check.
+
+    The cyclic garbage collector is paused meanwhile: the model is tens of
+    thousands of small objects with no cycles worth collecting, and a
+    collection in the middle is what made latency spiky.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(source, path, reader, tree, cache)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | None,
+             cache: m.ModelCache | None) -> Analysis:
     if tree is None:
         tree = parse(source)
     program = cache.build(tree, source) if cache is not None else m.build_program(tree, source)
     diagnostics = syntax_diagnostics(tree, source)
+    diagnostics.extend(program.lexical)
     diagnostics.extend(encoding_diagnostics(source))
     base = path.parent if path is not None else None
     contracts, problems = load_contracts(program, base, reader)
     semantic, resolution = check_program(program, contracts=contracts)
     diagnostics.extend(problems)
+    broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in ("E004", "E005")]
+    if broken:
+        # A name inside text the parser could not place is not worth a second squiggle.
+        semantic = [d for d in semantic if not any(a <= d.span.start_byte < b for a, b in broken)]
     diagnostics.extend(semantic)
     diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
     return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts)

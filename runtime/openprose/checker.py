@@ -282,6 +282,8 @@ class _Checker:
     # --------------------------------------------------------- expressions
 
     def expr(self, e: object, in_block: bool) -> None:
+        if type(e) in _LEAF_VALUES:
+            return
         if isinstance(e, m.Unknown) and e.type == "missing":
             self.error("E005", "expected a value here", e.span)
         elif isinstance(e, m.Session):
@@ -776,6 +778,10 @@ class _Checker:
                 if ref.name in self.res.blocks:
                     hint = f"; to run the block, write `do {ref.name}(…)`"
                 self.error("E025", f"'{ref.name}' is not an imported program{hint}", ref.span)
+
+
+#: Values with nothing to check inside them (names are checked when resolved).
+_LEAF_VALUES = frozenset({m.Name, m.Str, m.Number, m.Literal})
 
 
 def _walk_lets(body: tuple[m.Stmt, ...]) -> Iterable[m.Let]:

@@ -15,7 +15,7 @@ from typing import Union
 
 import tree_sitter as ts
 
-from .diagnostics import Span
+from .diagnostics import Anchor, Diagnostic, LineIndex, Severity, Span
 
 # --------------------------------------------------------------------- values
 
@@ -42,21 +42,21 @@ class Str:
     parts: tuple[Union[str, Interp], ...]
     triple: bool
     terminated: bool = True
+    #: The literal text with interpolations left as `{name}` (computed once; read often).
+    text: str = field(init=False, compare=False, repr=False)
+    interpolations: tuple[Interp, ...] = field(init=False, compare=False, repr=False)
 
-    @property
-    def text(self) -> str:
-        """The literal text with interpolations left as `{name}`."""
+    def __post_init__(self) -> None:
         out = []
+        interps = []
         for part in self.parts:
             if isinstance(part, Interp):
                 out.append("{" + ".".join((part.name, *part.path)) + "}")
+                interps.append(part)
             else:
                 out.append(part)
-        return "".join(out)
-
-    @property
-    def interpolations(self) -> tuple[Interp, ...]:
-        return tuple(p for p in self.parts if isinstance(p, Interp))
+        object.__setattr__(self, "text", "".join(out))
+        object.__setattr__(self, "interpolations", tuple(interps))
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,9 +419,41 @@ class Program:
     span: Span
     body: tuple[Stmt, ...]
     source: bytes = field(repr=False, compare=False, default=b"")
+    #: E001/E002/E005 found while building: unterminated strings, unknown escapes, stray indentation.
+    lexical: tuple[Diagnostic, ...] = ()
 
 
 # -------------------------------------------------------------------- builder
+
+
+class _Context:
+    """The statement being built: spans are stored relative to its anchor,
+    and lexical problems found on the way are collected for it."""
+
+    anchor: Anchor = Anchor(0, LineIndex(b""))
+    source: bytes = b""
+    problems: list[Diagnostic] = []
+
+
+_ctx = _Context()
+
+
+_new = object.__new__
+
+
+def _sp(node: ts.Node) -> Span:
+    """Span.anchored, inlined: this runs for almost every node of a program."""
+    anchor = _ctx.anchor
+    span = _new(Span)
+    span._anchor = anchor
+    span._start = node.start_byte - anchor.byte
+    span._end = node.end_byte - anchor.byte
+    span._points = None
+    return span
+
+
+def _abs(start: int, end: int) -> Span:
+    return Span.anchored(_ctx.anchor, start, end)
 
 
 def _text(node: ts.Node) -> str:
@@ -432,51 +464,110 @@ _ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n", "\\t": "\t", "\\{": "{", "\\}
 
 
 class ModelCache:
-    """Reuses statement models whose subtree is unchanged and unmoved.
+    """Reuses the models of top-level statements an edit did not touch.
 
-    Tree-sitter keeps unchanged subtrees across incremental reparses; a
-    statement at the same byte offset with the same subtree id has the same
-    model, so the server can skip rebuilding most of a large file per
-    keystroke.
+    Tree-sitter keeps unchanged subtrees across incremental reparses. A
+    top-level statement whose subtree and text are unchanged gets its previous
+    model back; if the edit moved it, only its anchor moves (every span in it
+    is relative to the anchor), so the cost is independent of its size.
+    Programs built earlier by the same cache therefore see moved positions:
+    keep only the newest one.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[int, int], Stmt] = {}
+        self._entries: dict[int, tuple[bytes, Stmt, Anchor]] = {}
 
     def build(self, tree: ts.Tree, source: bytes) -> Program:
-        fresh: dict[tuple[int, int], Stmt] = {}
-        root = tree.root_node
+        lines = LineIndex(source)
+        _ctx.source = source
+        fresh: dict[int, tuple[bytes, Stmt, Anchor, tuple[Diagnostic, ...]]] = {}
         body: list[Stmt] = []
-        for child in root.named_children:
-            if child.type == "comment" or child.is_error:
+        problems: list[Diagnostic] = []
+        column: int | None = None
+        for child in tree.root_node.named_children:
+            if child.type == "comment" or child.is_error or child.is_missing:
                 continue
-            key = (child.id, child.start_byte)
-            stmt = self._entries.get(key)
-            if stmt is None or child.has_error:
-                stmt = _build_statement(child)
-            if stmt is not None:
-                fresh[key] = stmt
-                body.append(stmt)
-        self._entries = fresh
-        return Program(Span.of(root), tuple(body), source)
+            column = _check_column(child, column, problems)
+            text = source[child.start_byte : child.end_byte]
+            entry = self._entries.get(child.id)
+            if entry is not None and entry[0] == text and not child.has_error:
+                _, stmt, anchor, found = entry
+                anchor.byte = child.start_byte
+                anchor.lines = lines
+            else:
+                anchor = Anchor(child.start_byte, lines)
+                _ctx.anchor = anchor
+                _ctx.problems = []
+                built = _build_statement(child)
+                if built is None:
+                    continue
+                stmt, found = built, tuple(_ctx.problems)
+            fresh[child.id] = (text, stmt, anchor, found)
+            body.append(stmt)
+            problems.extend(found)
+        self._entries = fresh  # type: ignore[assignment]
+        return Program(Span.of(tree.root_node), tuple(body), source, tuple(problems))
 
 
 def build_program(tree: ts.Tree, source: bytes) -> Program:
-    root = tree.root_node
-    return Program(Span.of(root), _statements(root), source)
+    lines = LineIndex(source)
+    _ctx.source = source
+    body: list[Stmt] = []
+    problems: list[Diagnostic] = []
+    column: int | None = None
+    for child in tree.root_node.named_children:
+        if child.type == "comment" or child.is_error or child.is_missing:
+            continue
+        column = _check_column(child, column, problems)
+        _ctx.anchor = Anchor(child.start_byte, lines)
+        _ctx.problems = problems
+        stmt = _build_statement(child)
+        if stmt is not None:
+            body.append(stmt)
+    return Program(Span.of(tree.root_node), tuple(body), source, tuple(problems))
+
+
+def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic]) -> int | None:
+    """Statements of one body share a column; report one that does not.
+
+    The scanner reads a dedent to a column that matches no enclosing level as
+    a plain dedent, so the parse stays intact and the mistake is reported here.
+    """
+    col = node.start_point[1]
+    if column is None:
+        return col
+    if col != column:
+        source = _ctx.source
+        line_start = node.start_byte - col
+        if not source[line_start : node.start_byte].strip():
+            row = node.start_point[0]
+            problems.append(
+                Diagnostic(
+                    "E005",
+                    Severity.ERROR,
+                    f"inconsistent indentation: this line starts at column {col + 1}, "
+                    f"the statements around it at column {column + 1}",
+                    Span(node.start_byte - col, node.start_byte, row, 0, row, col),
+                )
+            )
+    return column
 
 
 def _statements(node: ts.Node | None) -> tuple[Stmt, ...]:
     if node is None:
         return ()
     out: list[Stmt] = []
-    children = node.named_children
-    i = 0
-    while i < len(children):
-        child = children[i]
-        i += 1
-        if child.type == "comment" or child.is_error or child.is_missing:
+    column: int | None = None
+    after_error = False
+    for child in node.named_children:
+        if child.type == "comment":
             continue
+        if child.is_error or child.is_missing:
+            after_error = True
+            continue
+        if after_error:
+            column, after_error = None, False  # recovery may leave odd columns behind an error
+        column = _check_column(child, column, _ctx.problems)
         stmt = _build_statement(child)
         if stmt is not None:
             out.append(stmt)
@@ -490,7 +581,7 @@ def _body(node: ts.Node) -> tuple[Stmt, ...]:
 def _name(node: ts.Node | None) -> Name | None:
     if node is None or node.is_missing:
         return None
-    return Name(Span.of(node), _text(node))
+    return Name(_sp(node), _text(node))
 
 
 def _build_statement(node: ts.Node) -> Stmt | None:
@@ -501,12 +592,12 @@ def _build_statement(node: ts.Node) -> Stmt | None:
 
 
 def _use(node: ts.Node) -> Use:
-    return Use(Span.of(node), _string(node.child_by_field_name("path")), _name(node.child_by_field_name("alias")))
+    return Use(_sp(node), _string(node.child_by_field_name("path")), _name(node.child_by_field_name("alias")))
 
 
 def _import(node: ts.Node) -> Import:
     return Import(
-        Span.of(node), _string(node.child_by_field_name("name")), _string(node.child_by_field_name("source"))
+        _sp(node), _string(node.child_by_field_name("name")), _string(node.child_by_field_name("source"))
     )
 
 
@@ -517,38 +608,38 @@ def _input(node: ts.Node) -> Input:
         description = _condition(desc) if desc.type == "condition" else _string(desc)
     name = _name(node.child_by_field_name("name"))
     assert name is not None
-    return Input(Span.of(node), name, description)
+    return Input(_sp(node), name, description)
 
 
 def _bound_value(node: ts.Node) -> Expr:
     value = node.child_by_field_name("value")
     if value is None:
         equals = next((c for c in node.children if c.type == "="), node)
-        return Unknown(Span.of(equals), "missing")
+        return Unknown(_sp(equals), "missing")
     return _expr(value)
 
 
 def _output(node: ts.Node) -> Output:
-    return Output(Span.of(node), _name(node.child_by_field_name("name")), _bound_value(node))
+    return Output(_sp(node), _name(node.child_by_field_name("name")), _bound_value(node))
 
 
 def _agent(node: ts.Node) -> AgentDef:
     name = _name(node.child_by_field_name("name"))
     assert name is not None
-    return AgentDef(Span.of(node), name, _properties(node.child_by_field_name("properties")))
+    return AgentDef(_sp(node), name, _properties(node.child_by_field_name("properties")))
 
 
 def _block_def(node: ts.Node) -> BlockDef:
     name = _name(node.child_by_field_name("name"))
     assert name is not None
     params = node.child_by_field_name("parameters")
-    return BlockDef(Span.of(node), name, _parameters(params), _body(node))
+    return BlockDef(_sp(node), name, _parameters(params), _body(node))
 
 
 def _parameters(node: ts.Node | None) -> tuple[Name, ...]:
     if node is None:
         return ()
-    return tuple(Name(Span.of(c), _text(c)) for c in node.named_children if c.type == "identifier")
+    return tuple(Name(_sp(c), _text(c)) for c in node.named_children if c.type == "identifier")
 
 
 def _let(node: ts.Node) -> Let:
@@ -561,23 +652,23 @@ def _let(node: ts.Node) -> Let:
         one = _name(target)
         names = (one,) if one is not None else ()
         destructure = False
-    return Let(Span.of(node), kind, names, destructure, _bound_value(node))
+    return Let(_sp(node), kind, names, destructure, _bound_value(node))
 
 
 def _assign(node: ts.Node) -> Assign:
     name = _name(node.child_by_field_name("name"))
     assert name is not None
-    return Assign(Span.of(node), name, _bound_value(node))
+    return Assign(_sp(node), name, _bound_value(node))
 
 
 def _keyword_span(node: ts.Node) -> Span:
     first = node.child(0)
-    return Span.of(first if first is not None else node)
+    return _sp(first if first is not None else node)
 
 
 def _branch(node: ts.Node) -> Branch:
     cond = node.child_by_field_name("condition")
-    return Branch(Span.of(node), _keyword_span(node), _expr(cond) if cond is not None else None, _body(node))
+    return Branch(_sp(node), _keyword_span(node), _expr(cond) if cond is not None else None, _body(node))
 
 
 def _if(node: ts.Node) -> If:
@@ -588,14 +679,14 @@ def _if(node: ts.Node) -> If:
             branches.append(_branch(alt))
         else:
             else_branch = _branch(alt)
-    return If(Span.of(node), tuple(branches), else_branch)
+    return If(_sp(node), tuple(branches), else_branch)
 
 
 def _try(node: ts.Node) -> Try:
     handler = node.child_by_field_name("handler")
     finalizer = node.child_by_field_name("finalizer")
     return Try(
-        Span.of(node),
+        _sp(node),
         _keyword_span(node),
         _body(node),
         _branch(handler) if handler is not None else None,
@@ -606,7 +697,7 @@ def _try(node: ts.Node) -> Try:
 
 def _throw(node: ts.Node) -> Throw:
     message = node.child_by_field_name("message")
-    return Throw(Span.of(node), _string(message) if message is not None else None)
+    return Throw(_sp(node), _string(message) if message is not None else None)
 
 
 def _choice(node: ts.Node) -> Choice:
@@ -616,25 +707,25 @@ def _choice(node: ts.Node) -> Choice:
     body = node.child_by_field_name("body")
     for stmt_node in body.named_children if body is not None else ():
         if stmt_node.type == "option_clause":
-            options.append(Option(Span.of(stmt_node), _string(stmt_node.child_by_field_name("label")), _body(stmt_node)))
+            options.append(Option(_sp(stmt_node), _string(stmt_node.child_by_field_name("label")), _body(stmt_node)))
         elif stmt_node.type != "comment" and not stmt_node.is_error:
             built = _build_statement(stmt_node)
             if built is not None:
                 stray.append(built)
-    cond = _condition(criteria) if criteria is not None else Condition(Span.of(node), "", False)
-    return Choice(Span.of(node), cond, tuple(options), tuple(stray))
+    cond = _condition(criteria) if criteria is not None else Condition(_sp(node), "", False)
+    return Choice(_sp(node), cond, tuple(options), tuple(stray))
 
 
 def _orphan(node: ts.Node) -> Orphan:
     keyword = node.type.split("_")[0]
-    return Orphan(Span.of(node), keyword, _keyword_span(node), _body(node))
+    return Orphan(_sp(node), keyword, _keyword_span(node), _body(node))
 
 
 def _expr_stmt(node: ts.Node) -> ExprStmt:
     inner = node.named_children
     expr_node = next((c for c in inner if c.type != "comment"), None)
-    expr = _expr(expr_node) if expr_node is not None else Unknown(Span.of(node), "missing")
-    return ExprStmt(Span.of(node), expr)
+    expr = _expr(expr_node) if expr_node is not None else Unknown(_sp(node), "missing")
+    return ExprStmt(_sp(node), expr)
 
 
 _STATEMENTS = {
@@ -675,9 +766,9 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
         assert key is not None
         out.append(
             Property(
-                Span.of(prop),
+                _sp(prop),
                 _text(key),
-                Span.of(key),
+                _sp(key),
                 _expr(value) if value is not None else None,
                 _properties(nested),
                 nested is not None,
@@ -686,44 +777,74 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
     return tuple(out)
 
 
+# The scanner's rules, as one pattern: an escape, or a `{name(.name)*}` interpolation.
+_IDENT = rb"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
+_PARTS = re.compile(rb"(\\[^\r\n])|\{(" + _IDENT + rb")((?:\." + _IDENT + rb")*)\}")
+
+
+def _first_line(node: ts.Node, raw: bytes) -> Span:
+    cut = raw.find(b"\n")
+    if cut != -1 and raw[cut - 1 : cut] == b"\r":
+        cut -= 1
+    return _abs(node.start_byte, node.start_byte + (len(raw) if cut == -1 else cut))
+
+
 def _string(node: ts.Node | None) -> Str:
+    """A string's parts, read from its text with the scanner's own rules.
+
+    Reading the bytes once is much cheaper than visiting every content,
+    escape and interpolation node from Python.
+    """
     if node is None:
         return Str(Span(0, 0, 0, 0, 0, 0), (), False)
-    children = node.children
-    triple = bool(children) and children[0].type == '"""'
+    raw = node.text or b""
+    base = node.start_byte
+    triple = raw.startswith(b'"""')
+    quote = b'"""' if triple else b'"'
+    opener = len(quote)
+    terminated = len(raw) >= 2 * opener and raw.endswith(quote)
+    if terminated and not triple:
+        backslashes = len(raw) - 1 - len(raw[:-1].rstrip(b"\\"))
+        terminated = backslashes % 2 == 0 and len(raw) >= 2
+    body_end = len(raw) - opener if terminated else len(raw)
+    if not terminated:
+        _ctx.problems.append(
+            Diagnostic("E001", Severity.ERROR, f"unterminated string: add a closing {quote.decode()}", _first_line(node, raw))
+        )
+    if b"\\" not in raw and b"{" not in raw:
+        body = raw[opener:body_end].decode("utf-8", errors="replace")
+        return Str(_sp(node), (body,) if body else (), triple, terminated)
     parts: list[str | Interp] = []
-    terminated = len(children) >= 2 and children[-1].type == children[0].type and children[-1].end_byte > children[-1].start_byte
-    for child in children[1:]:
-        kind = child.type
-        if kind == "string_content":
-            parts.append(_text(child))
-        elif kind == "escape_sequence":
-            raw = _text(child)
-            parts.append(_ESCAPES.get(raw, raw))
-        elif kind == "interpolation":
-            parts.append(_interp(child))
-    merged: list[str | Interp] = []
-    for part in parts:
-        if isinstance(part, str) and merged and isinstance(merged[-1], str):
-            merged[-1] = merged[-1] + part
+    text = bytearray()
+    pos = opener
+    for match in _PARTS.finditer(raw, opener, body_end):
+        text += raw[pos : match.start()]
+        escape = match.group(1)
+        if escape is not None:
+            decoded = _ESCAPES.get(escape.decode("utf-8", errors="replace"))
+            if decoded is None:
+                shown = escape.decode("utf-8", errors="replace")
+                _ctx.problems.append(
+                    Diagnostic("E002", Severity.ERROR,
+                               f"unknown escape sequence '{shown}'; use \\\\, \\\", \\n, \\t or \\{{",
+                               _abs(base + match.start(), base + match.end()))
+                )
+            text += (decoded if decoded is not None else escape.decode("utf-8", errors="replace")).encode()
         else:
-            merged.append(part)
-    return Str(Span.of(node), tuple(merged), triple, terminated)
-
-
-def _interp(node: ts.Node) -> Interp:
-    expr = node.child_by_field_name("expression")
-    assert expr is not None
-    path: list[str] = []
-    current = expr
-    while current.type == "interpolation_member":
-        prop = current.child_by_field_name("property")
-        path.append(_text(prop) if prop is not None else "")
-        obj = current.child_by_field_name("object")
-        assert obj is not None
-        current = obj
-    path.reverse()
-    return Interp(Span.of(node), _text(current), Span.of(current), tuple(path))
+            if text:
+                parts.append(text.decode("utf-8", errors="replace"))
+                text = bytearray()
+            name = match.group(2).decode()
+            path = tuple(p for p in match.group(3).decode().split(".") if p)
+            name_start = base + match.start(2)
+            parts.append(
+                Interp(_abs(base + match.start(), base + match.end()), name, _abs(name_start, name_start + len(match.group(2))), path)
+            )
+        pos = match.end()
+    text += raw[pos:body_end]
+    if text:
+        parts.append(text.decode("utf-8", errors="replace"))
+    return Str(_sp(node), tuple(parts), triple, terminated)
 
 
 def _condition(node: ts.Node) -> Condition:
@@ -734,7 +855,7 @@ def _condition(node: ts.Node) -> Condition:
     refs: list[Interp] = []
     if text_node is not None and "{" in text:
         refs = _condition_refs(text_node, text)
-    return Condition(Span.of(node), text.strip(), triple, tuple(refs))
+    return Condition(_sp(node), text.strip(), triple, tuple(refs))
 
 
 def _condition_refs(node: ts.Node, text: str) -> list[Interp]:
@@ -742,17 +863,13 @@ def _condition_refs(node: ts.Node, text: str) -> list[Interp]:
     out = []
     raw = node.text or b""
     base = node.start_byte
-    row, col = node.start_point
-    for m in re.finditer(rb"\{([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}", raw):
-        before = raw[: m.start()]
-        line = row + before.count(b"\n")
-        start_col = (len(before) - before.rfind(b"\n") - 1) if b"\n" in before else col + len(before)
-        name = m.group(1).decode()
-        name_start = base + m.start(1)
-        span = Span(base + m.start(), base + m.end(), line, start_col, line, start_col + (m.end() - m.start()))
-        name_span = Span(name_start, name_start + len(m.group(1)), line, start_col + 1, line, start_col + 1 + len(m.group(1)))
-        path = tuple(p for p in m.group(2).decode().split(".") if p)
-        out.append(Interp(span, name, name_span, path))
+    for m in _PARTS.finditer(raw):
+        if m.group(2) is None:
+            continue
+        name = m.group(2).decode()
+        name_start = base + m.start(2)
+        path = tuple(p for p in m.group(3).decode().split(".") if p)
+        out.append(Interp(_abs(base + m.start(), base + m.end()), name, _abs(name_start, name_start + len(m.group(2))), path))
     return out
 
 
@@ -779,11 +896,11 @@ def _modifiers(node: ts.Node | None) -> tuple[Modifier, ...]:
                     kind = "expression"
         out.append(
             Modifier(
-                Span.of(mod),
+                _sp(mod),
                 _text(key) if key is not None else None,
-                Span.of(key) if key is not None else None,
+                _sp(key) if key is not None else None,
                 value_text,
-                Span.of(value) if value is not None else None,
+                _sp(value) if value is not None else None,
                 kind,
                 quoted,
             )
@@ -794,7 +911,7 @@ def _modifiers(node: ts.Node | None) -> tuple[Modifier, ...]:
 def _session(node: ts.Node) -> Session:
     prompt = node.child_by_field_name("prompt")
     return Session(
-        Span.of(node),
+        _sp(node),
         "resume" if node.type == "resume" else "session",
         _keyword_span(node),
         _string(prompt) if prompt is not None else None,
@@ -816,29 +933,29 @@ def _arguments(node: ts.Node | None) -> tuple[Argument, ...]:
             value = arg.child_by_field_name("value")
             out.append(
                 Argument(
-                    Span.of(arg),
+                    _sp(arg),
                     _text(name) if name is not None else None,
-                    Span.of(name) if name is not None else None,
-                    _expr(value) if value is not None else Unknown(Span.of(arg), "missing"),
+                    _sp(name) if name is not None else None,
+                    _expr(value) if value is not None else Unknown(_sp(arg), "missing"),
                 )
             )
         else:
-            out.append(Argument(Span.of(arg), None, None, _expr(arg)))
+            out.append(Argument(_sp(arg), None, None, _expr(arg)))
     return tuple(out)
 
 
 def _do(node: ts.Node) -> DoBlock | DoCall:
     block = node.child_by_field_name("block")
     if block is None:
-        return DoBlock(Span.of(node), _body(node))
+        return DoBlock(_sp(node), _body(node))
     args = node.child_by_field_name("arguments")
-    return DoCall(Span.of(node), Name(Span.of(block), _text(block)), _arguments(args), args is not None)
+    return DoCall(_sp(node), Name(_sp(block), _text(block)), _arguments(args), args is not None)
 
 
 def _parallel(node: ts.Node) -> Parallel:
     mods = node.child_by_field_name("modifiers")
     return Parallel(
-        Span.of(node), _keyword_span(node), _modifiers(mods), Span.of(mods) if mods is not None else None, _body(node)
+        _sp(node), _keyword_span(node), _modifiers(mods), _sp(mods) if mods is not None else None, _body(node)
     )
 
 
@@ -847,11 +964,11 @@ def _for(node: ts.Node) -> ForLoop:
     assert item is not None
     coll = node.child_by_field_name("collection")
     return ForLoop(
-        Span.of(node),
+        _sp(node),
         node.type == "parallel_for",
         item,
         _name(node.child_by_field_name("index")),
-        _expr(coll) if coll is not None else Unknown(Span.of(node), "missing"),
+        _expr(coll) if coll is not None else Unknown(_sp(node), "missing"),
         _body(node),
     )
 
@@ -859,8 +976,8 @@ def _for(node: ts.Node) -> ForLoop:
 def _repeat(node: ts.Node) -> Repeat:
     count = node.child_by_field_name("count")
     return Repeat(
-        Span.of(node),
-        _expr(count) if count is not None else Unknown(Span.of(node), "missing"),
+        _sp(node),
+        _expr(count) if count is not None else Unknown(_sp(node), "missing"),
         _name(node.child_by_field_name("index")),
         _body(node),
     )
@@ -870,7 +987,7 @@ def _loop(node: ts.Node) -> Loop:
     kind = node.child_by_field_name("kind")
     cond = node.child_by_field_name("condition")
     return Loop(
-        Span.of(node),
+        _sp(node),
         _keyword_span(node),
         _text(kind) if kind is not None else None,
         _condition(cond) if cond is not None else None,
@@ -887,15 +1004,15 @@ def _pipeline(node: ts.Node) -> Pipeline:
         params = stage.child_by_field_name("parameters")
         stages.append(
             PipeStage(
-                Span.of(stage),
+                _sp(stage),
                 _text(op) if op is not None else "",
-                Span.of(op) if op is not None else Span.of(stage),
+                _sp(op) if op is not None else _sp(stage),
                 _parameters(params) if params is not None else None,
                 _body(stage),
             )
         )
     inp = node.child_by_field_name("input")
-    return Pipeline(Span.of(node), _expr(inp) if inp is not None else Unknown(Span.of(node), "missing"), tuple(stages))
+    return Pipeline(_sp(node), _expr(inp) if inp is not None else Unknown(_sp(node), "missing"), tuple(stages))
 
 
 def _sequence(node: ts.Node) -> Sequence:
@@ -909,7 +1026,7 @@ def _sequence(node: ts.Node) -> Sequence:
             rights.append(right)
         else:
             arrow = next((c for c in current.children if c.type == "->"), current)
-            missing.append(Span.of(arrow))
+            missing.append(_sp(arrow))
         current = current.child_by_field_name("left")
     if current is not None:
         items.append(_expr(current))
@@ -920,7 +1037,7 @@ def _sequence(node: ts.Node) -> Sequence:
         else:
             items.append(inner)
     items.extend(Unknown(span, "missing") for span in missing)
-    return Sequence(Span.of(node), tuple(items))
+    return Sequence(_sp(node), tuple(items))
 
 
 def _binary(node: ts.Node) -> Binary:
@@ -928,10 +1045,10 @@ def _binary(node: ts.Node) -> Binary:
     left = node.child_by_field_name("left")
     right = node.child_by_field_name("right")
     return Binary(
-        Span.of(node),
+        _sp(node),
         _text(op) if op is not None else "?",
-        _expr(left) if left is not None else Unknown(Span.of(node), "missing"),
-        _expr(right) if right is not None else Unknown(Span.of(node), "missing"),
+        _expr(left) if left is not None else Unknown(_sp(node), "missing"),
+        _expr(right) if right is not None else Unknown(_sp(node), "missing"),
     )
 
 
@@ -939,9 +1056,9 @@ def _unary(node: ts.Node) -> Unary:
     op = node.child_by_field_name("operator")
     operand = node.child_by_field_name("operand")
     return Unary(
-        Span.of(node),
+        _sp(node),
         _text(op) if op is not None else "?",
-        _expr(operand) if operand is not None else Unknown(Span.of(node), "missing"),
+        _expr(operand) if operand is not None else Unknown(_sp(node), "missing"),
     )
 
 
@@ -949,29 +1066,29 @@ def _member(node: ts.Node) -> Member:
     obj = node.child_by_field_name("object")
     prop = node.child_by_field_name("property")
     return Member(
-        Span.of(node),
-        _expr(obj) if obj is not None else Unknown(Span.of(node), "missing"),
+        _sp(node),
+        _expr(obj) if obj is not None else Unknown(_sp(node), "missing"),
         _text(prop) if prop is not None else "",
-        Span.of(prop) if prop is not None else Span.of(node),
+        _sp(prop) if prop is not None else _sp(node),
     )
 
 
 def _call(node: ts.Node) -> Call:
     func = node.child_by_field_name("function")
     assert func is not None
-    return Call(Span.of(node), Name(Span.of(func), _text(func)), _arguments(node.child_by_field_name("arguments")))
+    return Call(_sp(node), Name(_sp(func), _text(func)), _arguments(node.child_by_field_name("arguments")))
 
 
 def _array(node: ts.Node) -> Array:
-    return Array(Span.of(node), tuple(_expr(c) for c in node.named_children if c.type != "comment"))
+    return Array(_sp(node), tuple(_expr(c) for c in node.named_children if c.type != "comment"))
 
 
 def _object(node: ts.Node) -> Object:
     entries = []
     for entry in node.named_children:
         if entry.type == "identifier":
-            name = Name(Span.of(entry), _text(entry))
-            entries.append(ObjectEntry(Span.of(entry), name.name, name.span, name, True))
+            name = Name(_sp(entry), _text(entry))
+            entries.append(ObjectEntry(_sp(entry), name.name, name.span, name, True))
         elif entry.type == "pair":
             key = entry.child_by_field_name("key")
             value = entry.child_by_field_name("value")
@@ -979,35 +1096,35 @@ def _object(node: ts.Node) -> Object:
             key_text = _string(key).text if key.type == "string" else _text(key)
             entries.append(
                 ObjectEntry(
-                    Span.of(entry),
+                    _sp(entry),
                     key_text,
-                    Span.of(key),
-                    _expr(value) if value is not None else Unknown(Span.of(entry), "missing"),
+                    _sp(key),
+                    _expr(value) if value is not None else Unknown(_sp(entry), "missing"),
                     False,
                 )
             )
-    return Object(Span.of(node), tuple(entries))
+    return Object(_sp(node), tuple(entries))
 
 
 def _parenthesized(node: ts.Node) -> Expr:
     inner = next((c for c in node.named_children if c.type != "comment"), None)
-    return _expr(inner) if inner is not None else Unknown(Span.of(node), "missing")
+    return _expr(inner) if inner is not None else Unknown(_sp(node), "missing")
 
 
 def _expr(node: ts.Node) -> Expr:
     builder = _EXPRESSIONS.get(node.type)
     if builder is None:
-        return Unknown(Span.of(node), node.type)
+        return Unknown(_sp(node), node.type)
     return builder(node)
 
 
 _EXPRESSIONS = {
-    "identifier": lambda n: Name(Span.of(n), _text(n)),
-    "number": lambda n: Number(Span.of(n), _text(n)),
+    "identifier": lambda n: Name(_sp(n), _text(n)),
+    "number": lambda n: Number(_sp(n), _text(n)),
     "string": _string,
-    "true": lambda n: Literal(Span.of(n), True),
-    "false": lambda n: Literal(Span.of(n), False),
-    "null": lambda n: Literal(Span.of(n), None),
+    "true": lambda n: Literal(_sp(n), True),
+    "false": lambda n: Literal(_sp(n), False),
+    "null": lambda n: Literal(_sp(n), None),
     "array": _array,
     "object": _object,
     "member_expression": _member,

@@ -501,76 +501,88 @@ class _Resolver:
                 self.ref(m.Name(interp.name_span, interp.name), Role.VARIABLE, scope, in_string=True)
 
     def expr(self, e: object, scope: Scope) -> None:
-        if isinstance(e, m.Name):
-            self.ref(e, Role.VARIABLE, scope)
-        elif isinstance(e, (m.Str, m.Condition)):
-            self.strings_in(e, scope)
-        elif isinstance(e, m.Session):
-            if e.prompt is not None:
-                self.strings_in(e.prompt, scope)
-            if e.agent is not None:
-                self.ref(e.agent, Role.AGENT, scope)
-            self.properties(e.properties, scope)
-        elif isinstance(e, m.Binary):
-            self.expr(e.left, scope)
-            self.expr(e.right, scope)
-        elif isinstance(e, m.Unary):
-            self.expr(e.operand, scope)
-        elif isinstance(e, m.Array):
-            for item in e.items:
-                self.expr(item, scope)
-        elif isinstance(e, m.Object):
-            for entry in e.entries:
-                self.expr(entry.value, scope)
-        elif isinstance(e, m.Member):
-            self.expr(e.object, scope)
-        elif isinstance(e, m.Call):
-            self.ref(e.function, Role.PROGRAM, scope)
-            for arg in e.arguments:
-                self.expr(arg.value, scope)
-        elif isinstance(e, m.DoCall):
-            self.ref(e.block, Role.BLOCK, scope)
-            for arg in e.arguments:
-                self.expr(arg.value, scope)
-        elif isinstance(e, m.DoBlock):
-            self.statements(e.body, scope)
-        elif isinstance(e, m.Parallel):
-            self.statements(e.body, scope)
-        elif isinstance(e, m.ForLoop):
-            self.expr(e.collection, scope)
-            body = self.body_scope(e.span, scope)
-            self.declare_local(e.item, SymbolKind.LOOP, e, body)
-            if e.index is not None:
-                self.declare_local(e.index, SymbolKind.INDEX, e, body)
-            self.statements(e.body, body)
-        elif isinstance(e, m.Repeat):
-            self.expr(e.count, scope)
-            body = self.body_scope(e.span, scope)
-            if e.index is not None:
-                self.declare_local(e.index, SymbolKind.INDEX, e, body)
-            self.statements(e.body, body)
-        elif isinstance(e, m.Loop):
-            if e.condition is not None:
-                self.strings_in(e.condition, scope)
-            body = self.body_scope(e.span, scope)
-            if e.index is not None:
-                self.declare_local(e.index, SymbolKind.INDEX, e, body)
-            self.statements(e.body, body)
-        elif isinstance(e, m.Pipeline):
-            self.expr(e.input, scope)
-            for stage in e.stages:
-                body = self.body_scope(stage.span, scope)
-                if stage.parameters:
-                    for param in stage.parameters:
-                        self.declare_local(param, SymbolKind.ACCUMULATOR, stage, body)
-                elif stage.operator in ("map", "filter", "pmap"):
-                    self.declare_local(m.Name(stage.operator_span, "item"), SymbolKind.ITEM, stage, body, implicit=True)
-                self.statements(stage.body, body)
-        elif isinstance(e, m.Sequence):
-            for item in e.items:
-                self.expr(item, scope)
-        elif isinstance(e, m.Try):
-            self.try_(e, scope)
+        handler = _RESOLVE_EXPR.get(type(e))
+        if handler is not None:
+            handler(self, e, scope)
+
+    def _name(self, e: m.Name, scope: Scope) -> None:
+        self.ref(e, Role.VARIABLE, scope)
+
+    def _session(self, e: m.Session, scope: Scope) -> None:
+        if e.prompt is not None:
+            self.strings_in(e.prompt, scope)
+        if e.agent is not None:
+            self.ref(e.agent, Role.AGENT, scope)
+        self.properties(e.properties, scope)
+
+    def _binary(self, e: m.Binary, scope: Scope) -> None:
+        self.expr(e.left, scope)
+        self.expr(e.right, scope)
+
+    def _unary(self, e: m.Unary, scope: Scope) -> None:
+        self.expr(e.operand, scope)
+
+    def _array(self, e: m.Array, scope: Scope) -> None:
+        for item in e.items:
+            self.expr(item, scope)
+
+    def _object(self, e: m.Object, scope: Scope) -> None:
+        for entry in e.entries:
+            self.expr(entry.value, scope)
+
+    def _member(self, e: m.Member, scope: Scope) -> None:
+        self.expr(e.object, scope)
+
+    def _call(self, e: m.Call, scope: Scope) -> None:
+        self.ref(e.function, Role.PROGRAM, scope)
+        for arg in e.arguments:
+            self.expr(arg.value, scope)
+
+    def _do_call(self, e: m.DoCall, scope: Scope) -> None:
+        self.ref(e.block, Role.BLOCK, scope)
+        for arg in e.arguments:
+            self.expr(arg.value, scope)
+
+    def _body_only(self, e: m.DoBlock | m.Parallel, scope: Scope) -> None:
+        self.statements(e.body, scope)
+
+    def _for(self, e: m.ForLoop, scope: Scope) -> None:
+        self.expr(e.collection, scope)
+        body = self.body_scope(e.span, scope)
+        self.declare_local(e.item, SymbolKind.LOOP, e, body)
+        if e.index is not None:
+            self.declare_local(e.index, SymbolKind.INDEX, e, body)
+        self.statements(e.body, body)
+
+    def _repeat(self, e: m.Repeat, scope: Scope) -> None:
+        self.expr(e.count, scope)
+        body = self.body_scope(e.span, scope)
+        if e.index is not None:
+            self.declare_local(e.index, SymbolKind.INDEX, e, body)
+        self.statements(e.body, body)
+
+    def _loop(self, e: m.Loop, scope: Scope) -> None:
+        if e.condition is not None:
+            self.strings_in(e.condition, scope)
+        body = self.body_scope(e.span, scope)
+        if e.index is not None:
+            self.declare_local(e.index, SymbolKind.INDEX, e, body)
+        self.statements(e.body, body)
+
+    def _pipeline(self, e: m.Pipeline, scope: Scope) -> None:
+        self.expr(e.input, scope)
+        for stage in e.stages:
+            body = self.body_scope(stage.span, scope)
+            if stage.parameters:
+                for param in stage.parameters:
+                    self.declare_local(param, SymbolKind.ACCUMULATOR, stage, body)
+            elif stage.operator in ("map", "filter", "pmap"):
+                self.declare_local(m.Name(stage.operator_span, "item"), SymbolKind.ITEM, stage, body, implicit=True)
+            self.statements(stage.body, body)
+
+    def _sequence(self, e: m.Sequence, scope: Scope) -> None:
+        for item in e.items:
+            self.expr(item, scope)
 
     # ------------------------------------------------------------ linking
 
@@ -587,6 +599,29 @@ class _Resolver:
                 ref.symbol = tables[ref.role].get(ref.name)
             if ref.symbol is not None:
                 ref.symbol.references.append(ref)
+
+
+_RESOLVE_EXPR = {
+    m.Name: _Resolver._name,
+    m.Str: _Resolver.strings_in,
+    m.Condition: _Resolver.strings_in,
+    m.Session: _Resolver._session,
+    m.Binary: _Resolver._binary,
+    m.Unary: _Resolver._unary,
+    m.Array: _Resolver._array,
+    m.Object: _Resolver._object,
+    m.Member: _Resolver._member,
+    m.Call: _Resolver._call,
+    m.DoCall: _Resolver._do_call,
+    m.DoBlock: _Resolver._body_only,
+    m.Parallel: _Resolver._body_only,
+    m.ForLoop: _Resolver._for,
+    m.Repeat: _Resolver._repeat,
+    m.Loop: _Resolver._loop,
+    m.Pipeline: _Resolver._pipeline,
+    m.Sequence: _Resolver._sequence,
+    m.Try: _Resolver.try_,
+}
 
 
 def _placement(first: tuple[tuple[int, int], ...], second: tuple[tuple[int, int], ...]) -> str:

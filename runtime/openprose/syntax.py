@@ -157,106 +157,63 @@ def _missing_message(node: ts.Node) -> str:
 
 
 def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
-    """E001/E002/E004/E005 from the tree alone.
+    """E004/E005 for ERROR and MISSING nodes.
 
-    Only the outermost ERROR of a nest is reported: one broken line gives one
-    squiggle, not a cascade.
+    Only subtrees that contain an error are walked (Tree-sitter keeps that
+    flag per node), so a clean file costs nothing here. Only the outermost
+    ERROR of a nest is reported: one broken line gives one squiggle, not a
+    cascade. Lexical problems inside well-formed statements (unterminated
+    strings, unknown escapes, inconsistent indentation) are found while the
+    model is built; see `model.Program.lexical`.
     """
     out: list[Diagnostic] = []
     root = tree.root_node
-    cursor = root.walk()
-    while True:
-        node = cursor.node
-        assert node is not None
-        descend = True
-        if node.is_missing:
-            out.append(Diagnostic("E005", Severity.ERROR, _missing_message(node), Span.of(node)))
+    if root.has_error or root.is_error:
+        cursor = root.walk()
+        while True:
+            node = cursor.node
+            assert node is not None
             descend = False
-        elif node.is_error:
-            code, message = _error_code(node)
-            out.append(Diagnostic(code, Severity.ERROR, message, _first_line_span(node, source)))
-            descend = False
-        elif node.type == "string":
-            _string_diagnostics(node, source, out)
-            descend = node.has_error
-        if descend and cursor.goto_first_child():
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                out.extend(_indentation_diagnostics(root, source))
-                return out
-
-
-def _string_diagnostics(node: ts.Node, source: bytes, out: list[Diagnostic]) -> None:
-    children = node.children
-    if not children:
-        return
-    opener = children[0].type
-    last = children[-1]
-    if last.type != opener or len(children) == 1 or last.start_byte == last.end_byte:
-        span = _first_line_span(node, source)
-        out.append(
-            Diagnostic(
-                "E001",
-                Severity.ERROR,
-                "unterminated string: add a closing " + ('"""' if opener == '"""' else '"'),
-                span,
-            )
-        )
-    for child in children:
-        if child.type == "escape_sequence":
-            text = (child.text or b"").decode("utf-8", errors="replace")
-            if text not in KNOWN_ESCAPES:
-                out.append(
-                    Diagnostic(
-                        "E002",
-                        Severity.ERROR,
-                        f"unknown escape sequence '{text}'; use \\\\, \\\", \\n, \\t or \\{{",
-                        Span.of(child),
-                    )
-                )
-
-
-_BODY_TYPES = frozenset({"source_file", "block"})
-
-
-def _starts_line(node: ts.Node, source: bytes) -> bool:
-    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
-    return not source[line_start : node.start_byte].strip()
-
-
-def _indentation_diagnostics(root: ts.Node, source: bytes) -> list[Diagnostic]:
-    """Statements of one body must share a column.
-
-    The scanner treats a dedent to a column that matches no enclosing level
-    as a plain dedent, so the parse stays intact; the inconsistency is
-    reported here instead.
-    """
-    out: list[Diagnostic] = []
-    for node in walk(root):
-        if node.type not in _BODY_TYPES:
-            continue
-        column: int | None = None
-        previous_error = False
-        for child in node.named_children:
-            if child.type == "comment":
+            if node.is_missing:
+                out.append(Diagnostic("E005", Severity.ERROR, _missing_message(node), Span.of(node)))
+            elif node.is_error:
+                code, message = _error_code(node)
+                out.append(Diagnostic(code, Severity.ERROR, message, _first_line_span(node, source)))
+            elif node.has_error:
+                descend = True
+                if not any(c.has_error or c.is_error or c.is_missing for c in node.children):
+                    # The error is a hidden token (a missing line end): only the tree's
+                    # flag shows it. Point at what follows the statement on its line.
+                    out.append(_hidden_missing(node, source))
+                    descend = False
+            if descend and cursor.goto_first_child():
                 continue
-            if child.is_error or child.is_missing or not _starts_line(child, source):
-                previous_error = True
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    break
+            else:
                 continue
-            col = child.start_point[1]
-            if column is None:
-                column = col
-            elif col != column and not previous_error:
-                span = Span.of(child)
-                out.append(
-                    Diagnostic(
-                        "E005",
-                        Severity.ERROR,
-                        f"inconsistent indentation: this line starts at column {col + 1}, "
-                        f"the statements around it at column {column + 1}",
-                        Span(span.start_byte, span.start_byte, span.start_row, 0, span.start_row, col),
-                    )
-                )
-            previous_error = False
+            break
     return out
+
+
+def _hidden_missing(node: ts.Node, source: bytes) -> Diagnostic:
+    end = node.end_byte
+    line_end = source.find(b"\n", end)
+    if line_end == -1:
+        line_end = len(source)
+    rest = source[end:line_end]
+    start = end + (len(rest) - len(rest.lstrip()))
+    stop = max(start, end + len(rest.rstrip()))
+    row, col = node.end_point
+    span = Span(start, stop, row, col + (start - end), row, col + (stop - end))
+    return Diagnostic("E004", Severity.ERROR, "unexpected text after the statement; put it on its own line", span)
+
+
+def _inside_error(node: ts.Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.is_error:
+            return True
+        parent = parent.parent
+    return False

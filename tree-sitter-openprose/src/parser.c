@@ -238,7 +238,7 @@ static const char * const ts_symbol_names[] = {
   [sym__string_content] = "string_content",
   [sym__triple_string_content] = "string_content",
   [sym__interpolation_start] = "_interpolation_start",
-  [sym__string_unterminated] = "_string_unterminated",
+  [sym__string_unterminated] = "unterminated",
   [sym__condition_text] = "condition_text",
   [sym__triple_condition_text] = "condition_text",
   [sym__unclosed_modifiers] = "_unclosed_modifiers",
@@ -749,7 +749,7 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .named = true,
   },
   [sym__string_unterminated] = {
-    .visible = false,
+    .visible = true,
     .named = true,
   },
   [sym__condition_text] = {
