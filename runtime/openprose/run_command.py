@@ -37,7 +37,7 @@ def run_command(
     simulated_delay: float = 0.0,
     durable: bool = False,
 ) -> int:
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         source = file.read_bytes()
     except OSError as exc:
@@ -88,9 +88,10 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
     async with trio.open_nursery() as nursery:
         run_scope = trio.CancelScope()
 
-        async def watch_interrupt() -> None:
+        async def watch_interrupt(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
             nonlocal interrupted
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                task_status.started()
                 async for _ in signals:
                     interrupted = True
                     run_scope.cancel()
@@ -102,7 +103,7 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
                 live.update(view.render(), refresh=True)
                 await trio.sleep(0.1)
 
-        nursery.start_soon(watch_interrupt)
+        await nursery.start(watch_interrupt)  # Ctrl-C cancels the run from here on
         if live is not None:
             live.start()
             nursery.start_soon(refresh)
