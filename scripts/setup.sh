@@ -14,7 +14,7 @@ TREE_SITTER_CLI_VERSION="0.27.1"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 say "Python packages (grammar binding, runtime, server, test tools)"
-"$PYTHON" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+"$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
 
 [ "${1:-}" = "--all" ] || exit 0
 

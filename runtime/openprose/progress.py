@@ -120,10 +120,13 @@ class RunView:
             if key in hidden:
                 continue
             child = node.children[key]
-            end = child.ended if child.ended is not None else self.now
+            status, ended = child.status, child.ended
+            if status is None and child.children:
+                status, ended = _group_state(child)
+            end = ended if ended is not None else self.now
             elapsed = max(0.0, end - child.started)
-            mark = _STATUS_MARK.get(child.status, "?")
-            style = _STATUS_STYLE.get(child.status, "white")
+            mark = _STATUS_MARK.get(status, "?")
+            style = _STATUS_STYLE.get(status, "white")
             extra = f"  {child.tokens} tok" if child.tokens else ""
             error = f"  [red]{_short(child.error, 60)}[/]" if child.error else ""
             label = f"[{style}]{mark}[/] {child.label}  [dim]{elapsed:.1f}s{extra}[/]{error}"
@@ -149,6 +152,21 @@ class RunView:
         for name, value in (event.outputs or {}).items():
             renderables.append(Panel(Text(_short(value, 2000)), title=f"output {name}", title_align="left"))
         return Group(*renderables)
+
+
+def _group_state(node: _Node) -> tuple[str | None, float | None]:
+    """A parallel block or call is done when every child is; failed if any child failed."""
+    states = []
+    for child in node.children.values():
+        status, ended = (child.status, child.ended) if child.status is not None or not child.children else _group_state(child)
+        if ended is None:
+            return None, None
+        states.append((status, ended))
+    if not states:
+        return None, None
+    statuses = {status for status, _ in states}
+    status = "failed" if "failed" in statuses else "ok"
+    return status, max(ended for _, ended in states)
 
 
 def _short(text: str | None, limit: int = 70) -> str:
