@@ -14,7 +14,6 @@ import {
   ServerOptions,
   State,
   StaticFeature,
-  TransportKind,
 } from 'vscode-languageclient/node';
 import { ProgressFeature } from 'vscode-languageclient/lib/common/progress';
 import {
@@ -30,11 +29,12 @@ import {
   ServerCommands,
 } from './ids';
 import { NotificationProgressFeature } from './progress';
-import { RunTracker, parseRunEventParams } from './runLog';
+import { RunTracker, parseRunArgument, parseRunEventParams } from './runLog';
 import { RunTreeProvider } from './runTree';
 import { resolveExecutable } from './serverCommand';
 import {
   didChangeConfigurationParams,
+  executableOptions,
   initializationOptions,
   readLaunchSettings,
   readServerSettings,
@@ -162,12 +162,7 @@ class OpenProseExtension implements vscode.Disposable {
     this.serverChannel.appendLine(`[client] Starting ${executable} ${launch.args.join(' ')}`);
     this.setStatus('starting');
 
-    const serverOptions: ServerOptions = {
-      command: executable,
-      args: launch.args,
-      transport: TransportKind.stdio,
-      options: { env, cwd, shell: process.platform === 'win32' && /\.(cmd|bat)$/i.test(executable) },
-    };
+    const serverOptions: ServerOptions = executableOptions(executable, launch.args, env, cwd);
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_SELECTOR,
       outputChannel: this.serverChannel,
@@ -356,8 +351,17 @@ class OpenProseExtension implements vscode.Disposable {
     return undefined;
   }
 
+  /**
+   * `openprose.runProgram` takes a URI (editor title, explorer, code) or an
+   * object `{ uri?, backend?, script?, inputs? }` (for example as keybinding
+   * args), whose options are passed on to the server's `openprose.run`.
+   */
   private async runProgram(arg: unknown, simulated: boolean): Promise<void> {
-    const uri = this.targetUri(arg);
+    const { target, options } = parseRunArgument(arg);
+    if (simulated) {
+      options.backend = 'simulated';
+    }
+    const uri = this.targetUri(target);
     if (!uri) {
       void vscode.window.showWarningMessage('OpenProse: open a .prose file to run it.');
       return;
@@ -368,8 +372,8 @@ class OpenProseExtension implements vscode.Disposable {
     }
     await this.saveDocument(uri);
     const args: unknown[] = [client.code2ProtocolConverter.asUri(uri)];
-    if (simulated) {
-      args.push({ backend: 'simulated' });
+    if (Object.keys(options).length > 0) {
+      args.push(options);
     }
     this.runChannel.show(true);
     try {

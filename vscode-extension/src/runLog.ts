@@ -77,6 +77,35 @@ export interface ApplyResult {
   runStateChanged: boolean;
 }
 
+/** Options of `openprose.run` (its optional second argument). */
+export interface RunOptions {
+  backend?: string;
+  script?: string;
+  inputs?: Record<string, string>;
+}
+
+/**
+ * Splits the argument of the run commands: a URI (object or string) is the
+ * target; a plain object may carry `uri` plus run options.
+ */
+export function parseRunArgument(arg: unknown): { target: unknown; options: RunOptions } {
+  const options: RunOptions = {};
+  if (typeof arg !== 'object' || arg === null || Array.isArray(arg) || typeof (arg as { scheme?: unknown }).scheme === 'string') {
+    return { target: arg, options };
+  }
+  const raw = arg as Record<string, unknown>;
+  if (typeof raw.backend === 'string' && raw.backend !== '') {
+    options.backend = raw.backend;
+  }
+  if (typeof raw.script === 'string' && raw.script !== '') {
+    options.script = raw.script;
+  }
+  if (typeof raw.inputs === 'object' && raw.inputs !== null && !Array.isArray(raw.inputs)) {
+    options.inputs = Object.fromEntries(Object.entries(raw.inputs).map(([key, value]) => [key, String(value)]));
+  }
+  return { target: raw.uri, options };
+}
+
 /** Validates the shape of notification params; returns undefined if unusable. */
 export function parseRunEventParams(raw: unknown): RunEventParams | undefined {
   if (typeof raw !== 'object' || raw === null) {
@@ -329,7 +358,7 @@ export class RunTracker {
       case 'branch.start': {
         const path = Array.isArray(event.path) ? event.path.map(String) : [];
         run.branches.push({ path, start: t, status: 'running' });
-        lines.push(`${stamp} ⑂ branch started   [${path.join(' › ') || 'branch'}]`);
+        lines.push(`${stamp} ├ branch started   [${path.join(' › ') || 'branch'}]`);
         break;
       }
       case 'branch.end': {
@@ -339,7 +368,7 @@ export class RunTracker {
           branch.status = status;
         }
         const label = (Array.isArray(event.path) ? event.path.map(String) : []).join(' › ') || 'branch';
-        let line = `${stamp} ⑂ branch ${STATUS_WORD[status].padEnd(9)}[${label}]${branch ? span(branch.start, t) : ''}`;
+        let line = `${stamp} └ branch ${STATUS_WORD[status].padEnd(9)} [${label}]${branch ? span(branch.start, t) : ''}`;
         if (status === 'failed' && event.error) {
           line += `: ${excerpt(event.error, 200)}`;
         }

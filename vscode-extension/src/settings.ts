@@ -79,3 +79,23 @@ export function serverEnvironment(
   }
   return env;
 }
+
+/**
+ * How vscode-languageclient spawns the server. No `transport` on purpose:
+ * with `TransportKind.stdio` the client appends `--stdio` to the arguments,
+ * which `prose lsp` rejects; without it the client still talks over the
+ * process's stdin/stdout.
+ */
+export function executableOptions(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string | undefined,
+  platform: NodeJS.Platform = process.platform,
+): { command: string; args: string[]; options: { env: NodeJS.ProcessEnv; cwd?: string; shell: boolean } } {
+  return {
+    command,
+    args: [...args],
+    options: { env, cwd, shell: platform === 'win32' && /\.(cmd|bat)$/i.test(command) },
+  };
+}

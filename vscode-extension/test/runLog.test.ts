@@ -7,6 +7,7 @@ import {
   excerpt,
   formatDuration,
   formatOutputs,
+  parseRunArgument,
   parseRunEventParams,
   sessionLabel,
 } from '../src/runLog';
@@ -165,7 +166,7 @@ describe('run log formatting', () => {
     const tracker = new RunTracker();
     tracker.apply(event('b1', 'run.start', 0, { run_dir: '/tmp/run' }));
     const started = tracker.apply(event('b1', 'branch.start', 0.25, { path: ['parallel@3', 'a'] }));
-    assert.match(started.lines[0], /\+0\.25s\s+⑂ branch started\s+\[parallel@3 › a\]/);
+    assert.match(started.lines[0], /\+0\.25s\s+├ branch started\s+\[parallel@3 › a\]/);
     const session = tracker.apply(
       event('b1', 'session.start', 0.3, { prompt: 'Go', path: ['parallel@3', 'a'], agent: 'writer', model: 'haiku' }),
     );
@@ -173,10 +174,13 @@ describe('run log formatting', () => {
     const failed = tracker.apply(
       event('b1', 'branch.end', 1.25, { path: ['parallel@3', 'a'], status: 'failed', error: 'no luck' }),
     );
-    assert.match(failed.lines[0], /⑂ branch failed\s+\[parallel@3 › a\] \(1\.00s\): no luck/);
+    assert.match(failed.lines[0], /└ branch failed\s+\[parallel@3 › a\] \(1\.00s\): no luck/);
     const warning = tracker.apply(event('b1', 'warning', 1.3, { error: 'count ignored', line: 4 }));
     assert.match(warning.lines[0], /⚠ warning \(line 4\): count ignored/);
     assert.equal(tracker.get('b1')!.runDir, '/tmp/run');
+    tracker.apply(event('b1', 'branch.start', 1.4, { path: ['parallel@3', 'b'] }));
+    const cancelled = tracker.apply(event('b1', 'branch.end', 1.5, { path: ['parallel@3', 'b'], status: 'cancelled' }));
+    assert.match(cancelled.lines[0], /└ branch cancelled \[parallel@3 › b\] \(0\.10s\)$/);
   });
 
   it('omits durations it cannot know (a run.end with t = 0 after an error)', () => {
@@ -186,6 +190,18 @@ describe('run log formatting', () => {
     const end = tracker.apply(event('e1', 'run.end', 0, { status: 'failed', error: 'internal error' }));
     assert.match(end.lines[0], /^✖ Run e1 failed: review flow\.prose$/);
     assert.ok(!end.lines.join('\n').includes('?'));
+  });
+
+  it('splits run command arguments into target and options', () => {
+    const uriLike = { scheme: 'file', path: '/a.prose' };
+    assert.deepEqual(parseRunArgument(undefined), { target: undefined, options: {} });
+    assert.deepEqual(parseRunArgument('file:///a.prose'), { target: 'file:///a.prose', options: {} });
+    assert.deepEqual(parseRunArgument(uriLike), { target: uriLike, options: {} });
+    assert.deepEqual(
+      parseRunArgument({ uri: 'file:///a.prose', backend: 'scripted', script: 'slow.json', inputs: { n: 3 }, x: 1 }),
+      { target: 'file:///a.prose', options: { backend: 'scripted', script: 'slow.json', inputs: { n: '3' } } },
+    );
+    assert.deepEqual(parseRunArgument({ backend: 7 }), { target: undefined, options: {} });
   });
 
   it('ignores unknown event types', () => {

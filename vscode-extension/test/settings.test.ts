@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   ConfigurationReader,
   didChangeConfigurationParams,
+  executableOptions,
   initializationOptions,
   readLaunchSettings,
   readServerSettings,
@@ -47,6 +48,17 @@ describe('settings', () => {
       command: 'prose',
       args: [],
     });
+  });
+
+  it('spawns exactly `command ...args` (no --stdio added by a transport option)', () => {
+    const options = executableOptions('/venv/bin/prose', ['lsp'], { PATH: '/bin' }, '/work', 'linux');
+    assert.deepEqual(options, {
+      command: '/venv/bin/prose',
+      args: ['lsp'],
+      options: { env: { PATH: '/bin' }, cwd: '/work', shell: false },
+    });
+    assert.equal('transport' in options, false);
+    assert.equal(executableOptions('C:\\tools\\prose.cmd', [], {}, undefined, 'win32').options.shell, true);
   });
 
   it('hands a stored API key to the server process only through its environment', () => {
