@@ -527,7 +527,7 @@ def build_program(tree: ts.Tree, source: bytes) -> Program:
     return Program(Span.of(tree.root_node), tuple(body), source, tuple(problems))
 
 
-def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic]) -> int | None:
+def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic], *, anchored: bool = False) -> int | None:
     """Statements of one body share a column; report one that does not.
 
     The scanner reads a dedent to a column that matches no enclosing level as
@@ -547,7 +547,9 @@ def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic])
                     Severity.ERROR,
                     f"inconsistent indentation: this line starts at column {col + 1}, "
                     f"the statements around it at column {column + 1}",
-                    Span(node.start_byte - col, node.start_byte, row, 0, row, col),
+                    # Inside a statement the problem is cached with it, so it must move with its anchor.
+                    _abs(node.start_byte - col, node.start_byte) if anchored
+                    else Span(node.start_byte - col, node.start_byte, row, 0, row, col),
                 )
             )
     return column
@@ -567,7 +569,7 @@ def _statements(node: ts.Node | None) -> tuple[Stmt, ...]:
             continue
         if after_error:
             column, after_error = None, False  # recovery may leave odd columns behind an error
-        column = _check_column(child, column, _ctx.problems)
+        column = _check_column(child, column, _ctx.problems, anchored=True)
         stmt = _build_statement(child)
         if stmt is not None:
             out.append(stmt)
