@@ -41,14 +41,26 @@ import {
   serverEnvironment,
 } from './settings';
 
-/** A LanguageClient whose work-done progress can be cancelled from a notification. */
+/**
+ * A LanguageClient whose work-done progress can be cancelled from a
+ * notification, and which stays quiet while starting: a failed start is
+ * reported once, by the extension, with its own actions (otherwise
+ * vscode-languageclient adds two or three notifications of its own).
+ */
 class OpenProseLanguageClient extends LanguageClient {
+  /** While true, errors go to the output channel only. */
+  public quiet = false;
+
   public override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
     if (feature instanceof ProgressFeature) {
       super.registerFeature(new NotificationProgressFeature(this));
       return;
     }
     super.registerFeature(feature);
+  }
+
+  public override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    super.error(message, data, this.quiet ? false : showNotification);
   }
 }
 
@@ -198,8 +210,10 @@ class OpenProseExtension implements vscode.Disposable {
       }
     });
     this.client = client;
+    client.quiet = true;
     try {
       await client.start();
+      client.quiet = false;
     } catch (error) {
       const message = errorMessage(error);
       this.serverChannel.appendLine(`[client] Could not start the language server: ${message}`);
@@ -209,7 +223,8 @@ class OpenProseExtension implements vscode.Disposable {
       }
       await client.dispose().catch(() => undefined);
       const choice = await vscode.window.showErrorMessage(
-        `OpenProse: the language server (${launch.command} ${launch.args.join(' ')}) could not be started: ${message}`,
+        `OpenProse: the language server (${[launch.command, ...launch.args].join(' ')}) stopped while starting ` +
+          `(${message}). Its messages are in the "${SERVER_OUTPUT_CHANNEL}" output.`,
         'Show Output',
         'How to install',
       );

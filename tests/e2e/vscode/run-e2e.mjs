@@ -18,8 +18,9 @@
 //
 // Phase A runs with `openprose.server.command` pointing at a path that does
 // not exist: the extension installs and activates, the TextMate grammar
-// colours the file, the "not found" message offers "How to install", and the
-// language configuration (indentation, """ pairs) works. Phase B switches the
+// colours the file, the "not found" message offers "How to install", the
+// language configuration (indentation, """ pairs) works, and a server that
+// exits at once is reported by one notification. Phase B switches the
 // setting to the real server: diagnostic in the Problems panel and its hover,
 // the quick fix frist -> first, completion inside `parallel (`, the Run code
 // lenses, a simulated run from the command palette with its outputs in the
@@ -133,7 +134,12 @@ function defaultVsix() {
 /** Absolute path of the `prose` executable (VS Code's server may not inherit this shell's PATH). */
 function resolveServerCommand(explicit) {
   if (explicit) {
-    return explicit;
+    try {
+      fs.accessSync(explicit, fs.constants.X_OK);
+      return path.resolve(explicit);
+    } catch {
+      return undefined;
+    }
   }
   const candidates = [];
   try {
@@ -233,6 +239,32 @@ async function tryCommand(page, label) {
 
 function log(message) {
   process.stderr.write(`${message}\n`);
+}
+
+/** The tail of the "OpenProse Language Server" output channel, from VS Code's log files. */
+function serverLog(sandbox) {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(full);
+      } else if (entry.name.endsWith('OpenProse Language Server.log')) {
+        found.push(full);
+      }
+    }
+  };
+  try {
+    walk(path.join(sandbox.userData, 'logs'));
+  } catch {
+    return '';
+  }
+  return found
+    .map((file) => fs.readFileSync(file, 'utf8'))
+    .join('\n')
+    .split('\n')
+    .slice(-30)
+    .join('\n');
 }
 
 function distinct(values) {
@@ -462,8 +494,23 @@ async function main() {
       return toast.message;
     });
 
+    await recorder.step('how-to-install', async () => {
+      await clickNotificationButton(page, /was not found/, 'How to install');
+      await waitUntil(
+        async () => (await tabLabels(page)).some((label) => /README/.test(label)),
+        { timeout: 20_000, what: 'the README preview tab' },
+      );
+      const toast = await waitForNotification(page, /python -m pip install -e/, { timeout: 10_000 });
+      if (!toast.buttons.includes('Copy Install Command')) {
+        throw new Error(`install help without "Copy Install Command": ${JSON.stringify(toast.buttons)}`);
+      }
+      return toast.message;
+    });
+    await clearNotifications(page);
+    await tryCommand(page, 'View: Close All Editors');
     await recorder.step('textmate-highlighting', async () => {
       // With no server there are no semantic tokens: these colours come from the TextMate grammar.
+      await openFile(page, 'demo.prose');
       const samples = {
         comment: '# Two drafts',
         keyword: 'parallel',
@@ -491,19 +538,6 @@ async function main() {
       return colours;
     });
 
-    await recorder.step('how-to-install', async () => {
-      await clickNotificationButton(page, /was not found/, 'How to install');
-      await waitUntil(
-        async () => (await tabLabels(page)).some((label) => /README/.test(label)),
-        { timeout: 20_000, what: 'the README preview tab' },
-      );
-      const toast = await waitForNotification(page, /python -m pip install -e/, { timeout: 10_000 });
-      if (!toast.buttons.includes('Copy Install Command')) {
-        throw new Error(`install help without "Copy Install Command": ${JSON.stringify(toast.buttons)}`);
-      }
-      return toast.message;
-    });
-    await clearNotifications(page);
     await tryCommand(page, 'View: Close All Editors');
 
     await recorder.step('editing-rules', async () => {
@@ -561,11 +595,44 @@ async function main() {
     });
     await tryCommand(page, 'View: Close All Editors');
 
+    await recorder.step('server-start-failure-message', async () => {
+      // A server that exits at once: one notification with the extension's actions, not several.
+      const failing = path.join(sandbox.root, 'failing-prose');
+      fs.writeFileSync(failing, '#!/bin/sh\necho "failing-prose: simulated startup failure" >&2\nexit 3\n');
+      fs.chmodSync(failing, 0o755);
+      await clearNotifications(page);
+      await setStringSetting(page, {
+        search: 'openprose.server.command',
+        title: 'Server: Command',
+        value: failing,
+        scope: 'Remote',
+        written: () => fs.readFileSync(path.join(sandbox.userData, 'Machine', 'settings.json'), 'utf8').includes(failing),
+      });
+      const toast = await waitForNotification(page, /stopped while starting/, { timeout: 30_000 });
+      await sleep(2000); // give any duplicate notification time to appear
+      const fromUs = (await notifications(page)).filter((n) => /OpenProse/.test(n.source + n.message));
+      if (fromUs.length !== 1) {
+        throw new Error(`expected one OpenProse notification, got ${JSON.stringify(fromUs)}`);
+      }
+      for (const button of ['Show Output', 'How to install']) {
+        if (!toast.buttons.includes(button)) {
+          throw new Error(`button "${button}" missing: ${JSON.stringify(toast.buttons)}`);
+        }
+      }
+      if (!/simulated startup failure/.test(serverLog(sandbox))) {
+        throw new Error("the server's stderr is not in the OpenProse Language Server output");
+      }
+      return toast.message;
+    });
+    await clearNotifications(page);
+
     // ------------------------------------------- phase B: the real server
     const noServer = !options.server
       ? '--no-server'
       : !serverCommand
-        ? 'no `prose` executable found (install with python -m pip install -e ".[dev]" or pass --server-command)'
+        ? options.serverCommand
+          ? `server command ${options.serverCommand} is not an executable file`
+          : 'no `prose` executable found (install with python -m pip install -e ".[dev]" or pass --server-command)'
         : undefined;
 
     await recorder.step(
@@ -585,10 +652,14 @@ async function main() {
         await openFile(page, 'demo.prose');
         // The extension restarts the server when openprose.server.* changes;
         // the Run code lenses appear once it answers.
-        await waitUntil(async () => (await codeLenses(page)).some((t) => /Run/.test(t)), {
-          timeout: 60_000,
-          what: `the server's Run code lenses (server: ${serverCommand}); see logs/vscode for its output`,
-        });
+        try {
+          await waitUntil(async () => (await codeLenses(page)).some((t) => /Run/.test(t)), {
+            timeout: 60_000,
+            what: `the server's Run code lenses (server: ${serverCommand})`,
+          });
+        } catch (error) {
+          throw new Error(`${error.message}\nOpenProse Language Server output:\n${serverLog(sandbox) || '(empty)'}`);
+        }
         return serverCommand;
       },
       { skip: noServer },
@@ -742,10 +813,25 @@ async function main() {
         if (!toast.buttons.includes('Cancel')) {
           throw new Error(`progress notification without Cancel: ${JSON.stringify(toast)}`);
         }
+        // The OpenProse Runs view (Explorer) lists the run while it goes on.
+        const header = page.locator('.part.sidebar .pane-header', { hasText: 'OpenProse Runs' }).first();
+        if ((await header.count()) > 0 && (await header.getAttribute('aria-expanded')) === 'false') {
+          await header.click();
+        }
+        const treeRow = await waitUntil(
+          async () => {
+            const rows = await page
+              .locator('.part.sidebar .pane', { hasText: 'OpenProse Runs' })
+              .locator('.monaco-list-row')
+              .allInnerTexts();
+            return rows.find((row) => /demo\.prose/.test(row) && /running/.test(row));
+          },
+          { timeout: 10_000, what: 'a running demo.prose entry in the OpenProse Runs view' },
+        );
         await recorder.screenshot('vscode-run-progress');
         await clickNotificationButton(page, /OpenProse run|running/, 'Cancel');
         await outputContains(page, /Run \S+ cancelled/, 30_000, 'the run to end as cancelled in the OpenProse Run channel');
-        return toast;
+        return { notification: toast.message, buttons: toast.buttons, runsView: treeRow.replace(/\s+/g, ' ') };
       },
       { skip: needsServer },
     );
