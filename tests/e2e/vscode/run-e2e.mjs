@@ -267,6 +267,35 @@ function serverLog(sandbox) {
     .join('\n');
 }
 
+/**
+ * Environments of the running language servers started from this sandbox
+ * (matched by command line and HOME), read from /proc.
+ */
+function serverEnvironments(serverCommand, home) {
+  const envs = [];
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!argv.includes(serverCommand) || !argv.includes('lsp')) {
+        continue;
+      }
+      const env = Object.fromEntries(
+        fs
+          .readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+      );
+      if (env.HOME === home) {
+        envs.push(env);
+      }
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return envs;
+}
+
 function distinct(values) {
   return new Set(values).size === values.length;
 }
@@ -854,6 +883,45 @@ async function main() {
           throw new Error(`error notifications: ${JSON.stringify(errors)}`);
         }
         return 'code lens ran the program';
+      },
+      { skip: needsServer },
+    );
+
+    await recorder.step(
+      'api-key-secret-storage',
+      async () => {
+        await clearNotifications(page);
+        const key = 'sk-openprose-e2e-not-a-real-key';
+        await runCommand(page, 'OpenProse: Set Anthropic API Key');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        if ((await input.getAttribute('type')) !== 'password') {
+          throw new Error('the API key input box does not hide what is typed');
+        }
+        await input.fill(key);
+        await page.keyboard.press('Enter');
+        await waitForNotification(page, /API key stored/, { timeout: 30_000 });
+        await waitUntil(
+          () => {
+            const envs = serverEnvironments(serverCommand, sandbox.home);
+            return envs.length > 0 && envs.every((env) => env.ANTHROPIC_API_KEY === key);
+          },
+          { timeout: 30_000, what: 'the restarted server to have ANTHROPIC_API_KEY from secret storage' },
+        );
+        for (const file of [path.join(sandbox.userData, 'User', 'settings.json'), path.join(sandbox.userData, 'Machine', 'settings.json')]) {
+          if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes(key)) {
+            throw new Error(`the API key was written to ${file}`);
+          }
+        }
+        await runCommand(page, 'OpenProse: Clear Stored Anthropic API Key');
+        await waitUntil(
+          () => {
+            const envs = serverEnvironments(serverCommand, sandbox.home);
+            return envs.length > 0 && envs.every((env) => env.ANTHROPIC_API_KEY === undefined);
+          },
+          { timeout: 30_000, what: 'the server to run without ANTHROPIC_API_KEY after clearing it' },
+        );
+        return 'stored in secret storage, passed as ANTHROPIC_API_KEY, absent from settings, cleared';
       },
       { skip: needsServer },
     );

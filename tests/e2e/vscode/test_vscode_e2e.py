@@ -55,6 +55,7 @@ SERVER_STEPS = [
     "run-simulated-from-palette",
     "run-progress-cancel",
     "code-lens-run",
+    "api-key-secret-storage",
 ]
 SCREENSHOTS = {
     "textmate-highlighting": "vscode-textmate-highlighting.png",
