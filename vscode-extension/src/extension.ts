@@ -132,7 +132,11 @@ class OpenProseExtension implements vscode.Disposable {
     return this.lifecycle;
   }
 
+  private status: ServerStatus = 'stopped';
+  private missingCommand = '';
+
   private setStatus(status: ServerStatus, detail?: string): void {
+    this.status = status;
     const texts: Record<ServerStatus, string> = {
       starting: '$(sync~spin) OpenProse server starting',
       running: '$(check) OpenProse server',
@@ -167,6 +171,7 @@ class OpenProseExtension implements vscode.Disposable {
     const executable = resolveExecutable(launch.command, { env, cwd });
     if (executable === undefined) {
       this.serverChannel.appendLine(`[client] Language server command not found: ${launch.command}`);
+      this.missingCommand = launch.command;
       this.setStatus('missing', launch.command);
       void this.showServerMissing(launch.command);
       return;
@@ -353,6 +358,10 @@ class OpenProseExtension implements vscode.Disposable {
     const client = this.client;
     if (client?.isRunning()) {
       return client;
+    }
+    if (this.status === 'missing') {
+      void this.showServerMissing(this.missingCommand);
+      return undefined;
     }
     void vscode.window
       .showErrorMessage('OpenProse: the language server is not running.', 'Restart Server', 'Show Output')
