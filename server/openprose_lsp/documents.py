@@ -55,8 +55,6 @@ class Document:
     generation: int = 0
     analysis_seconds: float = 0.0
     _text: Text | None = None
-    _edits_since_analysis: int = 0
-    _rows_moved: bool = False
 
     @property
     def text(self) -> Text:
@@ -80,7 +78,6 @@ class Document:
         inserted = encode(change.text)
         start_point = text.point(start)
         old_end_point = text.point(end)
-        removed_newlines = self.source.count(b"\n", start, end)
         if self.tree is not None:
             self.tree.edit(
                 start_byte=start,
@@ -91,11 +88,6 @@ class Document:
                 new_end_point=end_point(start_point, inserted),
             )
         self.source = self.source[:start] + inserted + self.source[end:]
-        self._edits_since_analysis += 1
-        if inserted.count(b"\n") != removed_newlines and (len(inserted) == end - start or self._edits_since_analysis > 1):
-            # ModelCache keys statements by (subtree id, start byte); rows can
-            # move while both stay equal, so such an edit must not reuse models.
-            self._rows_moved = True
         self._changed()
 
     def _changed(self) -> None:
@@ -111,11 +103,7 @@ class Document:
         began = time.perf_counter()
         old = self.tree
         self.tree = syntax.parse(self.source, old) if old is not None else syntax.parse(self.source)
-        if self._rows_moved:
-            self.cache = ModelCache()
         self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache)
-        self._edits_since_analysis = 0
-        self._rows_moved = False
         self.analysis_seconds = time.perf_counter() - began
         return self.analysis
 

@@ -121,16 +121,7 @@ class Text:
 
     def point(self, offset: int) -> tuple[int, int]:
         """(row, byte column) of a byte offset, as Tree-sitter counts them."""
-        offset = max(0, min(offset, len(self.source)))
-        starts = self.index.line_starts
-        lo, hi = 0, len(starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo, offset - starts[lo]
+        return self.index.position(max(0, min(offset, len(self.source))))
 
     def range(self, span: Span) -> lsp.Range:
         return lsp.Range(

@@ -30,6 +30,7 @@ from .diagnostics import convert_all
 from .documents import Document, DocumentStore
 from .formatting import FormatRefused, format_document
 from .hover import hover
+from .idle_gc import IdleCollector
 from .navigation import RenameError, definition, highlights, prepare_rename, references, rename
 from .run import RunManager, RunRequest, redact
 from .semantic_tokens import LEGEND, semantic_tokens
@@ -41,8 +42,10 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 REQUEST_FAILED = -32803
-#: Debounce before re-analysing after an edit, as a fraction of the last analysis time:
-#: small files answer at once, large ones let a burst of keystrokes coalesce.
+#: Debounce before re-analysing after an edit. A file that analyses quickly answers at
+#: once; a slow one waits a little (a fraction of its analysis time) so keystrokes already
+#: queued in the pipe are read first and share one analysis instead of piling up.
+_DEBOUNCE_BELOW = 0.05
 _DEBOUNCE_FRACTION = 0.1
 _DEBOUNCE_MAX = 0.025
 
@@ -84,6 +87,7 @@ class ProseServer(LanguageServer):
         self.runs = RunManager(self.protocol, self.publish, self.show)
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._edited: set[str] = set()
+        self.collector = IdleCollector()
 
     # ------------------------------------------------------------ messages
 
@@ -105,6 +109,7 @@ class ProseServer(LanguageServer):
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=items, version=doc.version)
         )
+        self.collector.activity()
 
     def schedule(self, doc: Document, *, edited: bool = False) -> None:
         """Publish soon; edits arriving before then share one analysis.
@@ -116,7 +121,8 @@ class ProseServer(LanguageServer):
             self._edited.add(doc.uri)
         if doc.uri in self._pending:
             return
-        delay = min(_DEBOUNCE_MAX, doc.analysis_seconds * _DEBOUNCE_FRACTION)
+        slow = doc.analysis_seconds >= _DEBOUNCE_BELOW
+        delay = min(_DEBOUNCE_MAX, doc.analysis_seconds * _DEBOUNCE_FRACTION) if slow else 0.0
         loop = asyncio.get_running_loop()
         self._pending[doc.uri] = loop.call_later(delay, self._flush, doc.uri)
 
@@ -471,6 +477,7 @@ def on_progress_cancel(ls: ProseServer, params: lsp.WorkDoneProgressCancelParams
 def main(tcp: str | None = None) -> None:
     """Serve over stdio, or over TCP when given HOST:PORT."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    server.collector.install()
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
