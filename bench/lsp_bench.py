@@ -82,7 +82,7 @@ class Client(LanguageClient):
                 raise TimeoutError(f"no diagnostics for version {version}")
             try:
                 await asyncio.wait_for(self.version_seen.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self.arrivals[version]
 

@@ -49,8 +49,6 @@ class Document:
     analysis: Analysis | None = None
     #: Failures of the last run, shown until the next edit or run.
     run_diagnostics: list[Diagnostic] = field(default_factory=list)
-    #: Version whose diagnostics were last published (None: never).
-    published: tuple[int | None, int] | None = None
     #: Bumped on every content change, so a version-less document is still ordered.
     generation: int = 0
     analysis_seconds: float = 0.0
@@ -125,9 +123,6 @@ class DocumentStore:
 
     def close(self, uri: str) -> Document | None:
         return self._docs.pop(uri, None)
-
-    def all(self) -> list[Document]:
-        return list(self._docs.values())
 
     def load(self, uri: str) -> Document | None:
         """An open document, or a closed file read from disk (not kept)."""

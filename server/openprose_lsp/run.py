@@ -51,7 +51,7 @@ class RunRequest:
     inputs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, options: Any, base: Path | None) -> "RunRequest":
+    def parse(cls, options: Any, base: Path | None) -> RunRequest:
         """`openprose.run`'s second argument; malformed options raise ValueError."""
         if options is None:
             return cls()
@@ -157,7 +157,7 @@ class RunManager:
             return
         try:
             await asyncio.wait_for(asyncio.shield(self._done), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.error("runs did not stop within %.0f s of shutdown", timeout)
 
     # ---------------------------------------------------------------- runs

@@ -267,6 +267,7 @@ def did_close(ls: ProseServer, params: lsp.DidCloseTextDocumentParams) -> None:
     pending = ls._pending.pop(uri, None)
     if pending is not None:
         pending.cancel()
+    ls._edited.discard(uri)
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
     if doc is not None:
         ls.refresh_dependents(doc)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
-CORPUS = Path("/work/shared/corpus")
+from ..tshelpers import CORPUS
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "launch-review.prose"
 
 #: Pieces of programs and junk: keywords, half statements, brackets, quotes,
 #: indentation, non-ASCII text and lone surrogates (invalid UTF-8 once encoded).
@@ -66,10 +68,10 @@ FRAGMENTS = (
 
 
 def base_programs() -> list[str]:
-    """A few real programs to start from (falls back to a small one without the corpus)."""
+    """A few real programs to start from, plus the repository's example."""
     names = ["13-variables-and-context.prose", "19-advanced-parallel.prose", "22-error-handling.prose"]
     out = [(CORPUS / n).read_text(encoding="utf-8") for n in names if (CORPUS / n).is_file()]
-    return out or ['agent a:\n  model: sonnet\n\nparallel (first):\n  x = session: a\n  y = session "b"\n']
+    return out + [EXAMPLE.read_text(encoding="utf-8")]
 
 
 @dataclass(frozen=True)
