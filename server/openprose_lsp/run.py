@@ -82,6 +82,7 @@ class ActiveRun:
     generation: int
     progress_token: str | None = None
     progress_ready: bool = False
+    progress_task: asyncio.Future[None] | None = None
     scope: trio.CancelScope | None = None
     cancel_requested: bool = False
     finished: bool = False
@@ -169,7 +170,7 @@ class RunManager:
         self.runs[run.run_id] = run
         if self.supports_progress:
             run.progress_token = f"openprose-{run.run_id}"
-            asyncio.ensure_future(self._create_progress(run))
+            run.progress_task = asyncio.ensure_future(self._create_progress(run))  # keep a strong reference
         assert self._token is not None and self._nursery is not None
         nursery = self._nursery
         self._token.run_sync_soon(lambda: nursery.start_soon(self._execute, run, request, backend))
@@ -200,7 +201,7 @@ class RunManager:
 
         doc = run.doc
         path = doc.path or Path(tempfile.gettempdir()) / "openprose-untitled" / "untitled.prose"
-        workdir = path.parent if doc.path is not None else path.parent
+        workdir = path.parent  # runs are kept in .prose/runs/ next to the program
         workdir.mkdir(parents=True, exist_ok=True)
         ended = False
 

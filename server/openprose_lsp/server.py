@@ -481,6 +481,8 @@ def main(tcp: str | None = None) -> None:
     server.collector.install()
     if tcp:
         host, _, port = tcp.rpartition(":")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise SystemExit(f"prose lsp: --tcp expects HOST:PORT (for example 127.0.0.1:2087), not {tcp!r}")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()
