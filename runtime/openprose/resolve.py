@@ -10,6 +10,7 @@ the language server can answer definition, references and rename from here.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath
@@ -151,6 +152,7 @@ class Resolution:
     symbols: list[Symbol]
     references: list[Reference]
     diagnostics: list[Diagnostic]
+    _index: tuple[list[int], list] | None = field(default=None, init=False, repr=False, compare=False)
 
     def scope_at(self, offset: int) -> Scope:
         """The innermost scope whose span contains a byte offset."""
@@ -166,22 +168,43 @@ class Resolution:
     def visible_variables(self, offset: int) -> list[Symbol]:
         return sorted(self.scope_at(offset).visible().values(), key=lambda s: s.name)
 
+    def _name_index(self) -> tuple[list[int], list[tuple[int, int, int, Symbol | None, Span, Reference | None]]]:
+        """Every written name (definitions first on ties), sorted by position, built once."""
+        if self._index is None:
+            entries: list[tuple[int, int, int, Symbol | None, Span, Reference | None]] = []
+            for sym in self.symbols:
+                if not sym.implicit:
+                    entries.append((sym.span.start_byte, 0, sym.span.end_byte, sym, sym.span, None))
+                for other in sym.other_definitions:
+                    entries.append((other.start_byte, 0, other.end_byte, sym, other, None))
+            for ref in self.references:
+                entries.append((ref.span.start_byte, 1, ref.span.end_byte, ref.symbol, ref.span, ref))
+            entries.sort(key=lambda e: (e[0], e[1]))
+            self._index = ([e[0] for e in entries], entries)
+        return self._index
+
+    def _names_at(self, offset: int) -> list[tuple[int, int, int, Symbol | None, Span, Reference | None]]:
+        starts, entries = self._name_index()
+        hits = []
+        i = bisect_right(starts, offset) - 1
+        # Names never overlap; a definition and its references may share a start, and with
+        # inclusive ends a neighbour may touch the offset, so a few entries back suffice.
+        for j in range(i, max(-1, i - 4), -1):
+            if entries[j][0] <= offset <= entries[j][2]:
+                hits.append(entries[j])
+        hits.sort(key=lambda e: (e[1], e[0]))
+        return hits
+
     def symbol_at(self, offset: int) -> tuple[Symbol, Span] | None:
         """The symbol named at an offset (a definition or a reference) and that name's span."""
-        for sym in self.symbols:
-            if not sym.implicit and _inside(sym.span, offset):
-                return sym, sym.span
-            for other in sym.other_definitions:
-                if _inside(other, offset):
-                    return sym, other
-        for ref in self.references:
-            if ref.symbol is not None and _inside(ref.span, offset):
-                return ref.symbol, ref.span
+        for _, _, _, sym, span, _ in self._names_at(offset):
+            if sym is not None:
+                return sym, span
         return None
 
     def reference_at(self, offset: int) -> Reference | None:
-        for ref in self.references:
-            if _inside(ref.span, offset):
+        for *_, ref in self._names_at(offset):
+            if ref is not None:
                 return ref
         return None
 
