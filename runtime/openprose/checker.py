@@ -61,6 +61,15 @@ def _replace(span: Span, text: str, title: str) -> Fix:
     return Fix(title, (TextEdit(span, text),))
 
 
+def _suggest(word: str, candidates: Iterable[str], span: Span | None) -> tuple[str, tuple[Fix, ...]]:
+    """A "did you mean" hint for a message and the matching quick fix, if a close name exists."""
+    near = closest(word, candidates)
+    if near is None:
+        return "", ()
+    fixes = (_replace(span, near, f"Change to '{near}'"),) if span is not None else ()
+    return f"; did you mean '{near}'?", fixes
+
+
 class _Checker:
     def __init__(self, program: m.Program, resolution: Resolution, contracts: dict[str, Contract]) -> None:
         self.program = program
@@ -422,13 +431,8 @@ class _Checker:
                 )
             seen.setdefault(prop.key, prop)
             if prop.key not in allowed:
-                near = closest(prop.key, allowed)
-                self.warning(
-                    "W005",
-                    f"unknown {owner} property '{prop.key}'" + (f"; did you mean '{near}'?" if near else ""),
-                    prop.key_span,
-                    fixes=(_replace(prop.key_span, near, f"Change to '{near}'"),) if near else (),
-                )
+                hint, fixes = _suggest(prop.key, allowed, prop.key_span)
+                self.warning("W005", f"unknown {owner} property '{prop.key}'{hint}", prop.key_span, fixes=fixes)
                 continue
             if prop.value is None and not prop.has_block:
                 self.error("E005", f"property '{prop.key}' needs a value", prop.key_span)
@@ -513,13 +517,8 @@ class _Checker:
                 self.error("E009", f"permission '{rule.key}' is already set", rule.key_span)
             seen.setdefault(rule.key, rule)
             if rule.key not in PERMISSION_TYPES:
-                near = closest(rule.key, PERMISSION_TYPES)
-                self.warning(
-                    "W008",
-                    f"unknown permission type '{rule.key}'" + (f"; did you mean '{near}'?" if near else ""),
-                    rule.key_span,
-                    fixes=(_replace(rule.key_span, near, f"Change to '{near}'"),) if near else (),
-                )
+                hint, fixes = _suggest(rule.key, PERMISSION_TYPES, rule.key_span)
+                self.warning("W008", f"unknown permission type '{rule.key}'{hint}", rule.key_span, fixes=fixes)
                 continue
             value = rule.value
             if isinstance(value, m.Array):
@@ -568,12 +567,12 @@ class _Checker:
                     self.error("P005", "count must be a whole number of at least 1", mod.value_span or mod.span)
             else:
                 slot = mod.key
-                near = closest(mod.key, MODIFIER_KEYS)
+                _, fixes = _suggest(mod.key, MODIFIER_KEYS, mod.key_span)
                 self.error(
                     "P008",
                     f"unknown parallel modifier '{mod.key}'; expected on-fail or count",
                     mod.key_span,  # type: ignore[arg-type]
-                    fixes=(_replace(mod.key_span, near, f"Change to '{near}'"),) if near else (),  # type: ignore[arg-type]
+                    fixes=fixes,
                 )
             if slot in seen:
                 self.error(
@@ -644,12 +643,12 @@ class _Checker:
 
     def stage(self, stage: m.PipeStage) -> None:
         if stage.operator not in PIPE_OPERATORS:
-            near = closest(stage.operator, PIPE_OPERATORS)
+            _, fixes = _suggest(stage.operator, PIPE_OPERATORS, stage.operator_span)
             self.error(
                 "E114",
                 f"unknown pipeline operation '{stage.operator}': use map, filter, reduce or pmap",
                 stage.operator_span,
-                fixes=(_replace(stage.operator_span, near, f"Change to '{near}'"),) if near else (),
+                fixes=fixes,
             )
         elif stage.operator == "reduce":
             if stage.parameters is None or len(stage.parameters) != 2:
@@ -748,10 +747,7 @@ class _Checker:
                     )
                 continue
             if ref.role is Role.VARIABLE:
-                visible = ref.scope.visible()
-                near = closest(ref.name, visible)
-                fixes = (_replace(ref.span, near, f"Change to '{near}'"),) if near else ()
-                hint = f"; did you mean '{near}'?" if near else ""
+                hint, fixes = _suggest(ref.name, ref.scope.visible(), ref.span)
                 if ref.in_string:
                     # Braces in prose are often literal placeholders; the runtime
                     # leaves an unknown {name} as written, so this is a warning.
@@ -766,13 +762,8 @@ class _Checker:
             elif ref.role is Role.AGENT:
                 self.undefined_agent(m.Name(ref.span, ref.name))
             elif ref.role is Role.BLOCK:
-                near = closest(ref.name, self.res.blocks)
-                self.error(
-                    "E102",
-                    f"block '{ref.name}' is not defined" + (f"; did you mean '{near}'?" if near else ""),
-                    ref.span,
-                    fixes=(_replace(ref.span, near, f"Change to '{near}'"),) if near else (),
-                )
+                hint, fixes = _suggest(ref.name, self.res.blocks, ref.span)
+                self.error("E102", f"block '{ref.name}' is not defined{hint}", ref.span, fixes=fixes)
             elif ref.role is Role.PROGRAM:
                 hint = ""
                 if ref.name in self.res.blocks:
