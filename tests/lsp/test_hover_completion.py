@@ -227,9 +227,3 @@ async def test_complete_statements_at_line_start(client: LanguageClient, tmp_pat
     assert parallel.insert_text_format == lsp.InsertTextFormat.Snippet
     assert _inserted(parallel).startswith("parallel:")
     assert {"agent", "let", "if", "try", "loop"} <= {i.label for i in items}
-
-
-def test_every_runtime_value_has_words() -> None:
-    from openprose_lsp.docs import missing_entries
-
-    assert missing_entries() == []
