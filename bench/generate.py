@@ -22,7 +22,7 @@ def generate_program(lines: int = 5000, seed: int = 7) -> str:
         if kind == 0:
             out += [f'let v{n} = session "Research {{topic}} part {n}"', "  context: topic"]
         elif kind == 1:
-            out += [f"parallel (first, on-fail: continue):",
+            out += ["parallel (first, on-fail: continue):",
                     f'  a{n} = session: {rng.choice(agents)}', f'    prompt: "Angle A of {n}"',
                     f'  b{n} = session "Angle B of {n}"']
         elif kind == 2:

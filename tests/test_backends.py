@@ -12,7 +12,7 @@ import anyio.to_thread
 import pytest
 import trio
 
-from .fake_messages_api import FakeMessagesAPI, Reply, fake_messages_api  # noqa: F401 (fixture)
+from .fake_messages_api import FakeMessagesAPI, Reply
 from openprose.backends import (
     DEFAULT_MODEL_ALIASES,
     Backend,

@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import trio
-
 from openprose.backends import BackendConfig, make_backend
 from openprose.interpreter import RunEvent, run_program
 
@@ -99,4 +97,3 @@ def test_corpus_programs_run_on_simulated_backend_cli(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "run ok" in proc.stdout and "run directory:" in proc.stdout
-    _ = trio  # the async test above runs under pytest-trio

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import model as m
 from .diagnostics import Diagnostic, Fix, Related, Severity, Span, TextEdit
-from .resolve import READONLY_KINDS, Resolution, Role, SymbolKind, resolve
+from .resolve import READONLY_KINDS, Resolution, Role, resolve
 
 MODELS = ("sonnet", "opus", "haiku")
 STRATEGIES = ("all", "first", "any", "regardless")
@@ -136,7 +136,6 @@ class _Checker:
                 )
 
     def body(self, stmts: tuple[m.Stmt, ...], *, top: bool, in_block: bool) -> None:
-        executable_seen = False
         outputs: dict[str, m.Output] = {}
         for stmt in stmts:
             if isinstance(stmt, m.Input):
@@ -150,8 +149,6 @@ class _Checker:
                     )
                 self.input(stmt)
                 continue
-            if not isinstance(stmt, (m.Use, m.Import, m.AgentDef, m.BlockDef)):
-                executable_seen = True
             if isinstance(stmt, m.Output) and stmt.name is not None:
                 first = outputs.get(stmt.name.name)
                 if first is not None:
@@ -164,7 +161,6 @@ class _Checker:
                 else:
                     outputs[stmt.name.name] = stmt
             self.statement(stmt, in_block=in_block)
-        del executable_seen
 
     def statement(self, stmt: m.Stmt, *, in_block: bool) -> None:
         if isinstance(stmt, m.AgentDef):
@@ -811,5 +807,3 @@ __all__ = [
     "is_local_program_path",
     "is_remote_program_path",
 ]
-
-_ = SymbolKind  # re-exported for callers that inspect symbols
