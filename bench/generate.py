@@ -30,7 +30,7 @@ def generate_program(lines: int = 5000, seed: int = 7) -> str:
                     f'  session "Revise {n} pass {{i{n}}}"', f"    context: v{n - 2}"]
         elif kind == 3:
             out += [f'let items{n} = ["x", "y", "z"]', f"let mapped{n} = items{n} | map:",
-                    f'  session "Expand {{item}}"']
+                    '  session "Expand {item}"']
         elif kind == 4:
             out += ["if **the result looks complete**:", f'  session "Finish {n}"', "else:",
                     f'  session "Continue {n}"', "    retry: 2", "    backoff: exponential"]
