@@ -69,3 +69,13 @@ def test_fmt_in_place_check_and_stdin(tmp_path: Path) -> None:
     assert piped.returncode == 0 and piped.stdout == 'let x = session "a"\n'
     broken = prose("fmt", cwd=tmp_path, stdin='session "a" "b"\n')
     assert broken.returncode == 1 and "<stdin>:1:" in broken.stderr and broken.stdout == ""
+
+
+def test_deeply_nested_program_is_handled_without_traceback(tmp_path: Path) -> None:
+    lines = ["  " * i + "do:" for i in range(400)] + ["  " * 400 + 'session "deep"']
+    (tmp_path / "deep.prose").write_text("\n".join(lines) + "\n")
+    for args in (("check", "deep.prose"), ("fmt", "--check", "deep.prose"),
+                 ("run", "--backend", "simulated", "deep.prose")):
+        proc = prose(*args, cwd=tmp_path)
+        assert "Traceback" not in proc.stderr, (args, proc.stderr[-2000:])
+        assert proc.returncode == 0, (args, proc.stdout[-500:], proc.stderr[-500:])

@@ -8,6 +8,7 @@ so they agree on every diagnostic. Local programs named by `use` are read
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,11 +130,30 @@ def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, 
     """
     enabled = gc.isenabled()
     gc.disable()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))  # the model follows the program's nesting
     try:
         return _analyze(source, path, reader, tree, cache)
+    except RecursionError:
+        return _too_deep(source, path, tree)
     finally:
+        sys.setrecursionlimit(limit)
         if enabled:
             gc.enable()
+
+
+#: Enough for programs nested several hundred levels deep.
+_RECURSION_LIMIT = 8000
+
+
+def _too_deep(source: bytes, path: Path | None, tree: ts.Tree | None) -> Analysis:
+    """An answer (not a traceback) for a program nested deeper than the analysis can follow."""
+    tree = tree if tree is not None else parse(source)
+    program = m.Program(Span.of(tree.root_node), (), source)
+    _, resolution = check_program(program)
+    message = "the program is nested too deeply to analyze; flatten it (for example with blocks)"
+    diagnostic = Diagnostic("E005", Severity.ERROR, message, Span(0, 0, 0, 0, 0, 0))
+    return Analysis(source, tree, program, resolution, [diagnostic], path)
 
 
 def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | None,

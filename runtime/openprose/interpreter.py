@@ -12,6 +12,7 @@ trio scope around it.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1174,18 +1175,28 @@ async def run_program(
         _restore_bindings(interp, store)
     emit("run.start", run_dir=str(store.run_dir), prompt=path.name)
     status, error, error_span = "ok", None, None
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))  # nested bodies are nested coroutine calls
     try:
         await interp.run(done)
     except ProseError as exc:
         status, error, error_span = "failed", exc.message, exc.span
     except _Return:
         status = "ok"
+    except RecursionError:
+        status, error = "failed", "the program is nested too deeply to run; flatten it (for example with blocks)"
     except trio.Cancelled:
         status, error = "cancelled", "the run was cancelled"
         with trio.CancelScope(shield=True):
             _finish(store, interp, status, error, error_span, emit)
         raise
+    finally:
+        sys.setrecursionlimit(limit)
     return _finish(store, interp, status, error, error_span, emit)
+
+
+#: Enough for programs nested several hundred levels deep.
+_RECURSION_LIMIT = 8000
 
 
 def _finish(store: RunStore, interp: Interpreter, status: str, error: str | None, error_span: Span | None,
