@@ -53,7 +53,15 @@ class Contract:
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
+    """The most similar candidate, if any is similar enough to suggest.
+
+    A ratio of at least 0.5 needs the longer string to be at most three times
+    the shorter one, so other candidates are dropped before difflib compares
+    the rest (a program may have thousands of names).
+    """
+    size = len(word)
+    near = [c for c in candidates if len(c) <= 3 * size and size <= 3 * len(c)]
+    matches = difflib.get_close_matches(word, near, n=1, cutoff=0.5)
     return matches[0] if matches else None
 
 
