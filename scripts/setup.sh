@@ -15,6 +15,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 say "Python packages (grammar binding, runtime, server, test tools)"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
+# pyenv only exposes new console scripts (`prose`) through its shims after a rehash.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+command -v prose >/dev/null || echo "warning: 'prose' is not on PATH; add $("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH" >&2
 
 [ "${1:-}" = "--all" ] || exit 0
 
