@@ -77,6 +77,7 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
 
     async def ask(name: str, question: str) -> str:
         if live is not None:
+            live.update(view.render(), refresh=True)  # show what finished before the question
             live.stop()
         try:
             answer = await trio.to_thread.run_sync(lambda: out.input(f"[bold]{question or name}[/]\n> "))
