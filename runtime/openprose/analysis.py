@@ -18,7 +18,7 @@ import tree_sitter as ts
 from . import model as m
 from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
-from .resolve import Resolution
+from .resolve import Resolution, program_alias
 from .syntax import parse, syntax_diagnostics
 
 #: Reads a file's bytes; the server substitutes one that prefers open buffers.
@@ -85,8 +85,6 @@ def load_contracts(
     """Contracts of local `use` targets, with a diagnostic for each one that cannot be read."""
     contracts: dict[str, Contract] = {}
     problems: list[Diagnostic] = []
-    from .resolve import program_alias
-
     for stmt in program.body:
         if not isinstance(stmt, m.Use) or not is_local_program_path(stmt.path.text):
             continue

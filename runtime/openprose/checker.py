@@ -445,7 +445,7 @@ class _Checker:
 
     def prop_model(self, prop: m.Property) -> None:
         value = prop.value
-        text = value.name if isinstance(value, m.Name) else value.text if isinstance(value, m.Str) else None
+        text = m.word(value)
         if text is None:
             self.error("E008", "model must be sonnet, opus or haiku", prop.value.span)  # type: ignore[union-attr]
             return
@@ -475,7 +475,7 @@ class _Checker:
 
     def prop_backoff(self, prop: m.Property) -> None:
         value = prop.value
-        text = value.name if isinstance(value, m.Name) else value.text if isinstance(value, m.Str) else None
+        text = m.word(value)
         if text in BACKOFFS:
             return
         near = closest(text or "", BACKOFFS)
@@ -530,7 +530,7 @@ class _Checker:
                     if not isinstance(item, (m.Str, m.Name)):
                         self.error("E016", "permission patterns must be strings (or names of string bindings)", item.span)  # type: ignore[union-attr]
             elif isinstance(value, (m.Name, m.Str)):
-                text = value.name if isinstance(value, m.Name) else value.text
+                text = m.word(value) or ""
                 if text not in PERMISSION_VALUES:
                     near = closest(text, PERMISSION_VALUES)
                     self.warning(
@@ -716,8 +716,8 @@ class _Checker:
         """The contract of a binding assigned straight from a program call."""
         if not isinstance(expr, m.Name):
             return None
-        ref = next((r for r in self.res.references if r.span == expr.span), None)
-        if ref is None or ref.symbol is None:
+        ref = self.res.reference_at(expr.span.start_byte)
+        if ref is None or ref.span != expr.span or ref.symbol is None:
             return None
         decl = ref.symbol.decl
         value = getattr(decl, "value", None)

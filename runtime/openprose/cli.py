@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .analysis import Analysis, analyze
+from .analysis import analyze
 from .diagnostics import Diagnostic, LineIndex, Severity
 
 
@@ -49,7 +49,7 @@ def load(path: Path, display: str) -> _Loaded:
         raise InputError(f"{display}: cannot read: {exc.strerror or exc}") from exc
 
 
-def diagnostic_record(display: str, analysis: Analysis, diag: Diagnostic, index: LineIndex) -> dict[str, object]:
+def diagnostic_record(display: str, diag: Diagnostic, index: LineIndex) -> dict[str, object]:
     span = diag.span
     return {
         "file": display,
@@ -104,7 +104,7 @@ def _check(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:
                 errors += 1
             elif diag.severity is Severity.WARNING:
                 warnings += 1
-            record = diagnostic_record(display, analysis, diag, index)
+            record = diagnostic_record(display, diag, index)
             records.append(record)
             if output_format == "text":
                 click.echo(

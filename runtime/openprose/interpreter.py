@@ -11,7 +11,9 @@ trio scope around it.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +28,8 @@ from .backends.base import Backend, BackendError, ContextItem, SessionRequest
 from .checker import is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
 from .resolve import program_alias
-from .state import RunStore
-from .values import ErrorRecord, Value, as_list, member, number, render, truthy
+from .state import RunStateError, RunStore
+from .values import ErrorRecord, Value, as_list, encode, member, number, render, truthy
 
 # ------------------------------------------------------------------ interface
 
@@ -216,8 +218,6 @@ class Interpreter:
         self.persist(name, value, kind, target.scope_id(), source)
 
     def persist(self, name: str, value: Value, kind: str, scope: int | None, source: m.Stmt | None) -> None:
-        from .values import encode
-
         tag, text = encode(value)
         if tag == "json":
             text = "```json\n" + text + "\n```\n"
@@ -1023,13 +1023,10 @@ def _first_name(names: tuple[m.Name, ...]) -> str | None:
 
 
 def _word(expr: Any) -> str | None:
-    if isinstance(expr, m.Name):
-        return expr.name
-    if isinstance(expr, m.Str):
-        return expr.text
+    """`m.word`, plus `true` (as in `persist: true`)."""
     if isinstance(expr, m.Literal):
         return "true" if expr.value is True else None
-    return None
+    return m.word(expr)
 
 
 def _persist_value(agent: m.AgentDef | None) -> str | None:
@@ -1078,8 +1075,6 @@ def _state_word(text: str) -> str:
 
 
 def _state_slug(text: str) -> str:
-    import re
-
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "program"
 
 
@@ -1143,8 +1138,6 @@ async def run_program(
     options = options or RunOptions()
     workdir = Path(workdir) if workdir is not None else Path.cwd()
     analysis = prepare(source, path, inputs)
-    from .state import RunStateError
-
     try:
         if resume is not None:
             store = RunStore.open(workdir, resume, durable=options.durable)
@@ -1213,8 +1206,6 @@ def _finish(store: RunStore, interp: Interpreter, status: str, error: str | None
 
 def _restore_bindings(interp: Interpreter, store: RunStore) -> None:
     """Reload root-scope bindings of a killed run so skipped statements' values are there."""
-    import json
-
     for key, text in store.bindings().items():
         if "__" in key or key.startswith("anon_"):
             continue

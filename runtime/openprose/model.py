@@ -423,6 +423,15 @@ class Program:
     lexical: tuple[Diagnostic, ...] = ()
 
 
+def word(expr: object) -> str | None:
+    """The text of a value written as a bare word or a string (`model: opus`, `backoff: "linear"`)."""
+    if isinstance(expr, Name):
+        return expr.name
+    if isinstance(expr, Str):
+        return expr.text
+    return None
+
+
 # -------------------------------------------------------------------- builder
 
 

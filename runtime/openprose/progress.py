@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
@@ -50,6 +50,7 @@ class RunView:
         self.root = _Node(program, "group", 0.0)
         self.now = 0.0
         self.final: RunEvent | None = None
+        self.run_dir: str | None = None
         self.warnings: list[str] = []
         self.sessions_done = 0
         self.max_finished = max_finished
@@ -59,6 +60,7 @@ class RunView:
     def feed(self, event: RunEvent) -> None:
         self.now = max(self.now, event.t)
         if event.type == "run.start":
+            self.run_dir = event.run_dir
             self.root.label = f"{self.program}  [dim]{event.run_dir or ''}[/]"
         elif event.type in ("branch.start", "branch.end"):
             parent = self._group(event.path[:-1], event.t)
@@ -108,7 +110,7 @@ class RunView:
         for message in self.warnings[-3:]:
             parts.append(Text(f"warning: {message}", style="yellow"))
         if self.final is not None:
-            parts.append(self._summary(self.final))
+            parts.append(self.summary(self.final))
         return Group(*parts)
 
     def _render_children(self, node: _Node, tree: Tree) -> None:
@@ -134,7 +136,7 @@ class RunView:
             if child.children:
                 self._render_children(child, branch)
 
-    def _summary(self, event: RunEvent) -> RenderableType:
+    def summary(self, event: RunEvent) -> RenderableType:
         style = _STATUS_STYLE.get(event.status, "white")
         lines = [f"[{style}]run {event.status}[/] in {event.t:.2f}s"]
         if event.error:
@@ -173,7 +175,3 @@ def _short(text: str | None, limit: int = 70) -> str:
     one = " ".join((text or "").split())
     return one if len(one) <= limit else one[: limit - 1] + "…"
 
-
-def print_summary(console: Console, view: RunView) -> None:
-    if view.final is not None:
-        console.print(view._summary(view.final))

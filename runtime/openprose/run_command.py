@@ -130,21 +130,14 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
     elif not as_json:
         final = view.final
         if final is not None:
-            out.print(view._summary(final))
+            out.print(view.summary(final))
     if interrupted or result is None:
         if not as_json:
-            run_id = _last_run_id(view)
+            run_id = Path(view.run_dir).name if view.run_dir else None
             hint = f"; continue with: prose run --resume {run_id} {file}" if run_id else ""
             err.print(f"[yellow]interrupted{hint}[/]")
         return EXIT_INTERRUPTED
     return EXIT_OK if result.status == "ok" else EXIT_FAILED
-
-
-def _last_run_id(view: RunView) -> str | None:
-    label = view.root.label
-    if "runs/" in label:
-        return label.split("runs/")[-1].split("[")[0].strip().rstrip("/")
-    return None
 
 
 def _print_line(out: Console, event: RunEvent) -> None:

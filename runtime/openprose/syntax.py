@@ -17,8 +17,6 @@ from .diagnostics import Diagnostic, Severity, Span
 
 LANGUAGE = ts.Language(tsp.language())
 
-#: Escapes the language defines; anything else after a backslash is E002.
-KNOWN_ESCAPES = frozenset({"\\\\", '\\"', "\\n", "\\t", "\\{", "\\}"})
 
 # How each statement keyword is written, for messages about a broken line.
 _FORMS = {
