@@ -23,6 +23,7 @@ from typing import Any
 import trio
 
 from . import model as m
+from .agents.permissions import PermissionAsker
 from .analysis import Analysis, analyze, contract_of_program
 from .backends.base import Backend, BackendError, ContextItem, SessionRequest
 from .checker import is_local_program_path
@@ -36,7 +37,7 @@ from .values import ErrorRecord, Value, as_list, encode, member, number, render,
 
 @dataclass(frozen=True)
 class RunEvent:
-    type: str  # run.start | session.start | session.end | branch.start | branch.end | run.end | warning | input
+    type: str  # run.start | session.start | session.end | tool.start | tool.end | branch.start | branch.end | run.end | warning | input
     t: float
     prompt: str | None = None
     binding: str | None = None
@@ -50,6 +51,12 @@ class RunEvent:
     agent: str | None = None
     model: str | None = None
     code: str | None = None
+    #: Identifies one session execution; its tool events carry the same id.
+    session: str | None = None
+    tool: str | None = None  # tool events: read | write | edit | glob | grep | bash | web_search | web_fetch
+    summary: str | None = None  # tool events: the path, command or query, shortened
+    duration: float | None = None  # tool.end: seconds the tool itself took
+    rule: str | None = None  # tool.end with status "denied": the permission rule that refused it
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,7 +72,7 @@ class RunEvent:
         if self.span is not None:
             out["line"] = self.span.start_row + 1
             out["column"] = self.span.start_col + 1
-        for key in ("outputs", "run_dir", "usage", "agent", "model", "code"):
+        for key in ("outputs", "run_dir", "usage", "agent", "model", "code", "session", "tool", "summary", "duration", "rule"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -179,6 +186,7 @@ class Interpreter:
         ask_input: InputAsker | None,
         options: RunOptions,
         path_prefix: tuple[str, ...] = (),
+        ask_permission: PermissionAsker | None = None,
     ) -> None:
         self.analysis = analysis
         self.program = analysis.program
@@ -187,6 +195,7 @@ class Interpreter:
         self.emit = emit
         self.inputs = dict(inputs)
         self.ask_input = ask_input
+        self.ask_permission = ask_permission
         self.options = options
         self.path_prefix = path_prefix
         self.agents = {s.name.name: s for s in self.program.body if isinstance(s, m.AgentDef)}
@@ -952,6 +961,7 @@ class Interpreter:
         child = Interpreter(
             sub, self.backend, child_store, emit=self.emit, inputs=inputs, ask_input=self.ask_input,
             options=self.options, path_prefix=path + (f"call {call.function.name}",),
+            ask_permission=self.ask_permission,
         )
         child.depth = self.depth + 1
         if child.depth > self.options.max_call_depth:
@@ -1128,6 +1138,7 @@ async def run_program(
     resume: str | None = None,
     ask_input: InputAsker | None = None,
     options: RunOptions | None = None,
+    ask_permission: PermissionAsker | None = None,
 ) -> RunResult:
     """Run a program to the end (or until the surrounding trio scope is cancelled).
 
@@ -1161,7 +1172,8 @@ async def run_program(
         except Exception:  # a broken listener must not break the run
             pass
 
-    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input, options=options)
+    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input, options=options,
+                         ask_permission=ask_permission)
     done: set[str] = set()
     if resume is not None:
         done = store.completed_statements()
