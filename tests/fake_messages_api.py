@@ -14,9 +14,16 @@ Usage from a test::
         assert fake_messages_api.requests[0].body["system"] == "..."
 
 Replies are picked per request: the first matching route (substring of the raw
-request body), else the next queued reply, else the default reply (an echo).
+request body), else the next queued reply, else the default reply (an echo, or, for
+a request that forces a tool call, a valid call of that tool).
 Whether a reply is streamed follows the request's ``"stream"`` flag, as the real
 API does.
+
+Billing: every reply the server finishes writing is billed, and ``tally()`` gives
+the server's own totals per model (input, output, cache read, cache write), so a
+test can compare a run's accounting with what the "API" charged. Prompt caching is
+simulated: a text block marked ``cache_control`` costs cache-write tokens the first
+time the server sees it and cache-read tokens afterwards (len(text) // 4 each).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["FakeMessagesAPI", "RecordedRequest", "Reply", "fake_messages_api"]
+__all__ = ["Billed", "FakeMessagesAPI", "RecordedRequest", "Reply", "fake_messages_api"]
 
 _ids = itertools.count(1)
 
@@ -66,6 +73,18 @@ class Reply:
     delay: float = 0.0
     #: Drop the connection after the first streamed text chunk (a network failure).
     hang_up: bool = False
+    #: Answer with a tool_use block with this input (after any text); `tool_name` defaults to
+    #: the tool the request forces with tool_choice.
+    tool_input: dict[str, Any] | None = None
+    tool_name: str | None = None
+    #: Defaults to "tool_use" for a tool reply, else "end_turn"; "max_tokens" simulates a cut-off.
+    stop_reason: str | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @classmethod
+    def tool(cls, tool_input: dict[str, Any], **kw: Any) -> Reply:
+        return cls(text=kw.pop("text", ""), tool_input=tool_input, **kw)
 
     @classmethod
     def ok(cls, text: str, **kw: Any) -> Reply:
@@ -125,6 +144,17 @@ class RecordedRequest:
         return "".join(b.get("text", "") for b in content if isinstance(b, dict))
 
 
+@dataclass(frozen=True)
+class Billed:
+    """What the server charged for one finished reply."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
 @dataclass
 class _Route:
     match: str
@@ -144,6 +174,10 @@ class FakeMessagesAPI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.changed = threading.Condition(self._lock)
+        self.billed: list[Billed] = []
+        self._cached: set[str] = set()
+        #: The automatic answer to a forced `decide` call (conditions) when nothing else matches.
+        self.auto_answer = True
 
     # -- configuration -------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
@@ -194,7 +228,48 @@ class FakeMessagesAPI:
                 self.changed.wait(remaining)
         return True
 
+    def tally(self) -> dict[str, dict[str, int]]:
+        """The server's own bill: per model and "total", tokens of every finished reply and "calls"."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for bill in self.billed:
+                for key in (bill.model, "total"):
+                    row = out.setdefault(key, dict.fromkeys(
+                        ("calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0))
+                    row["calls"] += 1
+                    row["input_tokens"] += bill.input_tokens
+                    row["output_tokens"] += bill.output_tokens
+                    row["cache_read_tokens"] += bill.cache_read_tokens
+                    row["cache_write_tokens"] += bill.cache_write_tokens
+        return out
+
     # -- used by the handler -----------------------------------------------------------
+    def _bill(self, bill: Billed) -> None:
+        with self.changed:
+            self.billed.append(bill)
+            self.changed.notify_all()
+
+    def _cache_usage(self, body: dict[str, Any]) -> tuple[int, int]:
+        """(read, write) tokens for the cache_control blocks of a request."""
+        blocks: list[Any] = []
+        if isinstance(body.get("system"), list):
+            blocks += body["system"]
+        for message in body.get("messages") or []:
+            if isinstance(message.get("content"), list):
+                blocks += message["content"]
+        read = write = 0
+        with self._lock:
+            for block in blocks:
+                if isinstance(block, dict) and block.get("cache_control") and isinstance(block.get("text"), str):
+                    tokens = len(block["text"]) // 4
+                    key = f"{body.get('model')}\x00{block['text']}"
+                    if key in self._cached:
+                        read += tokens
+                    else:
+                        self._cached.add(key)
+                        write += tokens
+        return read, write
+
     def _pick(self, raw: str) -> Reply:
         with self._lock:
             for route in self._routes:
@@ -204,6 +279,12 @@ class FakeMessagesAPI:
                     return route.reply
             if self._queue:
                 return self._queue.popleft()
+            auto_answer = self.auto_answer
+        forced = _forced_tool(raw)
+        if forced == "decide":
+            return Reply.tool({"answer": auto_answer, "reason": "the fake judge always says so"})
+        if forced == "choose":
+            return Reply.tool({"option": 1, "reason": "the fake judge picks the first option"})
         return Reply(text=f"echo: {_last_user_text(raw)[:60]}")
 
     def _record(self, req: RecordedRequest) -> None:
@@ -214,6 +295,14 @@ class FakeMessagesAPI:
     def _touch(self) -> None:
         with self.changed:
             self.changed.notify_all()
+
+
+def _forced_tool(raw: str) -> str | None:
+    try:
+        choice = json.loads(raw).get("tool_choice") or {}
+    except (ValueError, AttributeError):
+        return None
+    return choice.get("name") if choice.get("type") == "tool" else None
 
 
 def _last_user_text(raw: str) -> str:
@@ -295,14 +384,44 @@ class _Handler(BaseHTTPRequestHandler):
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
+            "usage": self._usage(reply, body, output_tokens=1),
         }
+
+    def _usage(self, reply: Reply, body: dict[str, Any], *, output_tokens: int) -> dict[str, int]:
+        read, write = self.fake._cache_usage(body)
+        usage = {
+            "input_tokens": reply.input_tokens,
+            "output_tokens": output_tokens,
+            "cache_read_input_tokens": reply.cache_read_tokens + read,
+            "cache_creation_input_tokens": reply.cache_write_tokens + write,
+        }
+        return usage
+
+    def _tool(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any] | None:
+        if reply.tool_input is None:
+            return None
+        name = reply.tool_name or (body.get("tool_choice") or {}).get("name") or "tool"
+        return {"type": "tool_use", "id": f"toolu_fake{next(_ids)}", "name": name, "input": reply.tool_input}
+
+    def _stop(self, reply: Reply) -> str:
+        return reply.stop_reason or ("tool_use" if reply.tool_input is not None else "end_turn")
+
+    def _finish_bill(self, reply: Reply, body: dict[str, Any], usage: dict[str, int]) -> None:
+        self.fake._bill(Billed(
+            model=reply.model or body.get("model") or self.fake.default_model,
+            input_tokens=usage["input_tokens"], output_tokens=reply.output_tokens,
+            cache_read_tokens=usage["cache_read_input_tokens"], cache_write_tokens=usage["cache_creation_input_tokens"],
+        ))
 
     def _send_json(self, rec: RecordedRequest, reply: Reply, body: dict[str, Any]) -> None:
         msg = self._message(reply, body)
-        msg["content"] = [{"type": "text", "text": reply.text}]
-        msg["stop_reason"] = "end_turn"
-        msg["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text or reply.tool_input is None else []
+        tool = self._tool(reply, body)
+        if tool is not None:
+            content.append(tool)
+        msg["content"] = content
+        msg["stop_reason"] = self._stop(reply)
+        msg["usage"] = {**msg["usage"], "output_tokens": reply.output_tokens}
         data = json.dumps(msg).encode()
         rec.reply_status = 200
         self.send_response(200)
@@ -310,8 +429,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data)))
         self.send_header("request-id", f"req_fake{next(_ids)}")
         self.end_headers()
-        self._write(rec, data)
-        rec.finished = True
+        if self._write(rec, data):
+            rec.finished = True
+            self._finish_bill(reply, body, msg["usage"])
         self.fake._touch()
 
     def _send_stream(self, rec: RecordedRequest, reply: Reply, body: dict[str, Any]) -> None:
@@ -322,15 +442,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.send_header("request-id", f"req_fake{next(_ids)}")
         self.end_headers()
+        start = self._message(reply, body)
         events: list[tuple[str, dict[str, Any]]] = [
-            ("message_start", {"type": "message_start", "message": self._message(reply, body)}),
+            ("message_start", {"type": "message_start", "message": start}),
             (
                 "content_block_start",
                 {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
             ),
             ("ping", {"type": "ping"}),
         ]
-        pieces = _split(reply.text, max(1, reply.chunks))
+        tool = self._tool(reply, body)
+        if tool is not None and not reply.text:
+            events = events[:1]  # a bare tool call has no text block
+        pieces = _split(reply.text, max(1, reply.chunks)) if tool is None or reply.text else []
         for i, piece in enumerate(pieces):
             events.append(
                 (
@@ -346,13 +470,26 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 break
         else:
+            index = 0
+            if tool is None or reply.text:
+                events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+                index = 1
+            if tool is not None:
+                partial = json.dumps(tool["input"])
+                events += [
+                    ("content_block_start", {"type": "content_block_start", "index": index,
+                                             "content_block": {**tool, "input": {}}}),
+                    *[("content_block_delta", {"type": "content_block_delta", "index": index,
+                                               "delta": {"type": "input_json_delta", "partial_json": piece}})
+                      for piece in _split(partial, 2)],
+                    ("content_block_stop", {"type": "content_block_stop", "index": index}),
+                ]
             events += [
-                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
                 (
                     "message_delta",
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "delta": {"stop_reason": self._stop(reply), "stop_sequence": None},
                         "usage": {"output_tokens": reply.output_tokens},
                     },
                 ),
@@ -375,6 +512,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self._write(rec, b"0\r\n\r\n"):
             rec.finished = True
+            if reply.stream_error is None:
+                self._finish_bill(reply, body, start["usage"])
         self.fake._touch()
 
     def _wait(self, rec: RecordedRequest, seconds: float) -> bool:
