@@ -236,11 +236,20 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project directory that holds .prose/ (default: the current directory).")
+@click.option("--effort", type=click.Choice(["none", "low", "medium", "high"]), default=None,
+              help="Thinking effort of sessions that do not set `effort:` (default: low).")
+@click.option("--prices", "prices_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Price file for the cost estimate (default: $OPENPROSE_PRICES or the bundled prices.json).")
+@click.option("--estimate", is_flag=True,
+              help="Print how many model calls the program makes at least/at most, and run nothing.")
 def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
-        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None) -> None:
+        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None,
+        effort: str | None, prices_file: Path | None, estimate: bool) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
-    from .run_command import run_command
+    from .run_command import estimate_command, run_command
 
+    if estimate:
+        sys.exit(estimate_command(file, as_json=as_json))
     sys.exit(
         run_command(
             file,
@@ -253,6 +262,8 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             workdir=workdir,
             simulated_delay=simulated_delay,
             durable=durable,
+            effort=effort,
+            prices_file=prices_file,
         )
     )
 

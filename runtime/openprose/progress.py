@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
+from .accounting import format_usage
 from .interpreter import RunEvent
 
 _STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", None: "cyan"}
@@ -56,9 +57,11 @@ class RunView:
         self.max_finished = max_finished
         self._open: dict[tuple[tuple[str, ...], str], list[str]] = {}
         self._seq = 0
+        self.totals: dict | None = None  # the latest running totals (tokens, calls, cost)
 
     def feed(self, event: RunEvent) -> None:
         self.now = max(self.now, event.t)
+        self._note_totals(event)
         if event.type == "run.start":
             self.run_dir = event.run_dir
             self.root.label = f"{self.program}  [dim]{event.run_dir or ''}[/]"
@@ -90,10 +93,45 @@ class RunView:
                         node.tokens = int(event.usage.get("input_tokens", 0)) + int(event.usage.get("output_tokens", 0))
             if event.status == "ok":
                 self.sessions_done += 1
+        elif event.type in ("condition", "choice"):
+            self._decision(event)
         elif event.type == "warning" and event.error:
             self.warnings.append(event.error)
         elif event.type == "run.end":
             self.final = event
+
+    def _note_totals(self, event: RunEvent) -> None:
+        if event.totals is not None:
+            self.totals = event.totals
+        elif event.type == "run.end" and event.usage:
+            self.totals = event.usage
+
+    def _decision(self, event: RunEvent) -> None:
+        """A condition or choice as a finished step: its answer and the judge's reason."""
+        parent = self._group(event.path, event.t)
+        self._seq += 1
+        kind = "condition" if event.type == "condition" else "choice"
+        answer = f"→ [bold]{_escape(event.answer or '?')}[/]"
+        reason = f"  [dim italic]{_escape(_short(event.reason, 80))}[/]" if event.reason else ""
+        node = parent.child(f"d{self._seq}", f"{kind} **{_escape(_short(event.prompt, 50))}** {answer}{reason}",
+                            "decision", event.t)
+        node.ended, node.status = event.t, "ok"
+        if event.usage:
+            node.tokens = sum(int(v) for v in event.usage.values())
+
+    def totals_line(self) -> str | None:
+        """Running totals for the footer: tokens so far and the estimated cost."""
+        t = self.totals
+        if not t or not (t.get("calls") or {}).get("total"):
+            return None
+        cached = t.get("cache_read_tokens", 0)
+        line = (f"{t['calls']['total']} model calls · {t.get('input_tokens', 0):,} in / "
+                f"{t.get('output_tokens', 0):,} out tokens")
+        if cached:
+            line += f" · {cached:,} from cache"
+        if isinstance(t.get("cost_usd"), (int, float)):
+            line += f" · ≈ ${t['cost_usd']:.4f}"
+        return line
 
     def _group(self, path: tuple[str, ...], t: float) -> _Node:
         node = self.root
@@ -107,6 +145,9 @@ class RunView:
         parts: list[RenderableType] = [tree]
         footer = f"{self.sessions_done} sessions done · {self.now:.1f}s"
         parts.append(Text(footer, style="dim"))
+        totals = self.totals_line()
+        if totals is not None:
+            parts.append(Text(totals, style="dim"))
         for message in self.warnings[-3:]:
             parts.append(Text(f"warning: {message}", style="yellow"))
         if self.final is not None:
@@ -143,10 +184,8 @@ class RunView:
             where = f" (line {event.span.start_row + 1})" if event.span is not None else ""
             lines.append(f"[red]error{where}: {event.error}[/]")
         if event.usage:
-            lines.append(
-                f"sessions: {event.usage.get('sessions', 0)}  tokens in/out: "
-                f"{event.usage.get('input_tokens', 0)}/{event.usage.get('output_tokens', 0)}"
-            )
+            lines.append(f"sessions: {event.usage.get('sessions', 0)}")
+            lines += [_escape(line) for line in format_usage(event.usage)]
         if event.run_dir:
             lines.append(f"run directory: {event.run_dir}")
         body = Text.from_markup("\n".join(lines))
@@ -175,3 +214,7 @@ def _short(text: str | None, limit: int = 70) -> str:
     one = " ".join((text or "").split())
     return one if len(one) <= limit else one[: limit - 1] + "…"
 
+
+def _escape(text: str) -> str:
+    """Text shown inside rich markup, with its own brackets kept literal."""
+    return text.replace("[", "\\[")
