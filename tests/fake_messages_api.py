@@ -73,18 +73,45 @@ class Reply:
     delay: float = 0.0
     #: Drop the connection after the first streamed text chunk (a network failure).
     hang_up: bool = False
-    #: Answer with a tool_use block with this input (after any text); `tool_name` defaults to
-    #: the tool the request forces with tool_choice.
+    #: Answer with a call of the tool the request forces with tool_choice (or `tool_name`),
+    #: with this input, after the text: how a model answers a condition or choice.
     tool_input: dict[str, Any] | None = None
     tool_name: str | None = None
-    #: Defaults to "tool_use" for a tool reply, else "end_turn"; "max_tokens" simulates a cut-off.
-    stop_reason: str | None = None
+    #: Overrides the stop reason; "max_tokens" simulates a reply cut off at the budget.
+    stop: str | None = None
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    #: Client tool calls after the text, as (name, input); the reply then stops with "tool_use".
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
+    #: Server tool calls the API ran itself, as (name, input, result content) — e.g. web_search.
+    server_calls: tuple[tuple[str, dict[str, Any], Any], ...] = ()
 
     @classmethod
     def tool(cls, tool_input: dict[str, Any], **kw: Any) -> Reply:
+        """A reply that calls the tool the request forces (a decision), with this input."""
         return cls(text=kw.pop("text", ""), tool_input=tool_input, **kw)
+
+    @classmethod
+    def tools(cls, *calls: tuple[str, dict[str, Any]], text: str = "", **kw: Any) -> Reply:
+        """A reply asking for client tools (the model's tool_use turn)."""
+        return cls(text=text, tool_calls=tuple(calls), **kw)
+
+    @property
+    def stop_reason(self) -> str:
+        if self.stop is not None:
+            return self.stop
+        return "tool_use" if self.tool_calls or self.tool_input is not None else "end_turn"
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """The reply's content blocks after its text block, with fresh ids."""
+        out: list[dict[str, Any]] = []
+        for name, args, result in self.server_calls:
+            use_id = f"srvtoolu_fake{next(_ids)}"
+            out.append({"type": "server_tool_use", "id": use_id, "name": name, "input": args})
+            out.append({"type": f"{name}_tool_result", "tool_use_id": use_id, "content": result})
+        for name, args in self.tool_calls:
+            out.append({"type": "tool_use", "id": f"toolu_fake{next(_ids)}", "name": name, "input": args})
+        return out
 
     @classmethod
     def ok(cls, text: str, **kw: Any) -> Reply:
@@ -142,6 +169,20 @@ class RecordedRequest:
         if isinstance(content, str):
             return content
         return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+
+    @property
+    def tool_results(self) -> list[dict[str, Any]]:
+        """The tool_result blocks of the last user message (what the model is told its tools returned)."""
+        messages = self.body.get("messages") or []
+        content = messages[-1].get("content", "") if messages else ""
+        if isinstance(content, str):
+            return []
+        return [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+
+    @property
+    def tool_names(self) -> list[str]:
+        """Names of the tools the request offers."""
+        return [t.get("name", "") for t in self.body.get("tools") or []]
 
 
 @dataclass(frozen=True)
@@ -397,14 +438,13 @@ class _Handler(BaseHTTPRequestHandler):
         }
         return usage
 
-    def _tool(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any] | None:
-        if reply.tool_input is None:
-            return None
-        name = reply.tool_name or (body.get("tool_choice") or {}).get("name") or "tool"
-        return {"type": "tool_use", "id": f"toolu_fake{next(_ids)}", "name": name, "input": reply.tool_input}
-
-    def _stop(self, reply: Reply) -> str:
-        return reply.stop_reason or ("tool_use" if reply.tool_input is not None else "end_turn")
+    def _blocks(self, reply: Reply, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Content blocks after the text: scripted tool calls, then the forced decision call."""
+        out = reply.blocks()
+        if reply.tool_input is not None:
+            name = reply.tool_name or (body.get("tool_choice") or {}).get("name") or "tool"
+            out.append({"type": "tool_use", "id": f"toolu_fake{next(_ids)}", "name": name, "input": reply.tool_input})
+        return out
 
     def _finish_bill(self, reply: Reply, body: dict[str, Any], usage: dict[str, int]) -> None:
         self.fake._bill(Billed(
@@ -415,12 +455,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, rec: RecordedRequest, reply: Reply, body: dict[str, Any]) -> None:
         msg = self._message(reply, body)
-        content: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text or reply.tool_input is None else []
-        tool = self._tool(reply, body)
-        if tool is not None:
-            content.append(tool)
-        msg["content"] = content
-        msg["stop_reason"] = self._stop(reply)
+        msg["content"] = [{"type": "text", "text": reply.text}, *self._blocks(reply, body)]
+        msg["stop_reason"] = reply.stop_reason
         msg["usage"] = {**msg["usage"], "output_tokens": reply.output_tokens}
         data = json.dumps(msg).encode()
         rec.reply_status = 200
@@ -442,19 +478,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.send_header("request-id", f"req_fake{next(_ids)}")
         self.end_headers()
-        start = self._message(reply, body)
+        opening = self._message(reply, body)
         events: list[tuple[str, dict[str, Any]]] = [
-            ("message_start", {"type": "message_start", "message": start}),
+            ("message_start", {"type": "message_start", "message": opening}),
             (
                 "content_block_start",
                 {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
             ),
             ("ping", {"type": "ping"}),
         ]
-        tool = self._tool(reply, body)
-        if tool is not None and not reply.text:
-            events = events[:1]  # a bare tool call has no text block
-        pieces = _split(reply.text, max(1, reply.chunks)) if tool is None or reply.text else []
+        pieces = _split(reply.text, max(1, reply.chunks))
         for i, piece in enumerate(pieces):
             events.append(
                 (
@@ -470,26 +503,26 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 break
         else:
-            index = 0
-            if tool is None or reply.text:
-                events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
-                index = 1
-            if tool is not None:
-                partial = json.dumps(tool["input"])
-                events += [
-                    ("content_block_start", {"type": "content_block_start", "index": index,
-                                             "content_block": {**tool, "input": {}}}),
-                    *[("content_block_delta", {"type": "content_block_delta", "index": index,
-                                               "delta": {"type": "input_json_delta", "partial_json": piece}})
-                      for piece in _split(partial, 2)],
-                    ("content_block_stop", {"type": "content_block_stop", "index": index}),
-                ]
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+            for index, block in enumerate(self._blocks(reply, body), start=1):
+                if block["type"] in ("tool_use", "server_tool_use"):
+                    start = {**block, "input": {}}
+                    events += [
+                        ("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}),
+                        ("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                 "delta": {"type": "input_json_delta",
+                                                           "partial_json": json.dumps(block["input"])}}),
+                    ]
+                else:
+                    events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                                           "content_block": block}))
+                events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
             events += [
                 (
                     "message_delta",
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": self._stop(reply), "stop_sequence": None},
+                        "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
                         "usage": {"output_tokens": reply.output_tokens},
                     },
                 ),
@@ -513,7 +546,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._write(rec, b"0\r\n\r\n"):
             rec.finished = True
             if reply.stream_error is None:
-                self._finish_bill(reply, body, start["usage"])
+                self._finish_bill(reply, body, opening["usage"])
         self.fake._touch()
 
     def _wait(self, rec: RecordedRequest, seconds: float) -> bool:

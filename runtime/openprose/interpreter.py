@@ -11,12 +11,13 @@ trio scope around it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ import trio
 
 from . import model as m
 from .agents.permissions import PermissionAsker
+from .agents.session_tools import SessionSetupError, prepare_session_tools
+from .agents.limits import ToolLimits
 from .analysis import Analysis, analyze, contract_of_program
 from .accounting import Ledger, PriceError, PriceTable, load_prices
 from .backends.base import Backend, BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, decide_with
@@ -119,6 +122,9 @@ class RunOptions:
     retry_base_delay: float = 1.0  # seconds; linear backoff waits base*n, exponential base*2^(n-1)
     max_call_depth: int = 64  # nested block invocations before a run is stopped
     durable: bool = False  # fsync state files (power-loss safe); renames alone already survive a kill
+    tool_limits: ToolLimits = ToolLimits()  # per-session tool turns, per-call timeout, output cap
+    #: A context value longer than this (characters) reaches an acting session by reference: its binding file.
+    inline_context_limit: int = 20_000
 
 
 # -------------------------------------------------------------------- errors
@@ -196,6 +202,7 @@ class Interpreter:
         options: RunOptions,
         path_prefix: tuple[str, ...] = (),
         ask_permission: PermissionAsker | None = None,
+        workspace: Path | None = None,
         ledger: Ledger | None = None,
     ) -> None:
         self.analysis = analysis
@@ -206,6 +213,10 @@ class Interpreter:
         self.inputs = dict(inputs)
         self.ask_input = ask_input
         self.ask_permission = ask_permission
+        self.workspace = (workspace or Path.cwd()).resolve()
+        self.program_dir = analysis.path.parent if analysis.path is not None else self.workspace
+        #: Shared with imported programs' interpreters, so session ids are unique within the run.
+        self.session_ids = itertools.count(1)
         self.options = options
         self.path_prefix = path_prefix
         self.agents = {s.name.name: s for s in self.program.body if isinstance(s, m.AgentDef)}
@@ -712,13 +723,23 @@ class Interpreter:
             effort=_word(merged["effort"].value) if merged.get("effort") is not None and merged["effort"].value is not None else None,
         )
         title = label or task
-        self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name, model=model_name)
+        session_id = f"s{next(self.session_ids)}"
+        acts = bool(getattr(self.backend, "acts", False))
+        tools = None
+        if acts:
+            request, tools = await self.session_tools(request, s, merged, frame, agent_name, session_id, sid, path)
+        self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name,
+                  model=model_name, session=session_id)
         attempt = 0
         while True:
             attempt += 1
             try:
                 try:
-                    result = await self.backend.run_session(request)
+                    if tools is not None:
+                        async with tools:
+                            result = await self.backend.run_session(request, tools)
+                    else:
+                        result = await self.backend.run_session(request)
                 except (BackendError, trio.Cancelled):
                     raise
                 except Exception as exc:  # a backend bug must end the run cleanly, not in a traceback
@@ -733,12 +754,12 @@ class Interpreter:
                         await trio.sleep(delay)
                     continue
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
-                          status="failed", error=str(exc), agent=agent_name)
+                          status="failed", error=str(exc), agent=agent_name, session=session_id)
                 self.store.append_state(f"{sid}→ ✗ {_state_word(str(exc))}")
                 raise ProseError(str(exc), s.span) from exc
             except trio.Cancelled:
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
-                          status="cancelled", agent=agent_name)
+                          status="cancelled", agent=agent_name, session=session_id)
                 raise
         usage = _usage_json(result.usage)
         self.ledger.charge("session", result.model, result.usage, result.calls)
@@ -764,9 +785,52 @@ class Interpreter:
                       "(raise max_tokens: on the agent or session)", s.span, "TRUNCATED")
             self.store.append_state(f"{sid}→ truncated(max_tokens) {_state_word(binding or stored)}")
         self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status="ok",
-                  usage=usage, agent=agent_name, model=result.model, truncated=True if note else None,
-                  totals=self.ledger.snapshot())
+                  usage=usage, agent=agent_name, model=result.model, session=session_id,
+                  truncated=True if note else None, totals=self.ledger.snapshot())
         return result.text
+
+    async def session_tools(self, request: SessionRequest, s: m.Session, merged: dict[str, m.Property], frame: Frame,
+                            agent_name: str | None, session_id: str, sid: str,
+                            path: tuple[str, ...]) -> tuple[SessionRequest, Any]:
+        """The toolbox of a session on a backend that acts, and the request with its skills and large context by reference."""
+        def lookup(name: str) -> object:
+            return self.lookup(frame, name, None)
+
+        context, readable = self.context_by_reference(request.context, frame)
+        try:
+            prepared = prepare_session_tools(
+                program=self.program, program_dir=self.program_dir, workspace=self.workspace, agent=agent_name,
+                properties=merged, lookup=lookup, asker=self.ask_permission, limits=self.options.tool_limits,
+                emit=self.emit, session=session_id, path=path, readable=readable,
+                log=lambda line: self.store.append_state(f"{sid}→ {line}"),
+            )
+        except SessionSetupError as exc:
+            raise ProseError(exc.message, exc.span or s.span) from None
+        system = request.system
+        if prepared.skills_section:
+            system = f"{system}\n\n{prepared.skills_section}" if system else prepared.skills_section
+        return replace(request, system=system, context=context), prepared.toolbox
+
+    def context_by_reference(self, items: tuple[ContextItem, ...], frame: Frame) -> tuple[tuple[ContextItem, ...], list[Path]]:
+        """Context too large to inline becomes a pointer to its binding file, which the session may read."""
+        limit = self.options.inline_context_limit
+        out: list[ContextItem] = []
+        readable: list[Path] = []
+        for item in items:
+            owner = frame.find(item.name)
+            if len(item.text) <= limit or owner is None:
+                out.append(item)
+                continue
+            try:
+                file = self.store.binding_path(item.name, owner.scope_id())
+            except RunStateError:
+                out.append(item)
+                continue
+            shown = file.relative_to(self.workspace).as_posix() if file.is_relative_to(self.workspace) else str(file)
+            readable.append(file)
+            out.append(ContextItem(item.name, f"[{len(item.text)} characters, too large to include here: read the "
+                                              f"binding file {shown} with the read tool (view_range reads it in parts)]"))
+        return tuple(out), readable
 
     async def prop_text(self, prop: m.Property, frame: Frame) -> str:
         if prop.value is None:
@@ -1117,9 +1181,10 @@ class Interpreter:
         child = Interpreter(
             sub, self.backend, child_store, emit=self.emit, inputs=inputs, ask_input=self.ask_input,
             options=self.options, path_prefix=path + (f"call {call.function.name}",),
-            ask_permission=self.ask_permission, ledger=self.ledger,
+            ask_permission=self.ask_permission, workspace=self.workspace, ledger=self.ledger,
         )
         child.depth = self.depth + 1
+        child.session_ids = self.session_ids
         child.workdir = self.workdir
         if child.depth > self.options.max_call_depth:
             raise ProseError("program calls nested too deep", call.span)
@@ -1379,7 +1444,7 @@ async def run_program(
         except PriceError as exc:
             price_problem = f"no cost estimate: {exc}"
     interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input, options=options,
-                         ask_permission=ask_permission, ledger=Ledger(prices))
+                         ask_permission=ask_permission, workspace=workdir, ledger=Ledger(prices))
     interp.workdir = workdir.resolve()
     done: set[str] = set()
     if resume is not None:

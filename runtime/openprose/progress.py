@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
@@ -18,8 +19,8 @@ from rich.tree import Tree
 from .accounting import format_usage
 from .interpreter import RunEvent
 
-_STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", None: "cyan"}
-_STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", None: "…"}
+_STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", "error": "red", "denied": "magenta", None: "cyan"}
+_STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", "error": "✗", "denied": "⊘", None: "…"}
 
 
 @dataclass
@@ -58,6 +59,10 @@ class RunView:
         self._open: dict[tuple[tuple[str, ...], str], list[str]] = {}
         self._seq = 0
         self.totals: dict | None = None  # the latest running totals (tokens, calls, cost)
+        self._sessions: dict[str, _Node] = {}  # session id -> its node, for tool calls
+        self._tools: dict[str, list[_Node]] = {}  # session id -> its running tool calls
+        self.tool_calls = 0
+        self.tools_denied = 0
 
     def feed(self, event: RunEvent) -> None:
         self.now = max(self.now, event.t)
@@ -75,13 +80,17 @@ class RunView:
             parent = self._group(event.path, event.t)
             self._seq += 1
             key = f"s{self._seq}"
-            title = _short(event.prompt or "session")
+            title = escape(_short(event.prompt or "session"))
             if event.binding:
                 title = f"{event.binding} = {title}"
             if event.agent:
                 title += f"  [dim]({event.agent})[/]"
-            parent.child(key, title, "session", event.t)
+            node = parent.child(key, title, "session", event.t)
             self._open.setdefault((event.path, event.prompt or ""), []).append(key)
+            if event.session:
+                self._sessions[event.session] = node
+        elif event.type in ("tool.start", "tool.end"):
+            self._feed_tool(event)
         elif event.type == "session.end":
             keys = self._open.get((event.path, event.prompt or ""))
             if keys:
@@ -111,9 +120,9 @@ class RunView:
         parent = self._group(event.path, event.t)
         self._seq += 1
         kind = "condition" if event.type == "condition" else "choice"
-        answer = f"→ [bold]{_escape(event.answer or '?')}[/]"
-        reason = f"  [dim italic]{_escape(_short(event.reason, 80))}[/]" if event.reason else ""
-        node = parent.child(f"d{self._seq}", f"{kind} **{_escape(_short(event.prompt, 50))}** {answer}{reason}",
+        answer = f"→ [bold]{escape(event.answer or '?')}[/]"
+        reason = f"  [dim italic]{escape(_short(event.reason, 80))}[/]" if event.reason else ""
+        node = parent.child(f"d{self._seq}", f"{kind} **{escape(_short(event.prompt, 50))}** {answer}{reason}",
                             "decision", event.t)
         node.ended, node.status = event.t, "ok"
         if event.usage:
@@ -133,6 +142,27 @@ class RunView:
             line += f" · ≈ ${t['cost_usd']:.4f}"
         return line
 
+    def _feed_tool(self, event: RunEvent) -> None:
+        session = self._sessions.get(event.session or "")
+        if session is None:
+            return
+        running = self._tools.setdefault(event.session or "", [])
+        label = f"{event.tool} [dim]{escape(_short(event.summary, 60))}[/]"
+        if event.type == "tool.start":
+            self._seq += 1
+            running.append(session.child(f"t{self._seq}", label, "tool", event.t))
+            return
+        node = next((n for n in running if n.label == label), None)
+        if node is None:  # an end without a start (a refusal decided before the call)
+            self._seq += 1
+            node = session.child(f"t{self._seq}", label, "tool", event.t)
+        else:
+            running.remove(node)
+        node.ended, node.status = event.t, event.status
+        node.error = f"{event.rule}: {event.error}" if event.status == "denied" and event.rule else event.error
+        self.tool_calls += 1
+        self.tools_denied += event.status == "denied"
+
     def _group(self, path: tuple[str, ...], t: float) -> _Node:
         node = self.root
         for part in path:
@@ -144,6 +174,9 @@ class RunView:
         self._render_children(self.root, tree)
         parts: list[RenderableType] = [tree]
         footer = f"{self.sessions_done} sessions done · {self.now:.1f}s"
+        if self.tool_calls:
+            denied = f", {self.tools_denied} denied" if self.tools_denied else ""
+            footer += f" · {self.tool_calls} tool call{'s' if self.tool_calls != 1 else ''}{denied}"
         parts.append(Text(footer, style="dim"))
         totals = self.totals_line()
         if totals is not None:
@@ -171,7 +204,7 @@ class RunView:
             mark = _STATUS_MARK.get(status, "?")
             style = _STATUS_STYLE.get(status, "white")
             extra = f"  {child.tokens} tok" if child.tokens else ""
-            error = f"  [red]{_short(child.error, 60)}[/]" if child.error else ""
+            error = f"  [red]{escape(_short(child.error, 60))}[/]" if child.error else ""
             label = f"[{style}]{mark}[/] {child.label}  [dim]{elapsed:.1f}s{extra}[/]{error}"
             branch = tree.add(Text.from_markup(label, overflow="ellipsis"))
             if child.children:
@@ -185,7 +218,7 @@ class RunView:
             lines.append(f"[red]error{where}: {event.error}[/]")
         if event.usage:
             lines.append(f"sessions: {event.usage.get('sessions', 0)}")
-            lines += [_escape(line) for line in format_usage(event.usage)]
+            lines += [escape(line) for line in format_usage(event.usage)]
         if event.run_dir:
             lines.append(f"run directory: {event.run_dir}")
         body = Text.from_markup("\n".join(lines))
@@ -214,7 +247,3 @@ def _short(text: str | None, limit: int = 70) -> str:
     one = " ".join((text or "").split())
     return one if len(one) <= limit else one[: limit - 1] + "…"
 
-
-def _escape(text: str) -> str:
-    """Text shown inside rich markup, with its own brackets kept literal."""
-    return text.replace("[", "\\[")

@@ -12,7 +12,7 @@ a failed call can still have been billed, and the run's accounting must show it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "Backend",
@@ -24,6 +24,7 @@ __all__ = [
     "SessionResult",
     "Usage",
     "decide_with",
+    "usage_of",
 ]
 
 
@@ -132,6 +133,11 @@ class BackendError(Exception):
 
 @runtime_checkable
 class Backend(Protocol):
+    """A backend whose class sets ``acts = True`` is given a ``Toolbox`` per session
+    (``run_session(request, toolbox)``) and must run every tool call through it; one
+    without it (the simulated backend) is called as ``run_session(request)`` and runs no tools.
+    """
+
     name: str
 
     async def run_session(self, request: SessionRequest) -> SessionResult: ...
@@ -141,6 +147,17 @@ class Backend(Protocol):
     async def choose(self, criteria: str, options: tuple[str, ...], context: tuple[ContextItem, ...]) -> int: ...
 
     async def aclose(self) -> None: ...
+
+
+def usage_of(message: Any) -> Usage:
+    """Usage of one Messages API reply (an SDK ``Message``), cache reads and writes included."""
+    u = message.usage
+    return Usage(
+        input_tokens=int(getattr(u, "input_tokens", 0) or 0),
+        output_tokens=int(getattr(u, "output_tokens", 0) or 0),
+        cache_read_tokens=int(getattr(u, "cache_read_input_tokens", 0) or 0),
+        cache_write_tokens=int(getattr(u, "cache_creation_input_tokens", 0) or 0),
+    )
 
 
 async def decide_with(backend: Backend, request: DecisionRequest) -> Decision:
