@@ -81,6 +81,8 @@ class Reply:
     stop: str | None = None
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    #: "bad-json": the first streamed content event carries data that is not JSON (a broken proxy).
+    corrupt: str | None = None
     #: Client tool calls after the text, as (name, input); the reply then stops with "tool_use".
     tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
     #: Server tool calls the API ran itself, as (name, input, result content) — e.g. web_search.
@@ -533,7 +535,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, data in events:
             if self.fake._stopping.is_set():
                 return
-            frame = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            text = json.dumps(data)
+            if reply.corrupt == "bad-json" and name == "content_block_delta":
+                text = text[: len(text) // 2]  # cut in the middle: not JSON any more
+            frame = f"event: {name}\ndata: {text}\n\n".encode()
             if not self._write(rec, b"%x\r\n%s\r\n" % (len(frame), frame)):
                 return
             if reply.chunk_delay and name == "content_block_delta":

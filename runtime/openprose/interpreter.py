@@ -233,8 +233,8 @@ class Interpreter:
         self.depth = 0
         self.root = Frame("program", None)
         self.current_error: ProseError | None = None
-        #: Notes (e.g. "truncated") for the binding file a session's value is about to be written to.
-        self.pending_notes: dict[str, str | None] = {}
+        #: Notes (e.g. "truncated") that follow a session's output into every binding file that holds it.
+        self.value_notes: dict[str, str] = {}
         self.last_ref: str | None = None  # binding file of the latest session output
         self.workdir: Path | None = None  # the project directory (binding paths are shown relative to it)
 
@@ -257,8 +257,8 @@ class Interpreter:
         if tag == "json":
             text = "```json\n" + text + "\n```\n"
         snippet = self.source_text(source.span) if source is not None else None
-        if note is None:
-            note = self.pending_notes.pop(name, None)
+        if note is None and isinstance(value, str):
+            note = self.value_notes.get(value)
         try:
             self.store.write_binding(name, text, kind=kind, scope=scope, source=snippet, note=note)
         except Exception as exc:  # a binding name the store cannot represent must not kill the run
@@ -771,15 +771,19 @@ class Interpreter:
             previous = memory or ""
             entry = f"## {task[:200]}\n\n{result.text}\n"
             self.store.write_memory(agent_name, persist, (previous + "\n\n" + entry).strip() + "\n", prompt=task)
+        text = result.text
+        if note is not None:
+            self.value_notes[text] = note
         if binding is None:
             self.anon += 1
             stored = f"anon_{self.anon:03d}"
-            self.persist(stored, result.text, "let", frame.scope_id(), None, note=note)
+            self.persist(stored, text, "let", frame.scope_id(), None, note=note)
         else:
             stored = binding
-            self.pending_notes[binding] = note
         self.last_ref = self.binding_ref(stored, frame.scope_id() if binding is None else _scope_of(frame, binding))
         current_flow().add(Output(binding or f"output of session {_quote(title)}", result.text, self.last_ref, binding))
+        if not result.text.strip():
+            self.warn(f"session {_quote(title)} returned no text", s.span, "EMPTY")
         if note is not None:
             self.warn(f"session {_quote(title)} was cut off at max_tokens; its output is incomplete "
                       "(raise max_tokens: on the agent or session)", s.span, "TRUNCATED")
