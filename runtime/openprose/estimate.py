@@ -354,4 +354,6 @@ def format_estimate(estimate: Estimate) -> list[str]:
 def lens_title(estimate: Estimate) -> str:
     """A short title for the editor's code lens."""
     unknown = " (some counts unknown)" if estimate.unknowns else ""
-    return f"≈ {estimate.total.text()} model calls{unknown}"
+    total = estimate.total
+    noun = "model call" if total.lo == total.hi == 1 else "model calls"
+    return f"≈ {total.text()} {noun}{unknown}"
