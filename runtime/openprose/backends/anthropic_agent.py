@@ -71,7 +71,6 @@ async def run_tool_loop(
     """
     from .anthropic_backend import system_param  # the request layout is the plain session's
 
-
     tools = [*toolbox.function_tools(), *(await toolbox.server_tools())]
     limit = toolbox.limits.max_turns
     usage = Usage()
