@@ -403,3 +403,18 @@ def test_corpus_program_with_loops_and_choices_matches_the_bill(fake_messages_ap
                          capture_output=True, text=True, timeout=60)
     bounds = json.loads(est.stdout)["calls"]
     assert bounds["min"] <= usage["calls"]["total"] <= (bounds["max"] or 10**9)
+
+
+async def test_session_sees_the_bindings_its_prompt_names(fake_messages_api: FakeMessagesAPI, tmp_path: Path) -> None:
+    api = fake_messages_api
+    api.route("Write the draft", Reply.ok("DRAFT-X"))
+    for step in ("<task>\none", "<task>\ntwo", "<task>\nthree", "<task>\nPolish"):
+        api.route(json.dumps(step)[1:-1], Reply.ok("done"))
+    program = ('let draft = session "Write the draft"\nsession "one"\nsession "two"\nsession "three"\n'
+               'session "Polish the draft"\nsession "Show {draft} to the team"\n')
+    result, _ = await run(api, tmp_path, program)
+    assert result.status == "ok", result.error
+    polish = next(r for r in api.requests if "Polish the draft" in r.user_text)
+    assert '<context name="draft"' in polish.user_text and "DRAFT-X" in polish.user_text
+    show = next(r for r in api.requests if "to the team" in r.user_text)
+    assert '<context name="draft"' not in show.user_text and show.user_text.count("DRAFT-X") == 1

@@ -365,8 +365,9 @@ class Interpreter:
         if isinstance(stmt, m.Choice):
             labels = tuple(option.label.text for option in stmt.options)
             criteria = self.interpolate_condition(stmt.criteria, frame)
-            decision = await self.decide(DecisionRequest("choice", criteria, labels, self.decision_context(criteria, frame)),
-                                         stmt.criteria.span, path)
+            decision = await self.decide(
+                DecisionRequest("choice", criteria, labels, self.decision_context(stmt.criteria, frame)),
+                stmt.criteria.span, path)
             index = decision.value
             if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(stmt.options):
                 raise ProseError(f"the backend chose option {index!r}, which does not exist", stmt.criteria.span)
@@ -521,7 +522,7 @@ class Interpreter:
                               since: int | None = None) -> bool:
         if isinstance(e, m.Condition):
             text = self.interpolate_condition(e, frame)
-            decision = await self.decide(DecisionRequest("condition", text, (), self.decision_context(text, frame, since)),
+            decision = await self.decide(DecisionRequest("condition", text, (), self.decision_context(e, frame, since)),
                                          e.span, path)
             verdict = bool(decision.value)
             answer = "yes" if verdict else "no"
@@ -581,7 +582,7 @@ class Interpreter:
             current = current.parent
         return out
 
-    def decision_context(self, question: str, frame: Frame, since: int | None = None) -> tuple[ContextItem, ...]:
+    def decision_context(self, question: m.Condition, frame: Frame, since: int | None = None) -> tuple[ContextItem, ...]:
         """What a condition or choice is judged against (docs/context.md).
 
         In full, within DECISION_BUDGET: the bindings the question names, then the
@@ -591,7 +592,8 @@ class Interpreter:
         """
         visible = self.visible_bindings(frame)
         flow = current_flow()
-        named = set(named_in(question, [name for name, _, _ in visible]))
+        interpolated = {ref.name for ref in question.references}
+        named = set(named_in(question.text, [name for name, _, _ in visible])) - interpolated
         full: list[ContextItem] = []
         for name, value, scope in visible:
             if name in named:
@@ -604,14 +606,15 @@ class Interpreter:
         rest = [ContextItem(name, "", self.binding_ref(name, scope)) for name, _, scope in visible if name not in shown]
         return bounded(full, rest, DECISION_BUDGET)
 
-    def implicit_context(self, prompt: str, frame: Frame, piped: ContextItem | None) -> tuple[ContextItem, ...]:
+    def implicit_context(self, prompt: list[m.Str], frame: Frame, piped: ContextItem | None) -> tuple[ContextItem, ...]:
         """What a session without `context:` sees (docs/context.md): the step it follows
         in an `a -> b` chain, the bindings its prompt names but does not interpolate, and
         the latest session outputs of its flow."""
         full: list[ContextItem] = [piped] if piped is not None else []
         visible = self.visible_bindings(frame)
-        interpolated = set(re.findall(r"\{([A-Za-z_][\w-]*)", prompt))
-        for name in named_in(prompt, [name for name, _, _ in visible]):
+        interpolated = {part.name for text in prompt for part in text.parts if not isinstance(part, str)}
+        literal = " ".join(part for text in prompt for part in text.parts if isinstance(part, str))
+        for name in named_in(literal, [name for name, _, _ in visible]):
             if name in interpolated:
                 continue
             value, scope = next((v, sc) for n, v, sc in visible if n == name)
@@ -686,7 +689,8 @@ class Interpreter:
         model_name = _word(model_prop.value) if model_prop is not None and model_prop.value is not None else None
         context_prop = s.property("context")
         if context_prop is None:
-            context = self.implicit_context(task, frame, piped)
+            written = [p for p in (s.prompt, task_prop.value if task_prop is not None else None) if isinstance(p, m.Str)]
+            context = self.implicit_context(written, frame, piped)
         else:
             context = await self.context_items(context_prop, frame)
             if piped is not None and not _empty_context(context_prop):
