@@ -20,7 +20,7 @@ from typing import Any
 
 from .backends.base import Usage
 
-__all__ = ["CALL_KINDS", "Ledger", "PriceError", "PriceTable", "load_prices"]
+__all__ = ["CALL_KINDS", "Ledger", "PriceError", "PriceTable", "format_usage", "load_prices"]
 
 #: The kinds of model call the ledger counts separately.
 CALL_KINDS = ("session", "tool_turn", "condition", "choice")

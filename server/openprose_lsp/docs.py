@@ -127,6 +127,14 @@ PROPERTY_DOCS: dict[str, str] = {
         "**`permissions:`** an indented block of `type: value` lines limiting what the agent may do "
         "(read, write, execute, bash, network)."
     ),
+    "max_tokens": (
+        "**`max_tokens: N`** the session's output budget, thinking included (default 8192); an output cut off "
+        "at it is kept but flagged `truncated`."
+    ),
+    "effort": (
+        "**`effort:`** how hard the model thinks before answering: `none`, `low` (default), `medium` or `high`; "
+        "thinking never takes more than half of `max_tokens`."
+    ),
 }
 
 PIPE_DOCS: dict[str, str] = {
