@@ -217,6 +217,26 @@ async def test_every_failure_kind_at_every_call_ends_the_run_cleanly(
     assert resumed.status == "ok", resumed.error
 
 
+_FAILING = [(k, f) for k in KINDS for f in FAULTS
+            if f != "cancelled" and not (k in ("session", "tool turn") and f in ("empty", "truncated"))]
+
+
+@pytest.mark.parametrize(("kind", "fault"), _FAILING)
+async def test_every_failure_is_caught_by_try_catch(
+    fake_messages_api: FakeMessagesAPI, tmp_path: Path, kind: str, fault: str
+) -> None:
+    api = fake_messages_api
+    api.route(_ROUTE[kind], _fault(kind, fault))
+    if kind == "tool turn":
+        api.route("Faulty step", Reply.tools(("glob", {"pattern": "*.prose"})))
+    body = "\n".join("  " + line for line in _PROGRAMS[kind].splitlines() if not line.startswith("output"))
+    program = f"try:\n{body}\ncatch as err:\n  session \"Handle the problem\"\n"
+    result, events = await run(api, tmp_path, program)
+    assert result.status == "ok", result.error
+    assert [e.prompt for e in events if e.type == "session.end"][-1] == "Handle the problem"
+    assert len([e for e in events if e.type == "run.end"]) == 1
+
+
 # --------------------------------------------------------------------------- context
 
 

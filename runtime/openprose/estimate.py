@@ -41,9 +41,13 @@ class Range:
         return Range(min(self.lo, other.lo), hi)
 
     def times(self, lo: int, hi: int | None) -> Range:
-        top = None if hi is None or self.hi is None else self.hi * hi
+        """This range repeated between `lo` and `hi` times (None: no bound); zero of anything is zero."""
         if hi == 0 or self.hi == 0:
-            top = 0 if (hi == 0 or self.hi == 0) else top
+            top: int | None = 0
+        elif hi is None or self.hi is None:
+            top = None
+        else:
+            top = self.hi * hi
         return Range(self.lo * lo, top)
 
     def text(self) -> str:
