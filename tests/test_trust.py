@@ -438,3 +438,18 @@ async def test_session_sees_the_bindings_its_prompt_names(fake_messages_api: Fak
     assert '<context name="draft"' in polish.user_text and "DRAFT-X" in polish.user_text
     show = next(r for r in api.requests if "to the team" in r.user_text)
     assert '<context name="draft"' not in show.user_text and show.user_text.count("DRAFT-X") == 1
+
+
+async def test_long_shared_context_is_cached(fake_messages_api: FakeMessagesAPI, tmp_path: Path) -> None:
+    api = fake_messages_api
+    api.route("Gather the facts", Reply.ok("fact. " * 1500))
+    program = ('let facts = session "Gather the facts"\nsession "Summarise them"\n  context: facts\n'
+               'session "List open questions"\n  context: facts\n')
+    result, _ = await run(api, tmp_path, program)
+    assert result.status == "ok", result.error
+    summarise, questions = (r for r in api.requests if "<task>" in r.user_text)
+    for sent in (summarise, questions):
+        head = sent.body["messages"][0]["content"][0]
+        assert head["cache_control"] == {"type": "ephemeral"} and head["text"].startswith('<context name="facts">')
+    assert result.usage["cache_read_tokens"] >= len("fact. " * 1500) // 4
+    _assert_matches_bill(result.usage, api)
