@@ -237,7 +237,6 @@ class Interpreter:
         #: Notes (e.g. "truncated") that follow a session's output into every binding file that holds it.
         self.value_notes: dict[str, str] = {}
         self.last_ref: str | None = None  # binding file of the latest session output
-        self.workdir: Path | None = None  # the project directory (binding paths are shown relative to it)
 
     # ------------------------------------------------------------- state
 
@@ -558,17 +557,12 @@ class Interpreter:
         return decision
 
     def binding_ref(self, name: str, scope: int | None) -> str | None:
-        """The binding file of a value, relative to the project directory when possible."""
+        """The binding file of a value, relative to the workspace when it is inside it."""
         try:
             path = self.store.binding_path(name, scope)
-        except Exception:
+        except RunStateError:
             return None
-        if self.workdir is not None:
-            try:
-                return str(path.relative_to(self.workdir))
-            except ValueError:
-                pass
-        return str(path)
+        return path.relative_to(self.workspace).as_posix() if path.is_relative_to(self.workspace) else str(path)
 
     def visible_bindings(self, frame: Frame) -> list[tuple[str, Value, int | None]]:
         """Every binding in scope, innermost first: (name, value, scope id of its file)."""
@@ -1193,7 +1187,6 @@ class Interpreter:
         )
         child.depth = self.depth + 1
         child.session_ids = self.session_ids
-        child.workdir = self.workdir
         if child.depth > self.options.max_call_depth:
             raise ProseError("program calls nested too deep", call.span)
         token = set_flow(Flow())  # an imported program starts fresh, like a function call
@@ -1453,7 +1446,6 @@ async def run_program(
             price_problem = f"no cost estimate: {exc}"
     interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input, options=options,
                          ask_permission=ask_permission, workspace=workdir, ledger=Ledger(prices))
-    interp.workdir = workdir.resolve()
     done: set[str] = set()
     if resume is not None:
         done = store.completed_statements()
