@@ -95,15 +95,52 @@ PERSIST_DOCS: dict[str, str] = {
     "user": "**`persist: user`**: the agent's memory is kept for the user, across projects and runs.",
 }
 
+#: What a session may do when its agent has no `permissions:` block, and in a
+#: bare `session "…"`; hover on `permissions` shows it.
+PERMISSION_DEFAULTS_DOC = (
+    "Without a `permissions:` block (and in a bare `session \"…\"`):\n\n"
+    "| type | tools | default |\n"
+    "| ---- | ----- | ------- |\n"
+    "| `read` | read, glob, grep | `allow` inside the workspace |\n"
+    "| `write` | write, edit | `prompt` |\n"
+    "| `bash` | bash | `prompt` |\n"
+    "| `network` | web search, web fetch | `allow` |\n\n"
+    "Tools never reach outside the workspace (the folder the program runs in) unless a pattern names "
+    "the place, and the run state in `.prose/` is never writable."
+)
+
 PERMISSION_DOCS: dict[str, str] = {
-    "read": "**`read:`** which files the agent may read: `allow`, `deny`, `prompt` or a list of glob patterns.",
-    "write": "**`write:`** which files the agent may change: `allow`, `deny`, `prompt` or a list of glob patterns.",
-    "execute": "**`execute:`** which programs the agent may run: `allow`, `deny`, `prompt` or a list of patterns.",
-    "bash": "**`bash:`** whether the agent may use a shell: `allow`, `deny` or `prompt`.",
-    "network": "**`network:`** whether the agent may reach the network: `allow`, `deny` or `prompt`.",
-    "allow": "**`allow`**: permitted without asking.",
-    "deny": "**`deny`**: never permitted.",
-    "prompt": "**`prompt`**: the user is asked each time.",
+    "read": (
+        "**`read:`** which files the agent's sessions may look at (the read, glob and grep tools): "
+        "`allow`, `deny`, `prompt` or a list of glob patterns such as `[\"src/**\", \"*.md\"]`. "
+        "Default: `allow` inside the workspace."
+    ),
+    "write": (
+        "**`write:`** which files the agent's sessions may create or change (the write and edit tools): "
+        "`allow`, `deny`, `prompt` or a list of glob patterns such as `[\"out/**\"]`. Default: `prompt`."
+    ),
+    "execute": (
+        "**`execute:`** which programs the agent's shell commands may run: `allow`, `deny`, `prompt` "
+        "or a list of glob patterns. It narrows `bash`; it never allows a shell that `bash` denies."
+    ),
+    "bash": (
+        "**`bash:`** whether the agent's sessions get a shell to run commands in: `allow`, `deny` (no "
+        "shell tool is offered at all) or `prompt`. Default: `prompt`."
+    ),
+    "network": (
+        "**`network:`** whether the agent's sessions may search and fetch from the web: `allow`, `deny` "
+        "or `prompt`. Default: `allow`."
+    ),
+    "allow": "**`allow`**: the tool call goes ahead without asking.",
+    "deny": (
+        "**`deny`**: never permitted. The session is told the call was refused (and why) and never sees "
+        "the refused content."
+    ),
+    "prompt": (
+        "**`prompt`**: the person running the program is asked before each call. `prose run` asks in the "
+        "terminal (`--yes` answers yes to every question); the editor shows an Allow / Deny dialog. With "
+        "nobody to ask, or on Deny, that one call is refused and the session is told so."
+    ),
 }
 
 PROPERTY_DOCS: dict[str, str] = {
@@ -124,8 +161,10 @@ PROPERTY_DOCS: dict[str, str] = {
     "backoff": "**`backoff:`** the wait between retries: `none`, `linear` or `exponential`.",
     "skills": '**`skills:`** the imported skills the agent may use, as a list of strings: `["web-search"]`.',
     "permissions": (
-        "**`permissions:`** an indented block of `type: value` lines limiting what the agent may do "
-        "(read, write, execute, bash, network)."
+        "**`permissions:`** what the agent's sessions may do with their tools, as indented `type: value` "
+        "lines: `read`, `write` and `execute` take `allow`, `deny`, `prompt` or a list of glob patterns; "
+        "`bash` and `network` take `allow`, `deny` or `prompt`. A type the block leaves out keeps its "
+        "default.\n\n" + PERMISSION_DEFAULTS_DOC
     ),
 }
 
