@@ -66,6 +66,30 @@ class Reply:
     delay: float = 0.0
     #: Drop the connection after the first streamed text chunk (a network failure).
     hang_up: bool = False
+    #: Client tool calls after the text, as (name, input); the reply then stops with "tool_use".
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
+    #: Server tool calls the API ran itself, as (name, input, result content) — e.g. web_search.
+    server_calls: tuple[tuple[str, dict[str, Any], Any], ...] = ()
+
+    @classmethod
+    def tools(cls, *calls: tuple[str, dict[str, Any]], text: str = "", **kw: Any) -> Reply:
+        """A reply asking for client tools (the model's tool_use turn)."""
+        return cls(text=text, tool_calls=tuple(calls), **kw)
+
+    @property
+    def stop_reason(self) -> str:
+        return "tool_use" if self.tool_calls else "end_turn"
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """The reply's content blocks after its text block, with fresh ids."""
+        out: list[dict[str, Any]] = []
+        for name, args, result in self.server_calls:
+            use_id = f"srvtoolu_fake{next(_ids)}"
+            out.append({"type": "server_tool_use", "id": use_id, "name": name, "input": args})
+            out.append({"type": f"{name}_tool_result", "tool_use_id": use_id, "content": result})
+        for name, args in self.tool_calls:
+            out.append({"type": "tool_use", "id": f"toolu_fake{next(_ids)}", "name": name, "input": args})
+        return out
 
     @classmethod
     def ok(cls, text: str, **kw: Any) -> Reply:
@@ -123,6 +147,20 @@ class RecordedRequest:
         if isinstance(content, str):
             return content
         return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+
+    @property
+    def tool_results(self) -> list[dict[str, Any]]:
+        """The tool_result blocks of the last user message (what the model is told its tools returned)."""
+        messages = self.body.get("messages") or []
+        content = messages[-1].get("content", "") if messages else ""
+        if isinstance(content, str):
+            return []
+        return [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+
+    @property
+    def tool_names(self) -> list[str]:
+        """Names of the tools the request offers."""
+        return [t.get("name", "") for t in self.body.get("tools") or []]
 
 
 @dataclass
@@ -300,8 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, rec: RecordedRequest, reply: Reply, body: dict[str, Any]) -> None:
         msg = self._message(reply, body)
-        msg["content"] = [{"type": "text", "text": reply.text}]
-        msg["stop_reason"] = "end_turn"
+        msg["content"] = [{"type": "text", "text": reply.text}, *reply.blocks()]
+        msg["stop_reason"] = reply.stop_reason
         msg["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
         data = json.dumps(msg).encode()
         rec.reply_status = 200
@@ -346,13 +384,26 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 break
         else:
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+            for index, block in enumerate(reply.blocks(), start=1):
+                if block["type"] in ("tool_use", "server_tool_use"):
+                    start = {**block, "input": {}}
+                    events += [
+                        ("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}),
+                        ("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                 "delta": {"type": "input_json_delta",
+                                                           "partial_json": json.dumps(block["input"])}}),
+                    ]
+                else:
+                    events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                                           "content_block": block}))
+                events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
             events += [
-                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
                 (
                     "message_delta",
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
                         "usage": {"output_tokens": reply.output_tokens},
                     },
                 ),

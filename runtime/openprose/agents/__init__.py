@@ -6,6 +6,6 @@ scripted backend's scripted tool calls) run every tool call through it, so the
 permission gate, the events and the limits are the same whichever backend runs.
 """
 
-from .permissions import PermissionAsker, PermissionRequest
+from .permissions import DEFAULT_PERMISSIONS, Gate, PermissionAsker, PermissionRequest, Permissions, parse_permissions
 
-__all__ = ["PermissionAsker", "PermissionRequest"]
+__all__ = ["DEFAULT_PERMISSIONS", "Gate", "PermissionAsker", "PermissionRequest", "Permissions", "parse_permissions"]
