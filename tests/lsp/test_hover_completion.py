@@ -248,11 +248,12 @@ async def test_hover_on_permissions_shows_defaults_and_types(client: LanguageCli
     block = await _hover(client, uri, position_of(PERMISSIONS_PROGRAM, "permissions:", delta=3))
     assert block is not None
     assert "Without a `permissions:` block" in block
-    defaults = {
-        "`read` | read, glob, grep | `allow` inside the workspace",
-        "`write` | write, edit | `prompt`",
-        "`bash` | bash | `prompt`",
-        "`network` | web search, web fetch | `allow`",
+    defaults = {  # the contract's defaults, as the runtime's DEFAULT_PERMISSIONS holds them
+        "| `read` | read, glob, grep | `allow` inside the workspace |",
+        "| `write` | write, edit | `prompt` inside the workspace |",
+        "| `execute` | the programs a bash command starts | any program `bash` may run |",
+        "| `bash` | bash | `prompt` |",
+        "| `network` | web search, web fetch | `allow` |",
     }
     for row in defaults:
         assert row in block, row
