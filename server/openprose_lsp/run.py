@@ -140,17 +140,12 @@ class PermissionQuestions:
         self._protocol = protocol
         self._lock: trio.Lock | None = None
         self._ids = itertools.count(1)
-        self.pending: str | None = None  # the question on screen now, for progress and tests
 
     async def ask(self, message: str) -> bool:
         if self._lock is None:
             self._lock = trio.Lock()
         async with self._lock:
-            self.pending = message
-            try:
-                return await self._ask_client(message) == ALLOW
-            finally:
-                self.pending = None
+            return await self._ask_client(message) == ALLOW
 
     async def _ask_client(self, message: str) -> str | None:
         msg_id = f"openprose-permission-{next(self._ids)}"
@@ -369,9 +364,10 @@ class RunManager:
         if run.cancel_requested or run.finished:
             return False
         where = run.doc.path.name if run.doc.path else "untitled"
-        message = redact(f"OpenProse ({where}): {question.question()}")
+        asked = redact(question.question())  # before any shortening, which could cut a secret in two
+        message = f"OpenProse ({where}): {asked}"
         before = run.last_message
-        self._set_progress(run, "waiting for your answer: " + _short(question.question(), 80))
+        self._set_progress(run, "waiting for your answer: " + _short(asked, 80))
         try:
             allowed = await self.questions.ask(message)
         finally:
@@ -426,17 +422,18 @@ class RunManager:
         if event.type == "session.end":
             run.sessions_done += 1
         if event.type == "tool.start":
-            label = f"{event.tool}: {_short(event.summary or '', 50)}" if event.summary else str(event.tool)
+            label = f"{event.tool}: {_short(redact(event.summary), 50)}" if event.summary else str(event.tool)
             verb = "running"
         elif event.type in ("session.start", "session.end", "branch.start", "branch.end"):
-            label = event.binding or _short(event.prompt or "", 50)
+            label = event.binding or _short(redact(event.prompt or ""), 50)
             verb = "running" if event.type.endswith("start") else (event.status or "done")
         else:
             return
         done = f"{run.sessions_done} session{'s' if run.sessions_done != 1 else ''} done"
-        self._set_progress(run, redact(f"{verb}: {label} ({done})"))
+        self._set_progress(run, f"{verb}: {label} ({done})")
 
     def _set_progress(self, run: ActiveRun, message: str) -> None:
+        message = redact(message)  # callers redact before shortening too; this catches whatever they did not
         run.events_seen = True
         run.last_message = message
         if run.progress_ready and run.progress_token is not None and not run.finished:

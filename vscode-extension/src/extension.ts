@@ -204,7 +204,9 @@ class OpenProseExtension implements vscode.Disposable {
     const client = new OpenProseLanguageClient('openprose', SERVER_OUTPUT_CHANNEL, serverOptions, clientOptions);
     client.onNotification(RUN_EVENT_NOTIFICATION, (params: unknown) => this.onRunEvent(params));
     // Registered before start, so it replaces vscode-languageclient's own handler.
-    client.onRequest(ShowMessageRequest.type, (params: ShowMessageRequestParams) => this.askUser(params));
+    client.onRequest(ShowMessageRequest.type, (params: ShowMessageRequestParams, token: vscode.CancellationToken) =>
+      this.askUser(params, token),
+    );
     client.onDidChangeState((event) => {
       if (this.client !== client) {
         return;
@@ -460,8 +462,12 @@ class OpenProseExtension implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'openprose.hasRuns', this.tracker.all().length > 0);
   }
 
-  /** A question from the server (a `prompt` permission is shown modal); null when dismissed. */
-  private async askUser(params: ShowMessageRequestParams): Promise<MessageAction | null> {
+  /**
+   * A question from the server (a `prompt` permission is shown modal); null when dismissed.
+   * VS Code cannot close a dialog from code, so a question the server withdrew (its run
+   * was stopped) stays until answered, and that answer is only logged.
+   */
+  private async askUser(params: ShowMessageRequestParams, token: vscode.CancellationToken): Promise<MessageAction | null> {
     const shown = presentMessageRequest(params);
     const show =
       shown.severity === 'error'
@@ -480,7 +486,8 @@ class OpenProseExtension implements vscode.Disposable {
     const choice = await show(shown.message, options, ...items);
     const answer = shown.actions.find((action) => action.title === choice?.title) ?? null;
     if (shown.modal) {
-      this.runChannel.appendLine(`    answered: ${answer?.title ?? 'dismissed'}`);
+      const late = token.isCancellationRequested ? ' (the run had stopped; the answer was not used)' : '';
+      this.runChannel.appendLine(`    answered: ${answer?.title ?? 'dismissed'}${late}`);
     }
     return answer;
   }
