@@ -96,6 +96,7 @@ PERSIST_DOCS: dict[str, str] = {
     "user": "**`persist: user`**: the agent's memory is kept for the user, across projects and runs.",
 }
 
+
 def _path_default(rule: PathRule | None, anything: str) -> str:
     if rule is None:
         return anything

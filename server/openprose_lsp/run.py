@@ -309,6 +309,7 @@ class RunManager:
 
         async def ask_permission(question: PermissionRequest) -> bool:
             return await self._ask_permission(run, question)
+
         ended = False
 
         def on_event(event: Any) -> None:
