@@ -270,6 +270,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # Each SSE event is its own small write; without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms per reply on loopback, as no real API server would.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_POST(self) -> None:  # noqa: N802 (http.server naming)
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length).decode("utf-8")

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.live import Live
 
 from rich.markup import escape
+from rich.text import Text
 
 from .agents.limits import ToolLimits
 from .agents.permissions import PermissionAsker, PermissionRequest
@@ -176,7 +177,7 @@ def _permission_asker(out: Console, live: Live | None, view: RunView, interactiv
                 live.stop()
             try:
                 choices = escape("[y]es / [n]o / [a]lways this run")
-                prompt = f"[bold yellow]{escape(request.question())}[/] [dim]{choices}[/] "
+                prompt = Text.from_markup(f"[bold yellow]{escape(request.question())}[/] [dim]{choices}[/] ")
                 answer = await trio.to_thread.run_sync(lambda: out.input(prompt), abandon_on_cancel=True)
             except EOFError:
                 answer = ""

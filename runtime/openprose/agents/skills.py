@@ -18,7 +18,10 @@ from pathlib import Path
 from .. import model as m
 from ..diagnostics import Diagnostic, Severity, Span
 
-__all__ = ["BUILTIN_SKILLS", "Skill", "SkillSource", "find_skill", "skill_diagnostics", "skill_sources", "skills_prompt"]
+__all__ = [
+    "BUILTIN_SKILLS", "Skill", "SkillSource", "find_skill", "locate_skill", "skill_diagnostics", "skill_sources",
+    "skills_prompt",
+]
 
 #: Skills that are tools the API provides rather than folders.
 BUILTIN_SKILLS = {"web-search": "web_search", "web-fetch": "web_fetch"}
@@ -62,8 +65,11 @@ def skill_sources(program: m.Program) -> dict[str, SkillSource]:
     return found
 
 
-def find_skill(source: SkillSource, program_dir: Path, workspace: Path) -> Skill | str:
-    """The loaded skill, or a message saying why it cannot be loaded and how to fix it."""
+def locate_skill(source: SkillSource, program_dir: Path, workspace: Path) -> Path | str | None:
+    """The skill's SKILL.md, None for a built-in, or a message saying why it cannot be found and how to fix it.
+
+    Only looks (no reads), so `prose check` and the editor can call it on every change.
+    """
     candidates: list[Path] = []
     if _is_local(source.source):
         candidates.append((program_dir / Path(source.source).expanduser()).resolve())
@@ -72,21 +78,32 @@ def find_skill(source: SkillSource, program_dir: Path, workspace: Path) -> Skill
     for folder in candidates:
         skill_file = folder if folder.name == "SKILL.md" else folder / "SKILL.md"
         try:
-            if not skill_file.is_file():
-                continue
-            if skill_file.stat().st_size > _MAX_SKILL_BYTES:
-                return f"skill '{source.name}': {skill_file} is larger than {_MAX_SKILL_BYTES // 1024} KiB"
-            text = skill_file.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            return f"skill '{source.name}': cannot read {skill_file}: {exc.strerror or exc}"
-        return _parse(source.name, skill_file.parent, text)
+            if skill_file.is_file():
+                return skill_file
+        except OSError:
+            continue
     if source.name in BUILTIN_SKILLS:
-        tool = BUILTIN_SKILLS[source.name]
-        return Skill(source.name, None, f"the API's {tool} tool", "")
+        return None
     if _is_local(source.source):
         return f"skill '{source.name}': no SKILL.md at {source.source} (a skill is a folder with a SKILL.md)"
     return (f"skill '{source.name}' from {source.source} cannot be fetched (this runtime loads skill folders from "
             f"disk only); put a copy with its SKILL.md in .prose/skills/{source.name}/ of the workspace")
+
+
+def find_skill(source: SkillSource, program_dir: Path, workspace: Path) -> Skill | str:
+    """The loaded skill, or a message saying why it cannot be loaded and how to fix it."""
+    found = locate_skill(source, program_dir, workspace)
+    if isinstance(found, str):
+        return found
+    if found is None:
+        return Skill(source.name, None, f"the API's {BUILTIN_SKILLS[source.name]} tool", "")
+    try:
+        if found.stat().st_size > _MAX_SKILL_BYTES:
+            return f"skill '{source.name}': {found} is larger than {_MAX_SKILL_BYTES // 1024} KiB"
+        text = found.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"skill '{source.name}': cannot read {found}: {exc.strerror or exc}"
+    return _parse(source.name, found.parent, text)
 
 
 def _parse(name: str, folder: Path, text: str) -> Skill:
@@ -144,7 +161,7 @@ def skill_diagnostics(program: m.Program, program_dir: Path | None) -> list[Diag
     base = program_dir or Path.cwd()
     out = []
     for name in sorted(listed & set(sources)):
-        found = find_skill(sources[name], base, base)
+        found = locate_skill(sources[name], base, base)
         if isinstance(found, str):
             out.append(Diagnostic("W114", Severity.WARNING, found, sources[name].span))
     return out

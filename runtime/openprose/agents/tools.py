@@ -106,7 +106,14 @@ class _GroupBash:
         if self._session is None:
             self._session = await self._start(BashSession)
         result = await self._session.exec(command, timeout=timeout)
+        if result.exit_code == -1:  # no exit status: did the command end the shell? give it a moment to be reaped
+            with trio.move_on_after(0.5):
+                await self._session._proc.wait()
         return result.output, result.exit_code, restarted
+
+    @property
+    def exited(self) -> bool:
+        return self._session is not None and self._session.closed
 
     async def _start(self, bash_session: Any) -> Any:
         import anyio
@@ -343,6 +350,10 @@ class Toolbox:
             return ToolOutcome(f"bash: {_one_line(str(exc))}", True, "error")
         if restarted:
             output = "[the shell was restarted after a previous timeout: working directory and variables were reset]\n" + output
+        if self._bash.exited:
+            await self._bash.close()
+            return ToolOutcome(f"{output}\n[the command ended the shell itself (for example with `exit`); the next "
+                               "command starts a new shell]".lstrip("\n"), True, "error")
         if code != 0:
             return ToolOutcome(f"{output}\n[exit code {code}]".lstrip("\n"), True, "error")
         return ToolOutcome(output)

@@ -133,6 +133,8 @@ class AnthropicBackend:
             timeout=anthropic.Timeout(self._config.request_timeout, connect=min(30.0, self._config.request_timeout)),
         )
         _prime_platform_cache(self._client)
+        # Inside a tool loop the SDK's own retries cover each request; this copy shares the connection pool.
+        self._loop_client = self._client.with_options(max_retries=max(0, self._config.max_attempts - 1))
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(base_url={self._base_url!r})"
@@ -144,12 +146,11 @@ class AnthropicBackend:
             return await self._complete(
                 model=model, system=request.system, user=render_user_message(request), max_tokens=self._config.max_tokens
             )
-        # Inside a tool loop the SDK's own retries cover each request (429, 5xx, connection
+        # In a tool loop the SDK's own retries cover each request (429, 5xx, connection
         # errors, honouring retry-after); a failure mid-stream fails the session, which the
         # program's `retry:` and `try` then see.
-        client = self._client.with_options(max_retries=max(0, self._config.max_attempts - 1))
         return await run_tool_loop(
-            client,
+            self._loop_client,
             model=model,
             system=request.system,
             user=render_user_message(request),
