@@ -114,6 +114,7 @@ class ActiveRun:
     progress_task: asyncio.Future[None] | None = None
     scope: trio.CancelScope | None = None
     cancel_requested: bool = False
+    allow_all: bool = False  # answered "Allow All This Run"
     finished: bool = False
     sessions_done: int = 0
     events_seen: bool = False
@@ -121,6 +122,7 @@ class ActiveRun:
 
 
 ALLOW = "Allow"
+ALLOW_RUN = "Allow All This Run"
 DENY = "Deny"
 
 
@@ -128,31 +130,33 @@ class PermissionQuestions:
     """Asks the person, through the client, whether a tool call may go ahead.
 
     One `window/showMessageRequest` at a time for the whole server: parallel
-    branches (and other runs) that need an answer wait their turn instead of
-    stacking dialogs. Only the "Allow" action allows the call; "Deny", a
-    dismissed message (null), an error answer or a client that has gone away
-    all refuse it. The waiting side is a trio task: cancelling it (the run
-    was stopped) withdraws the question with `$/cancelRequest` and never
+    branches (and other runs) that need an answer wait their `turn()` instead
+    of stacking dialogs. The answer is the chosen action's title; a dismissed
+    message (null), an error answer or a client that has gone away answer
+    None, which refuses. The waiting side is a trio task: cancelling it (the
+    run was stopped) withdraws the question with `$/cancelRequest` and never
     waits for the client.
     """
+
+    ACTIONS = (ALLOW, ALLOW_RUN, DENY)
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
         self._lock: trio.Lock | None = None
         self._ids = itertools.count(1)
 
-    async def ask(self, message: str) -> bool:
+    def turn(self) -> trio.Lock:
+        """Hold it around a question and whatever decides whether to ask it."""
         if self._lock is None:
             self._lock = trio.Lock()
-        async with self._lock:
-            return await self._ask_client(message) == ALLOW
+        return self._lock
 
-    async def _ask_client(self, message: str) -> str | None:
+    async def ask(self, message: str) -> str | None:
         msg_id = f"openprose-permission-{next(self._ids)}"
         params = lsp.ShowMessageRequestParams(
             type=lsp.MessageType.Warning,
             message=message,
-            actions=[lsp.MessageActionItem(title=ALLOW), lsp.MessageActionItem(title=DENY)],
+            actions=[lsp.MessageActionItem(title=title) for title in self.ACTIONS],
         )
         answered = trio.Event()
         token = trio.lowlevel.current_trio_token()
@@ -186,7 +190,7 @@ class PermissionQuestions:
         title = getattr(answer, "title", None)
         if title is None and isinstance(answer, Mapping):
             title = answer.get("title")
-        return title if isinstance(title, str) else None
+        return title if title in self.ACTIONS else None
 
 
 class RunManager:
@@ -361,19 +365,28 @@ class RunManager:
                 pass
 
     async def _ask_permission(self, run: ActiveRun, question: PermissionRequest) -> bool:
-        """The run's `ask_permission`: one question to the person, in turn with the others."""
-        if run.cancel_requested or run.finished:
-            return False
-        where = run.doc.path.name if run.doc.path else "untitled"
-        asked = redact(question.question())  # before any shortening, which could cut a secret in two
-        message = f"OpenProse ({where}): {asked}"
-        before = run.last_message
-        self._set_progress(run, "waiting for your answer: " + _short(asked, 80))
-        try:
-            allowed = await self.questions.ask(message)
-        finally:
-            self._set_progress(run, before)
-        return allowed and not run.cancel_requested
+        """The run's `ask_permission`: one question to the person, in turn with the others.
+
+        "Allow All This Run" allows this call and every later one of the same
+        run without asking, like `[a]lways this run` at the terminal; the
+        questions of that run already waiting their turn are not asked either.
+        """
+        async with self.questions.turn():
+            if run.cancel_requested or run.finished:
+                return False
+            if run.allow_all:
+                return True
+            where = run.doc.path.name if run.doc.path else "untitled"
+            asked = redact(question.question())  # before any shortening, which could cut a secret in two
+            before = run.last_message
+            self._set_progress(run, "waiting for your answer: " + _short(asked, 80))
+            try:
+                answer = await self.questions.ask(f"OpenProse ({where}): {asked}")
+            finally:
+                self._set_progress(run, before)
+        if answer == ALLOW_RUN:
+            run.allow_all = True
+        return answer in (ALLOW, ALLOW_RUN) and not run.cancel_requested
 
     def _report(self, run: ActiveRun, result: Any) -> None:
         if result.status == "failed" and result.error_span is not None:

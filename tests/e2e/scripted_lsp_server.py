@@ -7,8 +7,8 @@ as JSON lines in the file named by its first argument, and answers
 ``workspace/executeCommand`` for ``openprose.run`` by streaming
 ``openprose/runEvent`` notifications shaped like the real server's. With the
 run option ``{"backend": "tools"}`` the run's session asks a permission
-question (``window/showMessageRequest`` with Allow / Deny, as the real server
-does for a ``prompt`` permission) and reports its tool call as run or denied
+question (``window/showMessageRequest`` with Allow / Allow All This Run / Deny,
+as the real server does for a ``prompt`` permission) and reports its tool call as run or denied
 according to the answer.
 """
 
@@ -74,7 +74,8 @@ def ask_permission(uri: str, run_id: str, asks: int) -> str:
     send({
         "id": ask_id,
         "method": "window/showMessageRequest",
-        "params": {"type": 2, "message": QUESTION, "actions": [{"title": "Allow"}, {"title": "Deny"}]},
+        "params": {"type": 2, "message": QUESTION,
+                   "actions": [{"title": "Allow"}, {"title": "Allow All This Run"}, {"title": "Deny"}]},
     })
     return ask_id
 

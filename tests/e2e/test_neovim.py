@@ -458,7 +458,7 @@ def test_permission_question_and_tool_events(nvim, parser_so, tmp_path):
     program = tmp_path / "hello.prose"
     program.write_text('session "Hello"\n', encoding="utf-8")
     record = tmp_path / "server-record.jsonl"
-    body = TYPE_ANSWERS % '{ "1", "2" }' + r"""
+    body = TYPE_ANSWERS % '{ "1", "3" }' + r"""  -- 1. Allow, then 3. Deny
     R.progress.attach = vim.wait(15000, function()
       local c = require("openprose.lsp").client(buf)
       return c ~= nil and c.initialized == true

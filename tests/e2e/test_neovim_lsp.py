@@ -247,7 +247,7 @@ def test_permission_question_allows_and_denies_real_tool_calls(nvim, parser_so, 
     body = WAIT_FOR_SERVER + r"""
     -- Answer through Neovim's own handler (inputlist on 0.7, vim.ui.select on
     -- 0.11), typing the choice the moment the question arrives.
-    local typed = { "1", "2" }  -- 1. Allow, then 2. Deny
+    local typed = { "1", "3" }  -- 1. Allow, then 3. Deny (2. is Allow All This Run)
     local asked = {}
     local default_ask = vim.lsp.handlers["window/showMessageRequest"]
     vim.lsp.handlers["window/showMessageRequest"] = function(err, params, ctx, cfg)

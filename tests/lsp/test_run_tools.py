@@ -43,6 +43,10 @@ async def deny(params: lsp.ShowMessageRequestParams) -> lsp.MessageActionItem:
     return next(a for a in params.actions or [] if a.title == "Deny")
 
 
+async def allow_run(params: lsp.ShowMessageRequestParams) -> lsp.MessageActionItem:
+    return next(a for a in params.actions or [] if a.title == "Allow All This Run")
+
+
 def answering_client() -> LanguageClient:
     """A client that records each question and answers it with `client.answer`."""
     client = make_client()
@@ -139,7 +143,7 @@ async def test_allowed_command_runs_in_the_workspace_folder(client: LanguageClie
     [question] = client.questions  # type: ignore[attr-defined]
     assert question.type == lsp.MessageType.Warning
     assert question.message == "OpenProse (fix.prose): Allow agent 'fixer' to use bash: echo built > build.log?"
-    assert [a.title for a in question.actions or []] == ["Allow", "Deny"]
+    assert [a.title for a in question.actions or []] == ["Allow", "Allow All This Run", "Deny"]
     # The command ran for real, in the workspace folder (not next to the program), and
     # the run state is kept there too.
     assert (workspace / "build.log").read_text(encoding="utf-8").strip() == "built"
@@ -217,6 +221,30 @@ async def test_parallel_questions_are_asked_one_at_a_time(client: LanguageClient
     sessions = {e["session"]: e["binding"] for e in _events(client, run_id) if e["type"] == "session.start"}
     ends = [e for e in _tool_events(client, run_id) if e["type"] == "tool.end"]
     assert {sessions[e["session"]]: e["summary"] for e in ends} == {"a": "echo a > a.txt", "b": "echo b > b.txt"}
+
+
+async def test_allow_all_this_run_stops_asking_until_the_next_run(client: LanguageClient, tmp_path: Path) -> None:
+    client.answer = allow_run  # type: ignore[attr-defined]
+    uri = await _program(client, tmp_path, "fix.prose", FIXER)
+    script = _script(tmp_path / "tools.json", [{
+        "match": "Check the build",
+        "tools": [{"tool": "bash", "input": {"command": "echo 1 > one.txt"}},
+                  {"tool": "bash", "input": {"command": "echo 2 > two.txt"}}],
+        "output": "checked",
+    }])
+    run_id = (await _run(client, uri, {"backend": "scripted", "script": str(script)}))["runId"]
+    assert (await _ended(client, run_id))["status"] == "ok"
+    assert [q.message for q in client.questions] == [  # type: ignore[attr-defined]
+        "OpenProse (fix.prose): Allow agent 'fixer' to use bash: echo 1 > one.txt?",
+    ]
+    assert (tmp_path / "one.txt").exists() and (tmp_path / "two.txt").exists()
+    assert [e["status"] for e in _tool_events(client, run_id) if e["type"] == "tool.end"] == ["ok", "ok"]
+    # The answer belonged to that run: the next one asks again.
+    client.answer = deny  # type: ignore[attr-defined]
+    again = (await _run(client, uri, {"backend": "scripted", "script": str(script)}))["runId"]
+    assert (await _ended(client, again))["status"] == "ok"
+    assert len(client.questions) == 3  # type: ignore[attr-defined]
+    assert [e["status"] for e in _tool_events(client, again) if e["type"] == "tool.end"] == ["denied", "denied"]
 
 
 async def test_stopping_the_run_withdraws_its_question(client: LanguageClient, tmp_path: Path) -> None:

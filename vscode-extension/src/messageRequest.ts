@@ -3,8 +3,8 @@
  * server. Free of `vscode` imports so it is unit-tested directly.
  *
  * The server asks one kind of question: may a tool call that its program's
- * permissions mark `prompt` go ahead? It sends the actions "Allow" and
- * "Deny", and the run waits for the answer. vscode-languageclient would show
+ * permissions mark `prompt` go ahead? It sends the actions "Allow", "Allow
+ * All This Run" and "Deny", and the run waits for the answer. vscode-languageclient would show
  * such a request as an ordinary notification, which hides itself after a few
  * seconds while the run keeps waiting; a permission question is shown as a
  * modal dialog instead, so it cannot be missed. Escape stands for "Deny". Any other request keeps the
@@ -22,6 +22,7 @@ export interface MessageRequest {
 }
 
 export const ALLOW = 'Allow';
+export const ALLOW_RUN = 'Allow All This Run';
 export const DENY = 'Deny';
 
 /** LSP MessageType values. */
@@ -37,10 +38,15 @@ export interface Presentation {
   closeAffordance?: string;
 }
 
-/** True for the server's permission questions: exactly the actions Allow and Deny. */
+/** True for the server's permission questions: Allow first, Deny last, nothing but those and Allow All This Run. */
 export function isPermissionQuestion(params: MessageRequest): boolean {
   const titles = (params.actions ?? []).map((action) => action.title);
-  return titles.length === 2 && titles[0] === ALLOW && titles[1] === DENY;
+  return (
+    titles.length >= 2 &&
+    titles[0] === ALLOW &&
+    titles[titles.length - 1] === DENY &&
+    titles.every((title) => title === ALLOW || title === ALLOW_RUN || title === DENY)
+  );
 }
 
 /** `OpenProse (fix.prose): Allow …?` -> the program name and the question. */
@@ -59,7 +65,8 @@ export function presentMessageRequest(params: MessageRequest): Presentation {
   const detail = [
     program ? `The run of ${program} waits for your answer.` : 'The run waits for your answer.',
     'Deny (or closing this dialog) refuses this one call, and the session is told so. ' +
-      "To allow such calls without asking, set the agent's permissions: in the program.",
+      `${ALLOW_RUN} allows this call and every later one of this run without asking. ` +
+      "To allow such calls for good, set the agent's permissions: in the program.",
   ].join('\n\n');
   return { modal: true, severity: 'warning', message: `OpenProse: ${question}`, detail, actions, closeAffordance: DENY };
 }

@@ -5,7 +5,7 @@ import { isPermissionQuestion, presentMessageRequest } from '../src/messageReque
 const QUESTION = {
   type: 2,
   message: "OpenProse (fix.prose): Allow agent 'fixer' to use bash: pytest -q?",
-  actions: [{ title: 'Allow' }, { title: 'Deny' }],
+  actions: [{ title: 'Allow' }, { title: 'Allow All This Run' }, { title: 'Deny' }],
 };
 
 describe('message requests from the server', () => {
@@ -19,8 +19,9 @@ describe('message requests from the server', () => {
     assert.match(shown.detail ?? '', /permissions:/);
     assert.deepEqual(
       shown.actions.map((a) => a.title),
-      ['Allow', 'Deny'],
+      ['Allow', 'Allow All This Run', 'Deny'],
     );
+    assert.match(shown.detail ?? '', /Allow All This Run allows this call and every later one of this run/);
     assert.equal(shown.closeAffordance, 'Deny');
   });
 
@@ -28,7 +29,12 @@ describe('message requests from the server', () => {
     const other = { type: 3, message: 'Pick one', actions: [{ title: 'A' }, { title: 'B' }] };
     assert.equal(isPermissionQuestion(other), false);
     assert.deepEqual(presentMessageRequest(other), { modal: false, severity: 'info', message: 'Pick one', actions: other.actions });
+    assert.equal(isPermissionQuestion({ type: 2, message: 'x', actions: [{ title: 'Allow' }, { title: 'Deny' }] }), true);
     assert.equal(isPermissionQuestion({ type: 2, message: 'x', actions: [{ title: 'Deny' }, { title: 'Allow' }] }), false);
+    assert.equal(
+      isPermissionQuestion({ type: 2, message: 'x', actions: [{ title: 'Allow' }, { title: 'Maybe' }, { title: 'Deny' }] }),
+      false,
+    );
     assert.equal(isPermissionQuestion({ type: 2, message: 'x', actions: null }), false);
     assert.equal(presentMessageRequest({ type: 1, message: 'x' }).severity, 'error');
   });

@@ -921,14 +921,15 @@ async function main() {
       'permission-dialog-allow',
       async () => {
         const { dialog, text, buttons } = await startToolsRun();
-        if (!(buttons.includes('Allow') && buttons.includes('Deny')) || buttons.length !== 2) {
-          throw new Error(`the permission dialog should offer exactly Allow and Deny, not ${JSON.stringify(buttons)}`);
+        const expected = ['Allow', 'Allow All This Run', 'Deny'];
+        if ([...buttons].sort().join('|') !== [...expected].sort().join('|')) {
+          throw new Error(`the permission dialog should offer exactly ${expected.join(', ')}, not ${JSON.stringify(buttons)}`);
         }
         if (!/tools\.prose waits for your answer/.test(text)) {
           throw new Error(`the dialog does not say which run waits: ${text}`);
         }
         await recorder.screenshot('vscode-permission-dialog');
-        await dialog.locator('.dialog-buttons .monaco-button', { hasText: 'Allow' }).first().click();
+        await dialog.locator('.dialog-buttons .monaco-button').getByText('Allow', { exact: true }).click();
         await outputContains(page, /✔ bash: echo built >> build\.log — ok/, 60_000, 'the allowed bash call in the OpenProse Run channel');
         await outputContains(page, /Run \S+ finished[^\n]*tools\.prose/, 60_000, 'the tools.prose run to finish');
         const written = fs.existsSync(buildLog) ? fs.readFileSync(buildLog, 'utf8') : '(missing)';
