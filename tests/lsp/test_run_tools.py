@@ -350,3 +350,28 @@ async def test_the_model_is_told_about_a_refusal(fake_messages_api: FakeMessages
         await client.shutdown_session()
     finally:
         await client.stop()
+
+
+async def test_shutdown_with_a_question_open_does_not_wait_for_it(tmp_path: Path) -> None:
+    """A client that never answers cannot hold the server up: shutdown cancels the run and its question."""
+    asked = asyncio.Event()
+
+    async def never(params: lsp.ShowMessageRequestParams) -> Any:
+        asked.set()
+        await asyncio.sleep(3600)
+
+    client = answering_client()
+    client.answer = never  # type: ignore[attr-defined]
+    await client.start_io(sys.executable, "-m", "openprose_lsp")
+    try:
+        await client.initialize_session(initialize_params())
+        uri = await _program(client, tmp_path, "fix.prose", FIXER)
+        script = _script(tmp_path / "tools.json", [_bash("Check the build", "echo built > build.log")])
+        run_id = (await _run(client, uri, {"backend": "scripted", "script": str(script)}))["runId"]
+        await asyncio.wait_for(asked.wait(), 20)
+        await asyncio.wait_for(client.shutdown_session(), 15)
+        # The run ended, cancelled, before the server answered shutdown (not after its 5 s grace).
+        assert [e["status"] for e in _events(client, run_id) if e["type"] == "run.end"] == ["cancelled"]
+        assert not (tmp_path / "build.log").exists()
+    finally:
+        await client.stop()
