@@ -182,6 +182,8 @@ class FakeMessagesAPI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.changed = threading.Condition(self._lock)
+        #: Ids of the messages this server sent: a message-thread continuation must name one.
+        self.message_ids: set[str] = set()
 
     # -- configuration -------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
@@ -300,6 +302,12 @@ class _Handler(BaseHTTPRequestHandler):
             sent = rec.headers.get("x-api-key") or rec.headers.get("authorization", "")
             self._send_error(rec, Reply.error(401, f"invalid x-api-key: {sent}"))
             return
+        thread = body.get("thread") if isinstance(body.get("thread"), dict) else None
+        if thread and thread.get("type") == "continue" and thread.get("previous_message_id") not in self.fake.message_ids:
+            # The message-threads beta (the SDK's tool runner uses it) keeps history on the server:
+            # a continuation of a message this server never sent cannot be answered.
+            self._send_error(rec, Reply.error(400, f"unknown previous_message_id {thread.get('previous_message_id')!r}"))
+            return
         reply = self.fake._pick(raw)
         if reply.delay and not self._wait(rec, reply.delay):
             return
@@ -331,8 +339,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake._touch()
 
     def _message(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+        message_id = f"msg_fake{next(_ids)}"
+        self.fake.message_ids.add(message_id)
         return {
-            "id": f"msg_fake{next(_ids)}",
+            "id": message_id,
             "type": "message",
             "role": "assistant",
             "model": reply.model or body.get("model") or self.fake.default_model,

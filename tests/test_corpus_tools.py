@@ -183,3 +183,54 @@ async def test_skills_program_without_the_skills_fails_naming_the_first_missing_
     assert result.status == "failed"
     assert result.error is not None and result.error.startswith("skill 'summarizer'")
     assert not [e for e in events if e.type == "session.start"]  # nothing ran without its skills
+
+
+async def test_explain_codebase_maps_the_repository_and_writes_the_architecture_document(tmp_path: Path) -> None:
+    ws = tmp_path
+    (ws / "app").mkdir()
+    (ws / "app" / "__main__.py").write_text("from app.server import serve\nserve()\n")
+    (ws / "app" / "server.py").write_text("def serve():\n    handle('GET /')\n\ndef handle(request):\n    return 200\n")
+    script = {
+        "sessions": [
+            {"match": "List all directories", "tools": [{"tool": "bash", "input": {"command": "find . -name '*.py' | sort"}}],
+             "output": "app/ with __main__.py and server.py"},
+            {"match": "Find the main entry point", "tools": [{"tool": "grep", "input": {"pattern": "serve\\(\\)"}}],
+             "output": "app/__main__.py calls serve()"},
+            {"match": "Trace through a typical user request", "tools": [
+                {"tool": "read", "input": {"file_path": "app/server.py"}}], "output": "serve -> handle"},
+            {"match": "write a brief architecture document", "tools": [
+                {"tool": "write", "input": {"file_path": "ARCHITECTURE.md", "content": "# Architecture\nserve() -> handle()\n"}}],
+             "output": "ARCHITECTURE.md written"},
+        ],
+        "default": {"output": "conventions"},
+    }
+    result, backend, _ = await _run(ws, "06-explain-codebase.prose", script)
+    assert result.status == "ok", result.error
+    (_, listing, _), (_, entry, _), (_, source, _), (_, wrote, _) = _results(backend)
+    assert listing.splitlines() == ["./app/__main__.py", "./app/server.py"]
+    assert entry.startswith("app/__main__.py:2:")
+    assert "def handle(request)" in source
+    assert (ws / "ARCHITECTURE.md").read_text().startswith("# Architecture")
+
+
+async def test_code_review_agents_review_the_files_they_were_pointed_at(tmp_path: Path) -> None:
+    ws = tmp_path
+    (ws / "src").mkdir()
+    (ws / "src" / "users.js").write_text("for (const u of users) { db.query('SELECT * FROM t WHERE id=' + u.id) }\n")
+    script = {
+        "sessions": [
+            {"match": "Review the code in src/", "tools": [{"tool": "glob", "input": {"pattern": "*.js", "path": "src"}}],
+             "output": "style ok"},
+            {"match": "performance bottlenecks", "tools": [{"tool": "grep", "input": {"pattern": "for \\(", "path": "src"}}],
+             "output": "N+1 query in a loop"},
+            {"match": "OWASP", "tools": [{"tool": "read", "input": {"file_path": "src/users.js"}}],
+             "output": "SQL built by concatenation"},
+        ],
+        "default": {"output": "consolidated report"},
+    }
+    result, backend, events = await _run(ws, "10-code-review-agents.prose", script)
+    assert result.status == "ok", result.error
+    assert [(name, error) for name, _, error in _results(backend)] == [("glob", False), ("grep", False), ("read", False)]
+    assert "src/users.js" in _results(backend)[0][1] and "db.query" in _results(backend)[2][1]
+    agents = {e.agent for e in events if e.type == "tool.end"}
+    assert agents == {"style-reviewer", "performance-reviewer", "security-reviewer"}

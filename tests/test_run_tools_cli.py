@@ -112,3 +112,38 @@ def test_bad_tool_options_are_clear_errors(tmp_path: Path, args: list[str]) -> N
                            "--script", "s.json", "p.prose"], cwd=cwd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.strip()
+
+
+def test_ctrl_c_during_a_command_kills_the_shell_and_its_children(tmp_path: Path) -> None:
+    import signal
+
+    (tmp_path / "p.prose").write_text('agent w:\n  permissions:\n    bash: allow\nsession: w\n  prompt: "Build"\n')
+    command = "(sleep 300 & echo $! > child.pid; wait)"
+    (tmp_path / "s.json").write_text(json.dumps(
+        {"sessions": [{"match": "Build", "output": "x", "tools": [{"tool": "bash", "input": {"command": command}}]}]}))
+    proc = subprocess.Popen([sys.executable, "-m", "openprose.cli", "run", "--backend", "scripted", "--script",
+                             "s.json", "p.prose"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, stdin=subprocess.DEVNULL)
+    pid_file = tmp_path / "child.pid"
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "tool bash cancelled" in (next((tmp_path / ".prose" / "runs").glob("*/state.md")).read_text())
+    gone_by = time.monotonic() + 1.0
+    while _alive(child) and time.monotonic() < gone_by:
+        time.sleep(0.02)
+    assert not _alive(child), "the command's child outlived the interrupted run"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except (ProcessLookupError, OSError):
+        return False
