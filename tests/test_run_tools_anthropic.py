@@ -21,6 +21,7 @@ from openprose.backends import BackendConfig, make_backend
 from openprose.interpreter import RunEvent, RunOptions, run_program
 
 from .fake_messages_api import FakeMessagesAPI, Reply
+from .tshelpers import process_alive
 
 SECRET = "sk-ant-test-tools-0123456789-do-not-leak"
 HIDDEN = "CONFIDENTIAL-PAYROLL-4471"  # content the session must never get back
@@ -309,19 +310,10 @@ async def test_first_race_kills_the_losing_branch_bash_tree_within_a_second(
     assert result.status == "ok" and result.outputs == {"w": "quick wins"}
     child = int(pid_file.read_text())
     deadline = ended_at[0] + 1.0
-    while _alive(child) and time.monotonic() < deadline:
+    while process_alive(child) and time.monotonic() < deadline:
         await trio.sleep(0.02)
-    assert not _alive(child), "the losing branch's sleep survived its cancellation"
+    assert not process_alive(child), "the losing branch's sleep survived its cancellation"
     bash_end = next(e for e in events if e.type == "tool.end" and e.tool == "bash")
     assert bash_end.status == "cancelled"
     assert {e.prompt: e.status for e in events if e.type == "session.end"} == {
         "Quick branch": "ok", "Slow branch": "cancelled"}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except (ProcessLookupError, OSError):
-        return False

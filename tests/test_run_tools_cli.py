@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from .tshelpers import process_alive
 
 PROGRAM = (
     "agent fixer:\n"
@@ -135,15 +136,6 @@ def test_ctrl_c_during_a_command_kills_the_shell_and_its_children(tmp_path: Path
     assert "Traceback" not in err
     assert "tool bash cancelled" in (next((tmp_path / ".prose" / "runs").glob("*/state.md")).read_text())
     gone_by = time.monotonic() + 1.0
-    while _alive(child) and time.monotonic() < gone_by:
+    while process_alive(child) and time.monotonic() < gone_by:
         time.sleep(0.02)
-    assert not _alive(child), "the command's child outlived the interrupted run"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except (ProcessLookupError, OSError):
-        return False
+    assert not process_alive(child), "the command's child outlived the interrupted run"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from openprose.agents.permissions import (
     parse_permissions,
 )
 from openprose.agents.tools import Toolbox, clip, scrubbed_environment
+from .tshelpers import process_alive
 
 
 @pytest.fixture()
@@ -249,17 +249,6 @@ async def test_unknown_tool_and_bad_input_are_errors_not_crashes(ws: Path) -> No
     assert bad.is_error and missing.is_error
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone for our purposes
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return False
-
 
 async def test_cancelling_a_session_kills_the_shell_and_its_children(ws: Path) -> None:
     marker = ws / "child.pid"
@@ -269,4 +258,4 @@ async def test_cancelling_a_session_kills_the_shell_and_its_children(ws: Path) -
             await box.call("bash", {"command": f"(sleep 300 & echo $! > {marker}; wait)"})
     await trio.sleep(0.2)
     child = int(marker.read_text())
-    assert not _alive(child), "the background child of the cancelled shell survived"
+    assert not process_alive(child), "the background child of the cancelled shell survived"

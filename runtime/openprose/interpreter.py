@@ -24,9 +24,10 @@ from typing import Any
 import trio
 
 from . import model as m
+from .agents.limits import ToolLimits
 from .agents.permissions import PermissionAsker
 from .agents.session_tools import SessionSetupError, prepare_session_tools
-from .agents.limits import ToolLimits
+from .agents.tools import Toolbox
 from .analysis import Analysis, analyze, contract_of_program
 from .backends.base import Backend, BackendError, ContextItem, SessionRequest
 from .checker import is_local_program_path
@@ -598,10 +599,9 @@ class Interpreter:
         )
         title = label or task
         session_id = f"s{next(self.session_ids)}"
-        acts = bool(getattr(self.backend, "acts", False))
         tools = None
-        if acts:
-            request, tools = await self.session_tools(request, s, merged, frame, agent_name, session_id, sid, path)
+        if getattr(self.backend, "acts", False):
+            request, tools = self.session_tools(request, s, merged, frame, agent_name, session_id, sid, path)
         self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name,
                   model=model_name, session=session_id)
         attempt = 0
@@ -644,9 +644,9 @@ class Interpreter:
                   usage=usage, agent=agent_name, model=result.model, session=session_id)
         return result.text
 
-    async def session_tools(self, request: SessionRequest, s: m.Session, merged: dict[str, m.Property], frame: Frame,
-                            agent_name: str | None, session_id: str, sid: str,
-                            path: tuple[str, ...]) -> tuple[SessionRequest, Any]:
+    def session_tools(self, request: SessionRequest, s: m.Session, merged: dict[str, m.Property], frame: Frame,
+                      agent_name: str | None, session_id: str, sid: str,
+                      path: tuple[str, ...]) -> tuple[SessionRequest, Toolbox]:
         """The toolbox of a session on a backend that acts, and the request with its skills and large context by reference."""
         def lookup(name: str) -> object:
             return self.lookup(frame, name, None)

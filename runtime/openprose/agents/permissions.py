@@ -295,10 +295,9 @@ class Gate:
         return Denial(rule.describe(kind), f"{_display(path, self.workspace)} is not covered by permissions {rule.describe(kind)}")
 
     def search_root_allowed(self, raw: str) -> Denial | None:
-        """Under read patterns, a glob/grep may start anywhere a pattern could match below."""
+        """Under read patterns, a glob/grep may start anywhere in the workspace or a folder a pattern names."""
         path = self.resolve(raw)
-        roots = [self.workspace, *self.extra_roots()]
-        if any(_inside(path, root) or _inside(root, path) for root in roots):
+        if any(_inside(path, root) for root in (self.workspace, *self.extra_roots())):
             return None
         return Denial("outside the workspace", f"{_display(path, self.workspace)} is outside the workspace")
 
