@@ -187,3 +187,20 @@ def test_live_tree_shows_reasons_and_running_totals() -> None:
     text = console.export_text()
     assert "condition **the tests pass** → no" in text and "2 tests [still] fail" in text
     assert "2 model calls · 1,200 in / 80 out tokens · 900 from cache · ≈ $0.0123" in text
+
+
+async def test_a_broken_backend_still_ends_the_run_cleanly(tmp_path: Path) -> None:
+    """A backend that returns nonsense makes the run fail with run.end and a closed state.md, not a traceback."""
+
+    class Broken(SimulatedBackend):
+        async def run_session(self, request):  # type: ignore[no-untyped-def, override]
+            return None  # not a SessionResult
+
+    program = 'session "hello"\n'
+    path = tmp_path / "p.prose"
+    path.write_text(program)
+    events: list[RunEvent] = []
+    result = await run_program(program.encode(), path, backend=Broken(), workdir=tmp_path, on_event=events.append)
+    assert result.status == "failed" and (result.error or "").startswith("internal error: AttributeError")
+    assert [e.type for e in events][-1] == "run.end"
+    assert (result.run_dir / "state.md").read_text().splitlines()[-1].startswith("---error")

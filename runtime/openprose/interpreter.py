@@ -1467,6 +1467,8 @@ async def run_program(
         status, error = "failed", "the program is nested too deeply to run; flatten it (for example with blocks)"
     except BackendError as exc:  # a backend error that escaped its call site still ends the run cleanly
         status, error = "failed", str(exc)
+    except Exception as exc:  # a bug (ours or a backend's) still ends the run cleanly: run.end, state.md closed
+        status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
     except trio.Cancelled:
         status, error = "cancelled", "the run was cancelled"
         with trio.CancelScope(shield=True):
