@@ -453,3 +453,14 @@ async def test_long_shared_context_is_cached(fake_messages_api: FakeMessagesAPI,
         assert head["cache_control"] == {"type": "ephemeral"} and head["text"].startswith('<context name="facts">')
     assert result.usage["cache_read_tokens"] >= len("fact. " * 1500) // 4
     _assert_matches_bill(result.usage, api)
+
+
+async def test_unnamed_outputs_are_labelled_without_breaking_the_section(
+    fake_messages_api: FakeMessagesAPI, tmp_path: Path
+) -> None:
+    api = fake_messages_api
+    api.route("Write the intro", Reply.ok("INTRO"))
+    result, _ = await run(api, tmp_path, 'session "Write the \\"intro\\""\nsession "Continue"\n')
+    assert result.status == "ok", result.error
+    cont = next(r for r in api.requests if "<task>\nContinue" in r.user_text)
+    assert "<context name=\"output of session: Write the 'intro'\" file=\".prose/runs/" in cont.user_text

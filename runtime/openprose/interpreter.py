@@ -779,7 +779,9 @@ class Interpreter:
         else:
             stored = binding
         self.last_ref = self.binding_ref(stored, frame.scope_id() if binding is None else _scope_of(frame, binding))
-        current_flow().add(Output(binding or f"output of session {_quote(title)}", result.text, self.last_ref, binding))
+        # The label goes into a `name="…"` attribute: no double quotes in it.
+        label = binding or "output of session: " + _quote(title)[1:-1].replace('"', "'")
+        current_flow().add(Output(label, result.text, self.last_ref, binding))
         if not result.text.strip():
             self.warn(f"session {_quote(title)} returned no text", s.span, "EMPTY")
         if note is not None:
