@@ -72,7 +72,6 @@ class Counts:
         return Counts(*(getattr(self, k).times(lo, hi) for k in KINDS))
 
 
-_ONE_SESSION = Counts(sessions=Range(1, 1))
 _ONE_CONDITION = Counts(conditions=Range(1, 1))
 _ONE_CHOICE = Counts(choices=Range(1, 1))
 

@@ -18,6 +18,13 @@ resumed memory a ``<memory>`` section, ahead of the task, inside one user messag
 XML-style tags are what Anthropic's prompting guidance recommends for separating
 material, and the name attribute lets the prompt refer to bindings by name.
 
+Decisions (conditions and choices) are forced tool calls (``decide`` / ``choose``)
+with a one-line reason, retried once with a correction when the reply is not a
+valid call (see ``decide``). Thinking is set explicitly per kind of call
+(``config.session_budget`` / ``decision_budget``). A long agent prompt and long
+shared context are marked for the prompt cache (``system_param``, ``user_content``).
+Every result and error carries the usage of all its calls, cache tokens included.
+
 Secrets: the key is given to the SDK client and kept nowhere else. Error messages
 are composed here from the status, error type and server message, with the key (and
 any bearer token) scrubbed, and are raised outside the ``except`` block so the SDK
