@@ -51,6 +51,10 @@ module.exports = grammar({
     $._condition_text,
     $._triple_condition_text,
     $._unclosed_modifiers,
+    // `->`, with the line break after it when nothing else follows on its line.
+    $._arrow,
+    // Zero-width, after a `->` ending its line: the next line is its right-hand side.
+    $._arrow_continues,
     // Never emitted: their validity tells the scanner it is inside brackets.
     ']',
     ')',
@@ -85,6 +89,7 @@ module.exports = grammar({
       $.catch_clause,
       $.finally_clause,
       $.throw_statement,
+      $.assert_statement,
       $.choice_block,
       $.option_clause,
       $.expression_statement,
@@ -144,15 +149,39 @@ module.exports = grammar({
 
     parameter_list: $ => seq('(', commaSep($.identifier), ')'),
 
-    property_block: $ => seq($._indent, repeat1($.property), $._dedent),
+    // A bare string among the properties is a prompt (`session: agent` with
+    // its prompt on the next line); the checker decides where that is allowed.
+    property_block: $ => seq($._indent, repeat1(choice($.property, $.prompt_line)), $._dedent),
+
+    prompt_line: $ => seq(field('prompt', $.string), $._newline),
 
     property: $ => seq(
       field('key', $.identifier),
       ':',
-      optional(field('value', $._simple_expression)),
-      optional(field('properties', $.property_block)),
+      choice(
+        seq(
+          optional(field('value', $._simple_expression)),
+          optional(field('properties', alias($._nested_properties, $.property_block))),
+        ),
+        // The value on the line below its key (`model:` / `  opus`, `skills:` / `  - web`).
+        seq(
+          $._indent,
+          choice(
+            seq(field('value', $._simple_expression), $._newline),
+            field('value', $.list_block),
+          ),
+          $._dedent,
+        ),
+      ),
       $._newline,
     ),
+
+    _nested_properties: $ => seq($._indent, repeat1($.property), $._dedent),
+
+    // YAML-style `- item` lines: an array written one element a line.
+    list_block: $ => repeat1(seq($._list_dash, $._simple_expression, $._newline)),
+
+    _list_dash: _ => token(prec(1, /-[ \t]+/)),
 
     // --------------------------------------------------------------- bindings
 
@@ -222,6 +251,21 @@ module.exports = grammar({
     finally_clause: $ => seq('finally', ':', optional(field('body', $.block)), $._newline),
 
     throw_statement: $ => seq('throw', optional(field('message', $.string)), $._newline),
+
+    // `assert cond: "message"` or `assert cond:` with the message indented below:
+    // when the condition does not hold, the message is thrown.
+    assert_statement: $ => seq(
+      'assert',
+      field('condition', $._simple_expression),
+      optional(seq(
+        ':',
+        optional(choice(
+          field('message', $.string),
+          seq($._indent, field('message', $.string), $._newline, $._dedent),
+        )),
+      )),
+      $._newline,
+    ),
 
     choice_block: $ => seq(
       'choice',
@@ -322,11 +366,13 @@ module.exports = grammar({
 
     parallel_for: $ => seq(
       'parallel',
+      optional(field('modifiers', $.modifier_list)),
       'for',
       field('item', $.identifier),
       optional(seq(',', field('index', $.identifier))),
       'in',
       field('collection', $._simple_expression),
+      optional(field('modifiers', $.modifier_list)),
       ':',
       optional(field('body', $.block)),
     ),
@@ -373,14 +419,19 @@ module.exports = grammar({
 
     sequence: $ => prec.left(PREC.sequence, seq(
       field('left', $._expression),
-      '->',
-      optional(field('right', $._expression)),
+      alias($._arrow, '->'),
+      choice(
+        seq($._arrow_continues, field('right', $._expression)),
+        optional(field('right', $._expression)),
+      ),
     )),
 
     binary_expression: $ => choice(
       ...[
         ['or', PREC.or],
         ['and', PREC.and],
+        ['is', PREC.compare],
+        [alias(token(prec(1, /is[ \t]+not/)), 'is not'), PREC.compare],
         ['==', PREC.compare],
         ['!=', PREC.compare],
         ['<', PREC.compare],
@@ -409,10 +460,18 @@ module.exports = grammar({
       field('property', $.identifier),
     )),
 
+    // A call's `(` touches the name: `items (first)` after `parallel for … in`
+    // is a modifier list, never a call.
     call: $ => prec(PREC.call, seq(
       field('function', $.identifier),
-      field('arguments', $.argument_list),
+      field('arguments', alias($._call_arguments, $.argument_list)),
     )),
+
+    _call_arguments: $ => seq(
+      alias(token.immediate('('), '('),
+      commaSep(choice($.keyword_argument, $._simple_expression)),
+      ')',
+    ),
 
     argument_list: $ => seq('(', commaSep(choice($.keyword_argument, $._simple_expression)), ')'),
 

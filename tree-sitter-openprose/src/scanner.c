@@ -16,6 +16,12 @@
  *     end of its line (or any string meets the end of the file), so the rest
  *     of the program still parses and the checker can report E001.
  *   - the text of `**…**` and `***…***` conditions.
+ *   - `->`, and after a `->` that ends its line, a zero-width "continues"
+ *     token instead of a NEWLINE when the next line is the arrow's
+ *     right-hand side (`->` alone on a line between multi-line statements).
+ *     A next line that starts a new statement leaves the arrow dangling.
+ *   - inside a triple-quoted string, a backslash before a line end is text
+ *     (shell continuations in prompts), not a broken escape.
  *
  * Every indentation token is zero-width: the scanner only looks ahead and the
  * generated lexer then consumes the whitespace and comments as extras.
@@ -39,6 +45,8 @@ enum TokenType {
   CONDITION_TEXT,
   TRIPLE_CONDITION_TEXT,
   UNCLOSED_MODIFIERS,
+  ARROW,
+  ARROW_CONTINUES,
   CLOSE_BRACKET,
   CLOSE_PAREN,
   CLOSE_BRACE,
@@ -108,7 +116,14 @@ static bool scan_string_text(TSLexer *lexer, bool triple, bool has_content) {
     lexer->mark_end(lexer);
     if (lexer->eof(lexer)) break;
     int32_t c = lexer->lookahead;
-    if (c == '\\') break;
+    if (c == '\\') {
+      if (!triple) break;
+      /* `\` ending a line of a triple-quoted string is text; any other escape is not. */
+      advance(lexer);
+      if (lexer->lookahead != '\n' && lexer->lookahead != '\r') break; /* mark_end sits before `\` */
+      has_content = true;
+      continue;
+    }
     if (!triple && (c == '"' || c == '\n' || c == '\r')) break;
     if (triple && c == '"') {
       unsigned run = 0;
@@ -153,6 +168,48 @@ static bool scan_string_part(TSLexer *lexer, bool triple, const bool *valid_symb
     return scan_string_text(lexer, triple, true);
   }
   return scan_string_text(lexer, triple, false);
+}
+
+/* Keywords that start a statement: a line starting with one never continues an arrow. */
+static const char *const STATEMENT_KEYWORDS[] = {
+  "let", "const", "output", "input", "agent", "block", "use", "import", "if", "elif", "else",
+  "try", "catch", "finally", "throw", "choice", "option", "assert", NULL,
+};
+
+/*
+ * Reads the first word of a line (consuming it: the caller has already marked
+ * the token's end) and reports whether the line starts a new statement: a
+ * statement keyword, or `name =` (an assignment). After a `->` that ends its
+ * line, such a line is a new statement (the arrow is dangling); any other
+ * line indented at least as far is the arrow's right-hand side.
+ */
+static bool line_starts_statement(TSLexer *lexer) {
+  char word[16];
+  unsigned length = 0;
+  if (!is_ident_start(lexer->lookahead)) return false;
+  while (is_ident_char(lexer->lookahead) || lexer->lookahead == '-') {
+    if (length < sizeof(word) - 1) word[length] = (char)lexer->lookahead;
+    length++;
+    advance(lexer);
+  }
+  if (length < sizeof(word)) {
+    word[length] = 0;
+    for (const char *const *keyword = STATEMENT_KEYWORDS; *keyword; keyword++) {
+      if (strcmp(word, *keyword) == 0) return true;
+    }
+  }
+  while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
+  if (lexer->lookahead != '=') return false;
+  advance(lexer);
+  return lexer->lookahead != '=';
+}
+
+/* Called with the `-` of `->` consumed and `>` as the lookahead. */
+static bool finish_arrow(TSLexer *lexer) {
+  advance(lexer);
+  lexer->mark_end(lexer);
+  lexer->result_symbol = ARROW;
+  return true;
 }
 
 /* Text of `**…**` (one line) or `***…***` (any number of lines). */
@@ -242,9 +299,26 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     }
   }
 
-  if (!found_end_of_line) return false;
+  if (!found_end_of_line) {
+    if (lexer->lookahead == '-' && valid_symbols[ARROW]) {
+      advance(lexer);
+      if (lexer->lookahead == '>') return finish_arrow(lexer);
+    }
+    return false;
+  }
 
   uint16_t current = scanner->indents.size > 0 ? *array_back(&scanner->indents) : 0;
+
+  /*
+   * Only right after a `->` is ARROW_CONTINUES valid: the next line continues
+   * the expression unless it is a new statement. The token is zero-width; the
+   * line break is then skipped as whitespace.
+   */
+  if (valid_symbols[ARROW_CONTINUES] && !error_recovery_mode && !lexer->eof(lexer) && lexer->lookahead != '#' &&
+      indent_length >= current && !line_starts_statement(lexer)) {
+    lexer->result_symbol = ARROW_CONTINUES;
+    return true;
+  }
 
   /* `| map:` or `-> session …` on its own line continues the expression. */
   bool continuation = false;
@@ -252,11 +326,14 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     if (lexer->lookahead == '|') {
       continuation = true;
     } else if (lexer->lookahead == '-') {
-      skip(lexer);
+      advance(lexer); /* the zero-width tokens below still end where mark_end left them */
       continuation = lexer->lookahead == '>';
     }
   }
-  if (continuation && indent_length >= current) return false;
+  if (continuation && indent_length >= current) {
+    if (valid_symbols[ARROW] && lexer->lookahead == '>') return finish_arrow(lexer);
+    return false;
+  }
 
   if (valid_symbols[INDENT] && !continuation && indent_length > current) {
     array_push(&scanner->indents, (uint16_t)indent_length);
