@@ -176,6 +176,12 @@ module.exports = grammar({
       $._newline,
     ),
 
+    property_inline: $ => seq(
+      field('key', $.identifier),
+      ':',
+      field('value', $._simple_expression),
+    ),
+
     _nested_properties: $ => seq($._indent, repeat1($.property), $._dedent),
 
     // YAML-style `- item` lines: an array written one element a line.
@@ -324,7 +330,12 @@ module.exports = grammar({
       'session',
       optional(choice(
         // `session "Synthesize":` followed by properties is also written.
-        seq(field('prompt', $.string), optional(':')),
+        seq(field('prompt', $.string), optional(choice(
+          ':',
+          // `session "Research" context: topic` -- a property written on the
+          // prompt's line parses as one, so the checker can say where it goes.
+          field('inline', $.property_inline),
+        ))),
         seq(':', optional(field('agent', $.identifier))),
         seq(field('name', $.identifier), ':', field('agent', $.identifier)),
       )),

@@ -15,7 +15,7 @@ from typing import Union
 
 import tree_sitter as ts
 
-from .diagnostics import Anchor, Diagnostic, LineIndex, Severity, Span
+from .diagnostics import Anchor, Diagnostic, Fix, LineIndex, Severity, Span, TextEdit
 
 # --------------------------------------------------------------------- values
 
@@ -85,6 +85,8 @@ class Literal:
 class Array:
     span: Span
     items: tuple["Expr", ...]
+    #: Written as `- item` lines under its key rather than `[…]`.
+    bullets: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,8 @@ class Property:
     value: "Expr | None"
     children: tuple["Property", ...] = ()
     has_block: bool = False
+    #: A bare string line in a property block, read as `prompt:` (`session: agent` / `  "…"`).
+    bare: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +225,9 @@ class ForLoop:
     index: Name | None
     collection: "Expr"
     body: tuple["Stmt", ...]
+    #: `parallel for x in xs (first):` -- the same modifiers as a parallel block.
+    modifiers: tuple["Modifier", ...] = ()
+    modifiers_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +386,16 @@ class Throw:
 
 
 @dataclass(frozen=True, slots=True)
+class Assert:
+    """`assert condition: "message"`: throws the message when the condition does not hold."""
+
+    span: Span
+    keyword_span: Span
+    condition: "Expr"
+    message: Str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Option:
     span: Span
     label: Str
@@ -410,7 +427,7 @@ class ExprStmt:
 
 
 Stmt = Union[
-    Use, Import, Input, Output, AgentDef, BlockDef, Let, Assign, If, Try, Throw, Choice, Orphan, ExprStmt,
+    Use, Import, Input, Output, AgentDef, BlockDef, Let, Assign, If, Try, Throw, Assert, Choice, Orphan, ExprStmt,
 ]
 
 
@@ -711,6 +728,17 @@ def _throw(node: ts.Node) -> Throw:
     return Throw(_sp(node), _string(message) if message is not None else None)
 
 
+def _assert(node: ts.Node) -> Assert:
+    cond = node.child_by_field_name("condition")
+    message = node.child_by_field_name("message")
+    return Assert(
+        _sp(node),
+        _keyword_span(node),
+        _expr(cond) if cond is not None else Unknown(_sp(node), "missing"),
+        _string(message) if message is not None else None,
+    )
+
+
 def _choice(node: ts.Node) -> Choice:
     criteria = node.child_by_field_name("criteria")
     options: list[Option] = []
@@ -756,6 +784,7 @@ _STATEMENTS = {
     "catch_clause": _orphan,
     "finally_clause": _orphan,
     "throw_statement": _throw,
+    "assert_statement": _assert,
     "choice_block": _choice,
     "option_clause": _orphan,
     "expression_statement": _expr_stmt,
@@ -769,23 +798,44 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
         return ()
     out = []
     for prop in node.named_children:
+        if prop.type == "prompt_line":
+            text = prop.child_by_field_name("prompt")
+            if text is not None:
+                value_str = _string(text)
+                out.append(Property(_sp(prop), "prompt", value_str.span, value_str, bare=True))
+            continue
         if prop.type != "property":
             continue
         key = prop.child_by_field_name("key")
         value = prop.child_by_field_name("value")
         nested = prop.child_by_field_name("properties")
         assert key is not None
+        key_text = _text(key)
         out.append(
             Property(
                 _sp(prop),
-                _text(key),
+                key_text,
                 _sp(key),
-                _expr(value) if value is not None else None,
+                _list_block(value, words=key_text == "skills") if value is not None and value.type == "list_block"
+                else _expr(value) if value is not None else None,
                 _properties(nested),
                 nested is not None,
             )
         )
     return tuple(out)
+
+
+def _list_block(node: ts.Node, *, words: bool) -> Array:
+    """`- item` lines. Under `skills:` a bare word is the skill's name, as in YAML."""
+    items: list[Expr] = []
+    for child in node.named_children:
+        if child.type == "comment":
+            continue
+        if words and child.type == "identifier":
+            items.append(Str(_sp(child), (_text(child),), False))
+        else:
+            items.append(_expr(child))
+    return Array(_sp(node), tuple(items), bullets=True)
 
 
 # The scanner's rules, as one pattern: an escape, or a `{name(.name)*}` interpolation.
@@ -921,6 +971,10 @@ def _modifiers(node: ts.Node | None) -> tuple[Modifier, ...]:
 
 def _session(node: ts.Node) -> Session:
     prompt = node.child_by_field_name("prompt")
+    properties = _properties(node.child_by_field_name("properties"))
+    inline = node.child_by_field_name("inline")
+    if inline is not None:
+        properties = (_inline_property(inline),) + properties
     return Session(
         _sp(node),
         "resume" if node.type == "resume" else "session",
@@ -928,8 +982,32 @@ def _session(node: ts.Node) -> Session:
         _string(prompt) if prompt is not None else None,
         _name(node.child_by_field_name("agent")),
         _name(node.child_by_field_name("name")),
-        _properties(node.child_by_field_name("properties")),
+        properties,
     )
+
+
+def _inline_property(node: ts.Node) -> Property:
+    """`session "…" context: x` on one line: read as the property it was meant
+    to be, and reported (E004) with the fix that moves it to its own line."""
+    key = node.child_by_field_name("key")
+    value = node.child_by_field_name("value")
+    assert key is not None
+    source = _ctx.source
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    line = source[line_start : node.start_byte]
+    indent = " " * (len(line) - len(line.lstrip(b" ")) + 2)
+    gap_start = node.start_byte - (len(line) - len(line.rstrip()))
+    key_text = _text(key)
+    _ctx.problems.append(
+        Diagnostic(
+            "E004",
+            Severity.ERROR,
+            f"'{key_text}:' must go on its own line, indented under the session",
+            _sp(node),
+            fixes=(Fix(f"Move '{key_text}:' to its own line", (TextEdit(_abs(gap_start, node.start_byte), "\n" + indent),)),),
+        )
+    )
+    return Property(_sp(node), key_text, _sp(key), _expr(value) if value is not None else None)
 
 
 def _arguments(node: ts.Node | None) -> tuple[Argument, ...]:
@@ -974,6 +1052,10 @@ def _for(node: ts.Node) -> ForLoop:
     item = _name(node.child_by_field_name("item"))
     assert item is not None
     coll = node.child_by_field_name("collection")
+    mods = node.children_by_field_name("modifiers")
+    modifiers: tuple[Modifier, ...] = ()
+    for mod_list in mods:
+        modifiers += _modifiers(mod_list)
     return ForLoop(
         _sp(node),
         node.type == "parallel_for",
@@ -981,6 +1063,8 @@ def _for(node: ts.Node) -> ForLoop:
         _name(node.child_by_field_name("index")),
         _expr(coll) if coll is not None else Unknown(_sp(node), "missing"),
         _body(node),
+        modifiers,
+        _sp(mods[0]) if mods else None,
     )
 
 
@@ -1057,7 +1141,7 @@ def _binary(node: ts.Node) -> Binary:
     right = node.child_by_field_name("right")
     return Binary(
         _sp(node),
-        _text(op) if op is not None else "?",
+        " ".join(_text(op).split()) if op is not None else "?",  # `is   not` is `is not`
         _expr(left) if left is not None else Unknown(_sp(node), "missing"),
         _expr(right) if right is not None else Unknown(_sp(node), "missing"),
     )
@@ -1137,6 +1221,7 @@ _EXPRESSIONS = {
     "false": lambda n: Literal(_sp(n), False),
     "null": lambda n: Literal(_sp(n), None),
     "array": _array,
+    "list_block": lambda n: _list_block(n, words=False),
     "object": _object,
     "member_expression": _member,
     "call": _call,
