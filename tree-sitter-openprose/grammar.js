@@ -176,9 +176,10 @@ module.exports = grammar({
       $._newline,
     ),
 
+    // The key and its colon are one token, so that any other word after a
+    // prompt (`session "a" foo`) is still the plain "unexpected text" error.
     property_inline: $ => seq(
-      field('key', $.identifier),
-      ':',
+      field('key', alias(token(prec(2, /[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*[ \t]*:/)), $.inline_key)),
       field('value', $._simple_expression),
     ),
 

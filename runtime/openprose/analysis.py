@@ -18,6 +18,7 @@ import tree_sitter as ts
 from . import model as m
 from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
+from .indentation import tab_diagnostics
 from .resolve import Resolution, program_alias
 from .syntax import parse, syntax_diagnostics
 
@@ -162,6 +163,12 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     diagnostics = syntax_diagnostics(tree, source)
     diagnostics.extend(program.lexical)
     diagnostics.extend(encoding_diagnostics(source))
+    tabs = tab_diagnostics(tree, source)
+    if tabs:
+        # A tab is the mistake; a level it happens not to match is the same mistake.
+        rows = {d.span.start_row for d in tabs}
+        diagnostics = [d for d in diagnostics if not (d.code == "E005" and d.span.start_row in rows)]
+        diagnostics.extend(tabs)
     base = path.parent if path is not None else None
     contracts, problems = load_contracts(program, base, reader)
     semantic, resolution = check_program(program, contracts=contracts)

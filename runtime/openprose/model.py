@@ -16,6 +16,7 @@ from typing import Union
 import tree_sitter as ts
 
 from .diagnostics import Anchor, Diagnostic, Fix, LineIndex, Severity, Span, TextEdit
+from .indentation import body_levels, indentation_error, levels_before, width
 
 # --------------------------------------------------------------------- values
 
@@ -566,19 +567,25 @@ def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic],
         source = _ctx.source
         line_start = node.start_byte - col
         if not source[line_start : node.start_byte].strip():
-            row = node.start_point[0]
-            problems.append(
-                Diagnostic(
-                    "E005",
-                    Severity.ERROR,
-                    f"inconsistent indentation: this line starts at column {col + 1}, "
-                    f"the statements around it at column {column + 1}",
-                    # Inside a statement the problem is cached with it, so it must move with its anchor.
-                    _abs(node.start_byte - col, node.start_byte) if anchored
-                    else Span(node.start_byte - col, node.start_byte, row, 0, row, col),
-                )
-            )
+            root = node
+            while root.parent is not None:
+                root = root.parent
+            levels = levels_before(root, source, line_start)
+            if column not in levels:
+                levels.append(column)
+            found = indentation_error(source, line_start, node.start_point[0], width(source[line_start : node.start_byte]), levels)
+            # Inside a statement the problem is cached with it, so it must move with its anchor.
+            problems.append(_anchored(found) if anchored else found)
     return column
+
+
+def _anchored(diag: Diagnostic) -> Diagnostic:
+    """The same diagnostic with spans relative to the statement being built."""
+    def move(span: Span) -> Span:
+        return _abs(span.start_byte, span.end_byte)
+
+    fixes = tuple(Fix(f.title, tuple(TextEdit(move(e.span), e.new_text) for e in f.edits)) for f in diag.fixes)
+    return Diagnostic(diag.code, diag.severity, diag.message, move(diag.span), diag.related, fixes)
 
 
 def _statements(node: ts.Node | None) -> tuple[Stmt, ...]:
@@ -811,6 +818,20 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
         nested = prop.child_by_field_name("properties")
         assert key is not None
         key_text = _text(key)
+        if value is not None and nested is not None:
+            # `model: sonnet` with a deeper line under it: a property indented too far.
+            # Report it on that line and keep its properties as siblings.
+            first = next((c for c in nested.named_children if c.type == "property"), None)
+            if first is not None:
+                line_start = first.start_byte - first.start_point[1]
+                found = indentation_error(
+                    _ctx.source, line_start, first.start_point[0], first.start_point[1], body_levels(prop),
+                    why=f" ('{key_text}' has a value, so nothing can be nested under it)",
+                )
+                _ctx.problems.append(_anchored(found))
+            out.append(Property(_sp(prop), key_text, _sp(key), _expr(value)))
+            out.extend(_properties(nested))
+            continue
         out.append(
             Property(
                 _sp(prop),
@@ -997,7 +1018,7 @@ def _inline_property(node: ts.Node) -> Property:
     line = source[line_start : node.start_byte]
     indent = " " * (len(line) - len(line.lstrip(b" ")) + 2)
     gap_start = node.start_byte - (len(line) - len(line.rstrip()))
-    key_text = _text(key)
+    key_text = _text(key).rstrip(":").strip()
     _ctx.problems.append(
         Diagnostic(
             "E004",
@@ -1007,7 +1028,8 @@ def _inline_property(node: ts.Node) -> Property:
             fixes=(Fix(f"Move '{key_text}:' to its own line", (TextEdit(_abs(gap_start, node.start_byte), "\n" + indent),)),),
         )
     )
-    return Property(_sp(node), key_text, _sp(key), _expr(value) if value is not None else None)
+    key_span = _abs(key.start_byte, key.start_byte + len(key_text))
+    return Property(_sp(node), key_text, key_span, _expr(value) if value is not None else None)
 
 
 def _arguments(node: ts.Node | None) -> tuple[Argument, ...]:

@@ -14,6 +14,7 @@ import tree_sitter as ts
 import tree_sitter_openprose as tsp
 
 from .diagnostics import Diagnostic, Severity, Span
+from .indentation import indentation_error, levels_before, width
 
 LANGUAGE = ts.Language(tsp.language())
 
@@ -175,8 +176,12 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
             if node.is_missing:
                 out.append(Diagnostic("E005", Severity.ERROR, _missing_message(node), Span.of(node)))
             elif node.is_error:
-                code, message = _error_code(node)
-                out.append(Diagnostic(code, Severity.ERROR, message, _first_line_span(node, source)))
+                misplaced = _misindented(root, node, source)
+                if misplaced is not None:
+                    out.append(misplaced)
+                else:
+                    code, message = _error_code(node)
+                    out.append(Diagnostic(code, Severity.ERROR, message, _first_line_span(node, source)))
             elif node.has_error:
                 descend = True
                 if not any(c.has_error or c.is_error or c.is_missing for c in node.children):
@@ -193,6 +198,24 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
                 continue
             break
     return out
+
+
+def _misindented(root: ts.Node, node: ts.Node, source: bytes) -> Diagnostic | None:
+    """An ERROR that starts a line indented to no open level is an indentation mistake.
+
+    Said on that line ("indented 3 spaces, expected 2 or 0"), it replaces the
+    "malformed …" message the parser's recovery would otherwise give.
+    """
+    start = node.start_byte
+    line_start = source.rfind(b"\n", 0, start) + 1
+    indent = source[line_start:start]
+    if indent.strip(b" \t") or not indent:
+        return None  # not the first thing on its line, or at column 0
+    found = width(indent)
+    levels = levels_before(root, source, line_start)
+    if found in levels:
+        return None
+    return indentation_error(source, line_start, node.start_point[0], found, levels)
 
 
 def _hidden_missing(node: ts.Node, source: bytes) -> Diagnostic:
