@@ -186,7 +186,7 @@ module.exports = grammar({
     _nested_properties: $ => seq($._indent, repeat1($.property), $._dedent),
 
     // YAML-style `- item` lines: an array written one element a line.
-    list_block: $ => repeat1(seq($._list_dash, $._simple_expression, $._newline)),
+    list_block: $ => repeat1(seq(alias($._list_dash, '-'), $._simple_expression, $._newline)),
 
     _list_dash: _ => token(prec(1, /-[ \t]+/)),
 
