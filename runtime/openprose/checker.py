@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import model as m
 from .diagnostics import Diagnostic, Fix, Related, Severity, Span, TextEdit
-from .resolve import READONLY_KINDS, Resolution, Role, resolve
+from .resolve import READONLY_KINDS, Reference, Resolution, Role, Scope, SymbolKind, resolve
 
 MODELS = ("sonnet", "opus", "haiku")
 STRATEGIES = ("all", "first", "any", "regardless")
@@ -401,6 +401,39 @@ class _Checker:
                             ),
                         ),
                     )
+
+    def used_before_bound(self, ref: Reference, agents: list[Span]) -> None:
+        """E101 (W113 inside text) for a name read before the statement that binds it.
+
+        Not when the read can run later than it is written: inside a block
+        definition (it runs when called), an agent definition (its context is
+        read by the session that uses it), or a loop body that also contains
+        the binding (later iterations see it).
+        """
+        sym = ref.symbol
+        assert sym is not None
+        if sym.kind not in _ORDERED_KINDS or sym.implicit:
+            return
+        first = min([sym.span.start_byte, *(span.start_byte for span in sym.other_definitions)])
+        at = ref.span.start_byte
+        if at >= first or any(span.start_byte <= at < span.end_byte for span in agents):
+            return
+        scope: Scope | None = ref.scope
+        while scope is not None and scope is not sym.scope:
+            if scope.kind == "block" or (scope.kind == "body" and scope.span.start_byte <= first < scope.span.end_byte):
+                return
+            scope = scope.parent
+        line = sym.span.start_row + 1
+        related = (Related(f"'{ref.name}' is bound here", sym.span),)
+        if ref.in_string:
+            self.warning(
+                "W113",
+                f"'{{{ref.name}}}' is bound only later, on line {line}; here it is sent as written",
+                ref.span,
+                related=related,
+            )
+        else:
+            self.error("E101", f"'{ref.name}' is used before it is bound on line {line}", ref.span, related=related)
 
     def undefined_agent(self, name: m.Name) -> None:
         fixes: list[Fix] = []
@@ -789,6 +822,7 @@ class _Checker:
                                 f"(outputs: {', '.join(contract.outputs) or 'none'})",
                                 name.span,
                             )
+        agents = [stmt.span for stmt in self.program.body if isinstance(stmt, m.AgentDef)]
         for ref in self.res.references:
             if ref.symbol is not None:
                 if ref.write and ref.symbol.kind in READONLY_KINDS:
@@ -798,6 +832,8 @@ class _Checker:
                         ref.span,
                         related=(Related("defined here", ref.symbol.span),),
                     )
+                elif not ref.write and ref.role is Role.VARIABLE:
+                    self.used_before_bound(ref, agents)
                 continue
             if ref.role is Role.VARIABLE:
                 hint, fixes = _suggest(ref.name, ref.scope.visible(), ref.span)
@@ -822,6 +858,10 @@ class _Checker:
                 if ref.name in self.res.blocks:
                     hint = f"; to run the block, write `do {ref.name}(…)`"
                 self.error("E025", f"'{ref.name}' is not an imported program{hint}", ref.span)
+
+
+#: Bindings made by a statement at its place in the program (so order matters for them).
+_ORDERED_KINDS = frozenset({SymbolKind.VARIABLE, SymbolKind.CONST, SymbolKind.OUTPUT, SymbolKind.INPUT})
 
 
 #: Values with nothing to check inside them (names are checked when resolved).
