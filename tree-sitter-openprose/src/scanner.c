@@ -117,10 +117,13 @@ static bool scan_string_text(TSLexer *lexer, bool triple, bool has_content) {
     if (lexer->eof(lexer)) break;
     int32_t c = lexer->lookahead;
     if (c == '\\') {
-      if (!triple) break;
-      /* `\` ending a line of a triple-quoted string is text; any other escape is not. */
+      /*
+       * `\` ending a line is text: in a triple-quoted string it is kept (shell
+       * continuations), in a single-line one the string is then unterminated.
+       * Any other escape is an escape_sequence token.
+       */
       advance(lexer);
-      if (lexer->lookahead != '\n' && lexer->lookahead != '\r') break; /* mark_end sits before `\` */
+      if (!lexer->eof(lexer) && lexer->lookahead != '\n' && lexer->lookahead != '\r') break; /* mark_end sits before `\` */
       has_content = true;
       continue;
     }
