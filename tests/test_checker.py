@@ -64,6 +64,7 @@ CASES: dict[str, tuple[str, int, int]] = {
     "P007": ('parallel:\nsession "after"\n', 1, 1),
     "P008": ('parallel (on-fial: continue):\n  session "a"\n', 1, 11),
     "P009": ('parallel (on-fail:):\n  session "a"\n', 1, 11),
+    "P010": ('parallel:\n  a = session "A"\n  a = session "B"\n', 3, 3),
     # other rules of our own
     "E101": ('session "a"\n  context: missing\n', 2, 12),
     "E102": ("do nothing-here\n", 1, 4),
@@ -82,6 +83,7 @@ CASES: dict[str, tuple[str, int, int]] = {
     "E115": ('session "a"\n  context: ["literal"]\n', 2, 13),
     "E116": ('agent a:\n  persist: forever\n', 2, 12),
     "E117": ('use "./missing-program.prose" as gone\n', 1, 5),
+    "E118": ('session "a"\n\tcontext: x\nlet x = 1\n', 2, 1),
     "W101": ('loop:\n  session "a"\n', 1, 1),
     "W102": ('loop until **ok**:\n  session "a"\n', 1, 12),
     "W103": ('let item = session "a"\nfor item in [1]:\n  session "b"\n', 2, 5),
