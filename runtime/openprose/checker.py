@@ -183,6 +183,15 @@ class _Checker:
             self.expr(stmt.value, in_block)
         elif isinstance(stmt, m.ExprStmt):
             self.expr(stmt.expr, in_block)
+            if isinstance(stmt.expr, (m.Str, m.Number, m.Literal)):
+                span = stmt.expr.span
+                at = Span(span.start_byte, span.start_byte, span.start_row, span.start_col, span.start_row, span.start_col)
+                self.warning(
+                    "W114",
+                    "a value on its own line does nothing; did you mean a session (`session \"…\"`)?",
+                    span,
+                    fixes=(_replace(at, "session ", "Make it a session"),) if isinstance(stmt.expr, m.Str) else (),
+                )
         elif isinstance(stmt, m.If):
             for branch in stmt.branches:
                 self.branch(branch, "condition", in_block)

@@ -14,8 +14,9 @@ import tree_sitter as ts
 
 from .diagnostics import Diagnostic, Fix, Severity, Span, TextEdit
 
-#: How wide the scanner reads a tab (keep in sync with src/scanner.c).
-TAB_WIDTH = 8
+#: How wide the scanner reads a tab: one level of the canonical 2-space indent, so a tab
+#: typed in place of one level keeps the program's structure (keep in sync with src/scanner.c).
+TAB_WIDTH = 2
 
 _BODIES = frozenset({"block", "property_block", "source_file"})
 _TEXT_NODES = frozenset({"string", "condition", "string_content", "condition_text", "comment"})

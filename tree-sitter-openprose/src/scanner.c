@@ -284,7 +284,7 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
       indent_length = 0;
       skip(lexer);
     } else if (c == '\t') {
-      indent_length += 8;
+      indent_length += 2; /* one level of the canonical 2-space indent; see indentation.py */
       skip(lexer);
     } else if (c == 0xFEFF) {
       skip(lexer);
