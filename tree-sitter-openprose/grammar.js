@@ -55,6 +55,10 @@ module.exports = grammar({
     $._arrow,
     // Zero-width, after a `->` ending its line: the next line is its right-hand side.
     $._arrow_continues,
+    // The indent that opens properties (or a value below its key). The scanner
+    // declines it for a deeper line that starts a statement: that line is a
+    // statement indented too far, reported where it is, not a broken property.
+    $._property_indent,
     // Never emitted: their validity tells the scanner it is inside brackets.
     ']',
     ')',
@@ -151,7 +155,7 @@ module.exports = grammar({
 
     // A bare string among the properties is a prompt (`session: agent` with
     // its prompt on the next line); the checker decides where that is allowed.
-    property_block: $ => seq($._indent, repeat1(choice($.property, $.prompt_line)), $._dedent),
+    property_block: $ => seq($._property_indent, repeat1(choice($.property, $.prompt_line)), $._dedent),
 
     prompt_line: $ => seq(field('prompt', $.string), $._newline),
 
@@ -165,7 +169,7 @@ module.exports = grammar({
         ),
         // The value on the line below its key (`model:` / `  opus`, `skills:` / `  - web`).
         seq(
-          $._indent,
+          $._property_indent,
           choice(
             seq(field('value', $._simple_expression), $._newline),
             field('value', $.list_block),
@@ -183,7 +187,7 @@ module.exports = grammar({
       field('value', $._simple_expression),
     ),
 
-    _nested_properties: $ => seq($._indent, repeat1($.property), $._dedent),
+    _nested_properties: $ => seq($._property_indent, repeat1($.property), $._dedent),
 
     // YAML-style `- item` lines: an array written one element a line.
     list_block: $ => repeat1(seq(alias($._list_dash, '-'), $._simple_expression, $._newline)),

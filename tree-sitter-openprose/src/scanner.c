@@ -47,6 +47,7 @@ enum TokenType {
   UNCLOSED_MODIFIERS,
   ARROW,
   ARROW_CONTINUES,
+  PROPERTY_INDENT,
   CLOSE_BRACKET,
   CLOSE_PAREN,
   CLOSE_BRACE,
@@ -179,6 +180,18 @@ static const char *const STATEMENT_KEYWORDS[] = {
   "try", "catch", "finally", "throw", "choice", "option", "assert", NULL,
 };
 
+/* Keywords that start an expression statement: never a property key. */
+static const char *const EXPRESSION_KEYWORDS[] = {
+  "session", "resume", "parallel", "do", "repeat", "for", "loop", NULL,
+};
+
+static bool is_keyword(const char *word, const char *const *keywords) {
+  for (const char *const *keyword = keywords; *keyword; keyword++) {
+    if (strcmp(word, *keyword) == 0) return true;
+  }
+  return false;
+}
+
 /*
  * Reads the first word of a line (consuming it: the caller has already marked
  * the token's end) and reports whether the line starts a new statement: a
@@ -186,7 +199,7 @@ static const char *const STATEMENT_KEYWORDS[] = {
  * line, such a line is a new statement (the arrow is dangling); any other
  * line indented at least as far is the arrow's right-hand side.
  */
-static bool line_starts_statement(TSLexer *lexer) {
+static bool line_starts_statement(TSLexer *lexer, bool or_expression) {
   char word[16];
   unsigned length = 0;
   if (!is_ident_start(lexer->lookahead)) return false;
@@ -197,9 +210,8 @@ static bool line_starts_statement(TSLexer *lexer) {
   }
   if (length < sizeof(word)) {
     word[length] = 0;
-    for (const char *const *keyword = STATEMENT_KEYWORDS; *keyword; keyword++) {
-      if (strcmp(word, *keyword) == 0) return true;
-    }
+    if (is_keyword(word, STATEMENT_KEYWORDS)) return true;
+    if (or_expression && is_keyword(word, EXPRESSION_KEYWORDS)) return true;
   }
   while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
   if (lexer->lookahead != '=') return false;
@@ -318,7 +330,7 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
    * line break is then skipped as whitespace.
    */
   if (valid_symbols[ARROW_CONTINUES] && !error_recovery_mode && !lexer->eof(lexer) && lexer->lookahead != '#' &&
-      indent_length >= current && !line_starts_statement(lexer)) {
+      indent_length >= current && !line_starts_statement(lexer, false)) {
     lexer->result_symbol = ARROW_CONTINUES;
     return true;
   }
@@ -342,6 +354,25 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     array_push(&scanner->indents, (uint16_t)indent_length);
     lexer->result_symbol = INDENT;
     return true;
+  }
+
+  /*
+   * Properties (or a value below its key) may open here. A deeper line that
+   * starts a statement is not one: it ends the line like a NEWLINE, so the
+   * statement parses at the level it belongs to and the checker reports its
+   * indentation on that line.
+   */
+  if (valid_symbols[PROPERTY_INDENT] && !continuation && indent_length > current && !error_recovery_mode) {
+    if (!line_starts_statement(lexer, true)) {
+      array_push(&scanner->indents, (uint16_t)indent_length);
+      lexer->result_symbol = PROPERTY_INDENT;
+      return true;
+    }
+    if (valid_symbols[NEWLINE]) {
+      lexer->result_symbol = NEWLINE;
+      return true;
+    }
+    return false;
   }
 
   if ((valid_symbols[DEDENT] || (!valid_symbols[NEWLINE] && !within_brackets)) && indent_length < current &&
