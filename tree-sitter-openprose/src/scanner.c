@@ -375,8 +375,16 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     return false;
   }
 
+  /*
+   * A line between two open levels (a body at 4 inside one at 0, and a line at
+   * 2) matches neither: it stays in the inner body, so the lines after it do
+   * too, and the model reports its column on that line alone.
+   */
+  uint16_t below = scanner->indents.size > 1 ? scanner->indents.contents[scanner->indents.size - 2] : 0;
+  bool between_levels = !continuation && indent_length > below && indent_length < current;
+
   if ((valid_symbols[DEDENT] || (!valid_symbols[NEWLINE] && !within_brackets)) && indent_length < current &&
-      scanner->indents.size > 1 && first_comment_indent_length < (int32_t)current) {
+      !between_levels && scanner->indents.size > 1 && first_comment_indent_length < (int32_t)current) {
     array_pop(&scanner->indents);
     lexer->result_symbol = DEDENT;
     return true;
