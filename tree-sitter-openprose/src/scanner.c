@@ -53,6 +53,10 @@ enum TokenType {
   CLOSE_BRACE,
 };
 
+/* An entry of the indent stack: the width, and whether the level holds properties. */
+#define PROPERTY_LEVEL 0x8000u
+#define WIDTH(entry) ((uint16_t)((entry) & ~PROPERTY_LEVEL))
+
 typedef struct {
   Array(uint16_t) indents;
 } Scanner;
@@ -192,17 +196,19 @@ static bool is_keyword(const char *word, const char *const *keywords) {
   return false;
 }
 
+enum LineStart { LINE_OTHER, LINE_STATEMENT, LINE_EXPRESSION };
+
 /*
  * Reads the first word of a line (consuming it: the caller has already marked
- * the token's end) and reports whether the line starts a new statement: a
- * statement keyword, or `name =` (an assignment). After a `->` that ends its
- * line, such a line is a new statement (the arrow is dangling); any other
- * line indented at least as far is the arrow's right-hand side.
+ * the token's end) and classifies the line: a statement keyword or `name =`
+ * (an assignment) starts a statement; `session`, `parallel`, `do`... start an
+ * expression statement; anything else (a property key, a string) is other.
+ * Call it once per scan: it moves the lexer.
  */
-static bool line_starts_statement(TSLexer *lexer, bool or_expression) {
+static enum LineStart classify_line(TSLexer *lexer) {
   char word[16];
   unsigned length = 0;
-  if (!is_ident_start(lexer->lookahead)) return false;
+  if (!is_ident_start(lexer->lookahead)) return LINE_OTHER;
   while (is_ident_char(lexer->lookahead) || lexer->lookahead == '-') {
     if (length < sizeof(word) - 1) word[length] = (char)lexer->lookahead;
     length++;
@@ -210,13 +216,44 @@ static bool line_starts_statement(TSLexer *lexer, bool or_expression) {
   }
   if (length < sizeof(word)) {
     word[length] = 0;
-    if (is_keyword(word, STATEMENT_KEYWORDS)) return true;
-    if (or_expression && is_keyword(word, EXPRESSION_KEYWORDS)) return true;
+    if (is_keyword(word, STATEMENT_KEYWORDS)) return LINE_STATEMENT;
+    if (is_keyword(word, EXPRESSION_KEYWORDS)) return LINE_EXPRESSION;
   }
   while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
-  if (lexer->lookahead != '=') return false;
+  if (lexer->lookahead != '=') return LINE_OTHER;
   advance(lexer);
-  return lexer->lookahead != '=';
+  return lexer->lookahead != '=' ? LINE_STATEMENT : LINE_OTHER;
+}
+
+/*
+ * Reads to the end of the current line and reports whether it owns what
+ * follows: it ends with `:` (it opens a body), or the next line (after blank
+ * and comment lines) starts with `name:` (a property of it). A `#` ends the
+ * line's code; strings are not tracked, which at worst picks the other of two
+ * equally local recoveries.
+ */
+static bool line_owns_next(TSLexer *lexer) {
+  int32_t last = 0;
+  while (!lexer->eof(lexer) && lexer->lookahead != '\n') {
+    if (lexer->lookahead == '#') {
+      while (!lexer->eof(lexer) && lexer->lookahead != '\n') advance(lexer);
+      break;
+    }
+    if (lexer->lookahead != ' ' && lexer->lookahead != '\t' && lexer->lookahead != '\r') last = lexer->lookahead;
+    advance(lexer);
+  }
+  if (last == ':') return true;
+  for (;;) {
+    while (!lexer->eof(lexer) && (lexer->lookahead == '\n' || lexer->lookahead == '\r' || lexer->lookahead == ' ' ||
+                                  lexer->lookahead == '\t' || lexer->lookahead == '\f')) {
+      advance(lexer);
+    }
+    if (lexer->eof(lexer)) return false;
+    if (lexer->lookahead != '#') break;
+    while (!lexer->eof(lexer) && lexer->lookahead != '\n') advance(lexer);
+  }
+  /* `else:`, `catch:`… look like `name:` but are clauses, not properties. */
+  return classify_line(lexer) == LINE_OTHER && lexer->lookahead == ':';
 }
 
 /* Called with the `-` of `->` consumed and `>` as the lookahead. */
@@ -322,19 +359,14 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     return false;
   }
 
-  uint16_t current = scanner->indents.size > 0 ? *array_back(&scanner->indents) : 0;
+  uint16_t top = scanner->indents.size > 0 ? *array_back(&scanner->indents) : 0;
+  uint16_t current = WIDTH(top);
 
   /*
    * Only right after a `->` is ARROW_CONTINUES valid: the next line continues
    * the expression unless it is a new statement. The token is zero-width; the
    * line break is then skipped as whitespace.
    */
-  if (valid_symbols[ARROW_CONTINUES] && !error_recovery_mode && !lexer->eof(lexer) && lexer->lookahead != '#' &&
-      indent_length >= current && !line_starts_statement(lexer, false)) {
-    lexer->result_symbol = ARROW_CONTINUES;
-    return true;
-  }
-
   /* `| map:` or `-> session …` on its own line continues the expression. */
   bool continuation = false;
   if (!lexer->eof(lexer)) {
@@ -345,6 +377,20 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
       continuation = lexer->lookahead == '>';
     }
   }
+
+  /* What the next line starts with, read at most once (reading it moves the lexer). */
+  bool need_class = !continuation && !lexer->eof(lexer) && lexer->lookahead != '#' &&
+                    ((valid_symbols[ARROW_CONTINUES] && indent_length >= current) ||
+                     (valid_symbols[PROPERTY_INDENT] && indent_length > current) ||
+                     ((top & PROPERTY_LEVEL) && indent_length < current));
+  enum LineStart line = need_class ? classify_line(lexer) : LINE_OTHER;
+
+  if (valid_symbols[ARROW_CONTINUES] && !error_recovery_mode && !continuation && !lexer->eof(lexer) &&
+      lexer->lookahead != '#' && indent_length >= current && line != LINE_STATEMENT) {
+    lexer->result_symbol = ARROW_CONTINUES;
+    return true;
+  }
+
   if (continuation && indent_length >= current) {
     if (valid_symbols[ARROW] && lexer->lookahead == '>') return finish_arrow(lexer);
     return false;
@@ -363,8 +409,8 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
    * indentation on that line.
    */
   if (valid_symbols[PROPERTY_INDENT] && !continuation && indent_length > current && !error_recovery_mode) {
-    if (!line_starts_statement(lexer, true)) {
-      array_push(&scanner->indents, (uint16_t)indent_length);
+    if (line == LINE_OTHER) {
+      array_push(&scanner->indents, (uint16_t)(indent_length | PROPERTY_LEVEL));
       lexer->result_symbol = PROPERTY_INDENT;
       return true;
     }
@@ -378,10 +424,16 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
   /*
    * A line between two open levels (a body at 4 inside one at 0, and a line at
    * 2) matches neither: it stays in the inner body, so the lines after it do
-   * too, and the model reports its column on that line alone.
+   * too, and the model reports its column on that line alone. Two exceptions
+   * end the inner level as usual: a statement cannot be a property, so one
+   * ends a level of properties; and a line that opens a body or is followed
+   * by properties owns them (they may sit at the inner level's column), so it
+   * belongs further out.
    */
-  uint16_t below = scanner->indents.size > 1 ? scanner->indents.contents[scanner->indents.size - 2] : 0;
+  uint16_t below = scanner->indents.size > 1 ? WIDTH(scanner->indents.contents[scanner->indents.size - 2]) : 0;
   bool between_levels = !continuation && indent_length > below && indent_length < current;
+  if (between_levels && (top & PROPERTY_LEVEL) && line != LINE_OTHER) between_levels = false;
+  if (between_levels && !(top & PROPERTY_LEVEL) && line_owns_next(lexer)) between_levels = false;
 
   if ((valid_symbols[DEDENT] || (!valid_symbols[NEWLINE] && !within_brackets)) && indent_length < current &&
       !between_levels && scanner->indents.size > 1 && first_comment_indent_length < (int32_t)current) {
