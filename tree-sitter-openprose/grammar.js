@@ -155,9 +155,17 @@ module.exports = grammar({
 
     // A bare string among the properties is a prompt (`session: agent` with
     // its prompt on the next line); the checker decides where that is allowed.
-    property_block: $ => seq($._property_indent, repeat1(choice($.property, $.prompt_line)), $._dedent),
+    property_block: $ => seq(
+      $._property_indent,
+      repeat1(choice($.property, $.prompt_line, $.word_line)),
+      $._dedent,
+    ),
 
     prompt_line: $ => seq(field('prompt', $.string), $._newline),
+
+    // A word alone among properties (half-typed, or a key missing its `:`):
+    // a node of its own, so the checker reports that line and nothing else.
+    word_line: $ => seq(field('word', $.identifier), $._newline),
 
     property: $ => seq(
       field('key', $.identifier),
@@ -364,14 +372,19 @@ module.exports = grammar({
 
     parallel_block: $ => seq(
       'parallel',
-      optional(field('modifiers', $.modifier_list)),
-      ':',
-      optional(field('body', $.block)),
+      choice(
+        seq(optional(field('modifiers', $.modifier_list)), ':', optional(field('body', $.block))),
+        // Still being typed (`parallel (first` at the end of a line): a whole
+        // statement, so the checker's error stays on that line.
+        seq(field('modifiers', alias($._unclosed_modifier_list, $.modifier_list)), optional(field('body', $.block))),
+      ),
     ),
 
-    // A list still being typed (`parallel (first` at the end of a line) is
+    // A list still being typed (`loop (max: 3` at the end of a line) is
     // closed by a zero-width token so the error stays on that line.
     modifier_list: $ => seq('(', commaSep($.modifier), choice(')', $._unclosed_modifiers)),
+
+    _unclosed_modifier_list: $ => seq('(', commaSep($.modifier), $._unclosed_modifiers),
 
     modifier: $ => choice(
       seq(field('key', $.identifier), ':', optional(field('value', $._modifier_value))),

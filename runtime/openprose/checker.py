@@ -611,7 +611,7 @@ class _Checker:
     # ------------------------------------------------------------ parallel
 
     def parallel(self, p: m.Parallel, in_block: bool) -> None:
-        if not p.body:
+        if not p.body and not p.unclosed:
             self.error("P007", "a parallel block needs at least one branch", p.keyword_span)
         self.join_modifiers(p.modifiers, branches=len(p.body))
         self.branch_races(p.body)

@@ -27,14 +27,23 @@ def width(whitespace: bytes) -> int:
     return sum(TAB_WIDTH if c == 0x09 else 1 for c in whitespace)
 
 
-def body_levels(node: ts.Node | None) -> list[int]:
+def column(node: ts.Node, source: bytes) -> int:
+    """A node's column as the scanner reads it (a tab in the indentation counts TAB_WIDTH)."""
+    col = node.start_point[1]
+    prefix = source[node.start_byte - col : node.start_byte]
+    if b"\t" in prefix and not prefix.strip(b" \t"):
+        return width(prefix)
+    return col
+
+
+def body_levels(node: ts.Node | None, source: bytes) -> list[int]:
     """Columns of the bodies around a node, innermost first: where a line may start."""
     levels: list[int] = []
     while node is not None:
         if node.type in _BODIES:
             first = next((c for c in node.named_children if c.type != "comment" and not c.is_error), None)
-            if first is not None and first.start_point[1] not in levels:
-                levels.append(first.start_point[1])
+            if first is not None and column(first, source) not in levels:
+                levels.append(column(first, source))
         node = node.parent
     if 0 not in levels:
         levels.append(0)
@@ -47,8 +56,7 @@ def levels_before(root: ts.Node, source: bytes, line_start: int) -> list[int]:
     if end == 0:
         return [0]
     node = root.descendant_for_byte_range(end - 1, end)
-    # Skip an ERROR ancestor chain's own columns: body_levels ignores ERROR children.
-    return body_levels(node)
+    return body_levels(node, source)
 
 
 def _describe(levels: list[int]) -> str:

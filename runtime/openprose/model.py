@@ -17,6 +17,7 @@ import tree_sitter as ts
 
 from .diagnostics import Anchor, Diagnostic, Fix, LineIndex, Severity, Span, TextEdit
 from .indentation import body_levels, indentation_error, levels_before, width
+from .indentation import column as visual_column
 
 # --------------------------------------------------------------------- values
 
@@ -216,6 +217,8 @@ class Parallel:
     modifiers: tuple[Modifier, ...]
     modifiers_span: Span | None
     body: tuple["Stmt", ...]
+    #: `parallel (first` with the line ending before `)` (reported as E005 while building).
+    unclosed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,12 +563,12 @@ def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic],
     The scanner reads a dedent to a column that matches no enclosing level as
     a plain dedent, so the parse stays intact and the mistake is reported here.
     """
-    col = node.start_point[1]
+    source = _ctx.source
+    col = visual_column(node, source)
     if column is None:
         return col
     if col != column:
-        source = _ctx.source
-        line_start = node.start_byte - col
+        line_start = node.start_byte - node.start_point[1]
         if not source[line_start : node.start_byte].strip():
             root = node
             while root.parent is not None:
@@ -811,6 +814,14 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
                 value_str = _string(text)
                 out.append(Property(_sp(prop), "prompt", value_str.span, value_str, bare=True))
             continue
+        if prop.type == "word_line":
+            word = prop.child_by_field_name("word")
+            if word is not None:
+                _ctx.problems.append(
+                    Diagnostic("E004", Severity.ERROR,
+                               f"'{_text(word)}' alone is not a property: write `{_text(word)}: value`", _sp(word))
+                )
+            continue
         if prop.type != "property":
             continue
         key = prop.child_by_field_name("key")
@@ -825,7 +836,7 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
             if first is not None:
                 line_start = first.start_byte - first.start_point[1]
                 found = indentation_error(
-                    _ctx.source, line_start, first.start_point[0], first.start_point[1], body_levels(prop),
+                    _ctx.source, line_start, first.start_point[0], visual_column(first, _ctx.source), body_levels(prop, _ctx.source),
                     why=f" ('{key_text}' has a value, so nothing can be nested under it)",
                 )
                 _ctx.problems.append(_anchored(found))
@@ -1065,8 +1076,15 @@ def _do(node: ts.Node) -> DoBlock | DoCall:
 
 def _parallel(node: ts.Node) -> Parallel:
     mods = node.child_by_field_name("modifiers")
+    unclosed = mods is not None and (mods.child_count == 0 or mods.children[-1].type != ")")
+    if unclosed:
+        assert mods is not None
+        _ctx.problems.append(
+            Diagnostic("E005", Severity.ERROR, "unclosed '(': finish the modifiers with `):`", _sp(mods))
+        )
     return Parallel(
-        _sp(node), _keyword_span(node), _modifiers(mods), _sp(mods) if mods is not None else None, _body(node)
+        _sp(node), _keyword_span(node), _modifiers(mods), _sp(mods) if mods is not None else None, _body(node),
+        unclosed,
     )
 
 
