@@ -175,8 +175,14 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     diagnostics.extend(problems)
     broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in ("E004", "E005")]
     if broken:
-        # A name inside text the parser could not place is not worth a second squiggle.
-        semantic = [d for d in semantic if not any(a <= d.span.start_byte < b for a, b in broken)]
+        # A name inside text the parser could not place is not worth a second squiggle,
+        # nor is a warning about the rest of a line that does not parse.
+        rows = {d.span.start_row for d in diagnostics if d.code in ("E004", "E005")}
+        semantic = [
+            d for d in semantic
+            if not any(a <= d.span.start_byte < b for a, b in broken)
+            and not (d.severity is Severity.WARNING and d.span.start_row in rows)
+        ]
     diagnostics.extend(semantic)
     diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
     return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts)

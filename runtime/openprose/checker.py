@@ -506,7 +506,16 @@ class _Checker:
             if prop.value is None and not prop.has_block:
                 self.error("E005", f"property '{prop.key}' needs a value", prop.key_span)
                 continue
+            if prop.key != "permissions":
+                self.nested_values(prop.children)
             getattr(self, "prop_" + prop.key, lambda p: None)(prop)
+
+    def nested_values(self, props: tuple[m.Property, ...]) -> None:
+        """Entries under a property (`context:` with `file: "…"` below) need values too."""
+        for prop in props:
+            if prop.value is None and not prop.has_block:
+                self.error("E005", f"'{prop.key}' needs a value", prop.key_span)
+            self.nested_values(prop.children)
 
     def prop_model(self, prop: m.Property) -> None:
         value = prop.value

@@ -560,25 +560,28 @@ def build_program(tree: ts.Tree, source: bytes) -> Program:
 def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic], *, anchored: bool = False) -> int | None:
     """Statements of one body share a column; report one that does not.
 
-    The scanner reads a dedent to a column that matches no enclosing level as
-    a plain dedent, so the parse stays intact and the mistake is reported here.
+    The scanner keeps a line indented between two open levels in the inner
+    body (or, when it owns what follows, ends that body), and reads a deeper
+    line that starts a statement as a statement, so the parse stays intact
+    and the mistake is reported here, on its own line.
     """
     source = _ctx.source
+    line_start = node.start_byte - node.start_point[1]
+    if source[line_start : node.start_byte].strip():
+        return column  # not first on its line (recovery left something before it): says nothing of the level
     col = visual_column(node, source)
     if column is None:
         return col
     if col != column:
-        line_start = node.start_byte - node.start_point[1]
-        if not source[line_start : node.start_byte].strip():
-            root = node
-            while root.parent is not None:
-                root = root.parent
-            levels = levels_before(root, source, line_start)
-            if column not in levels:
-                levels.append(column)
-            found = indentation_error(source, line_start, node.start_point[0], width(source[line_start : node.start_byte]), levels)
-            # Inside a statement the problem is cached with it, so it must move with its anchor.
-            problems.append(_anchored(found) if anchored else found)
+        root = node
+        while root.parent is not None:
+            root = root.parent
+        levels = levels_before(root, source, line_start)
+        if column not in levels:
+            levels.append(column)
+        found = indentation_error(source, line_start, node.start_point[0], width(source[line_start : node.start_byte]), levels)
+        # Inside a statement the problem is cached with it, so it must move with its anchor.
+        problems.append(_anchored(found) if anchored else found)
     return column
 
 
