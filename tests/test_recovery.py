@@ -201,6 +201,9 @@ def _before_statement_keyword(p: Program) -> list[int]:
     ordered = sorted(_statement_rows(p))
     for row, nxt in zip(ordered, ordered[1:]):
         node = p.starts[row]
+        # A half-typed sequence: `->` after a statement that ends with a value.
+        if node.type not in ("let_statement", "const_statement", "assignment", "output_statement", "expression_statement"):
+            continue
         if node.end_point[0] == row and p.lines[nxt].lstrip().split(" ")[0] in ("let", "const", "output", "agent", "if"):
             if _indent(p.lines[nxt]) == _indent(p.lines[row]):
                 rows.append(row)

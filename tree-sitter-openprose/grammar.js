@@ -51,7 +51,7 @@ module.exports = grammar({
     $._condition_text,
     $._triple_condition_text,
     $._unclosed_modifiers,
-    // `->`, with the line break after it when nothing else follows on its line.
+    // `->`.
     $._arrow,
     // Zero-width, after a `->` ending its line: the next line is its right-hand side.
     $._arrow_continues,
@@ -59,6 +59,9 @@ module.exports = grammar({
     // declines it for a deeper line that starts a statement: that line is a
     // statement indented too far, reported where it is, not a broken property.
     $._property_indent,
+    // Zero-width: a bracket still open when the next line starts a statement
+    // or a property is closed here, so the error stays on its line.
+    $._unclosed_bracket,
     // Never emitted: their validity tells the scanner it is inside brackets.
     ']',
     ')',
@@ -137,7 +140,7 @@ module.exports = grammar({
     agent_definition: $ => seq(
       'agent',
       field('name', $.identifier),
-      ':',
+      optional(':'), // a missing `:` is reported by the checker, on this line
       optional(field('properties', $.property_block)),
       $._newline,
     ),
@@ -146,7 +149,7 @@ module.exports = grammar({
       'block',
       field('name', $.identifier),
       optional(field('parameters', $.parameter_list)),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
@@ -233,7 +236,7 @@ module.exports = grammar({
     if_statement: $ => prec.right(seq(
       'if',
       field('condition', $._simple_expression),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
       repeat(field('alternative', $.elif_clause)),
@@ -243,16 +246,16 @@ module.exports = grammar({
     elif_clause: $ => seq(
       'elif',
       field('condition', $._simple_expression),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
 
-    else_clause: $ => seq('else', ':', optional(field('body', $.block)), $._newline),
+    else_clause: $ => seq('else', optional(':'), optional(field('body', $.block)), $._newline),
 
     try_statement: $ => prec.right(seq(
       'try',
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
       optional(field('handler', $.catch_clause)),
@@ -262,12 +265,12 @@ module.exports = grammar({
     catch_clause: $ => seq(
       'catch',
       optional(seq('as', field('error', $.identifier))),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
 
-    finally_clause: $ => seq('finally', ':', optional(field('body', $.block)), $._newline),
+    finally_clause: $ => seq('finally', optional(':'), optional(field('body', $.block)), $._newline),
 
     throw_statement: $ => seq('throw', optional(field('message', $.string)), $._newline),
 
@@ -289,7 +292,7 @@ module.exports = grammar({
     choice_block: $ => seq(
       'choice',
       field('criteria', $.condition),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
@@ -297,7 +300,7 @@ module.exports = grammar({
     option_clause: $ => seq(
       'option',
       field('label', $.string),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
@@ -365,26 +368,22 @@ module.exports = grammar({
     do_expression: $ => seq(
       'do',
       choice(
-        seq(':', optional(field('body', $.block))),
+        seq(optional(':'), optional(field('body', $.block))),
         seq(field('block', $.identifier), optional(field('arguments', $.argument_list))),
       ),
     ),
 
+    // A list still being typed (`parallel (first` at the end of a line) is
+    // closed by a zero-width token, and the `:` may be missing: the statement
+    // is whole, so the checker's error stays on that line.
     parallel_block: $ => seq(
       'parallel',
-      choice(
-        seq(optional(field('modifiers', $.modifier_list)), ':', optional(field('body', $.block))),
-        // Still being typed (`parallel (first` at the end of a line): a whole
-        // statement, so the checker's error stays on that line.
-        seq(field('modifiers', alias($._unclosed_modifier_list, $.modifier_list)), optional(field('body', $.block))),
-      ),
+      optional(field('modifiers', $.modifier_list)),
+      optional(':'),
+      optional(field('body', $.block)),
     ),
 
-    // A list still being typed (`loop (max: 3` at the end of a line) is
-    // closed by a zero-width token so the error stays on that line.
     modifier_list: $ => seq('(', commaSep($.modifier), choice(')', $._unclosed_modifiers)),
-
-    _unclosed_modifier_list: $ => seq('(', commaSep($.modifier), $._unclosed_modifiers),
 
     modifier: $ => choice(
       seq(field('key', $.identifier), ':', optional(field('value', $._modifier_value))),
@@ -402,7 +401,7 @@ module.exports = grammar({
       'in',
       field('collection', $._simple_expression),
       optional(field('modifiers', $.modifier_list)),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -412,7 +411,7 @@ module.exports = grammar({
       optional(seq(',', field('index', $.identifier))),
       'in',
       field('collection', $._simple_expression),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -420,7 +419,7 @@ module.exports = grammar({
       'repeat',
       field('count', $._simple_expression),
       optional(seq('as', field('index', $.identifier))),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -429,7 +428,7 @@ module.exports = grammar({
       optional(seq(field('kind', choice('until', 'while')), field('condition', $.condition))),
       optional(field('modifiers', $.modifier_list)),
       optional(seq('as', field('index', $.identifier))),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -442,7 +441,7 @@ module.exports = grammar({
       '|',
       field('operator', $.identifier),
       optional(field('parameters', $.parameter_list)),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -499,10 +498,10 @@ module.exports = grammar({
     _call_arguments: $ => seq(
       alias(token.immediate('('), '('),
       commaSep(choice($.keyword_argument, $._simple_expression)),
-      ')',
+      choice(')', $._unclosed_bracket),
     ),
 
-    argument_list: $ => seq('(', commaSep(choice($.keyword_argument, $._simple_expression)), ')'),
+    argument_list: $ => seq('(', commaSep(choice($.keyword_argument, $._simple_expression)), choice(')', $._unclosed_bracket)),
 
     keyword_argument: $ => seq(
       field('name', $.identifier),
@@ -512,9 +511,9 @@ module.exports = grammar({
 
     parenthesized_expression: $ => seq('(', $._simple_expression, ')'),
 
-    array: $ => seq('[', commaSep($._simple_expression), ']'),
+    array: $ => seq('[', commaSep($._simple_expression), choice(']', $._unclosed_bracket)),
 
-    object: $ => seq('{', commaSep(choice($.pair, $.identifier)), '}'),
+    object: $ => seq('{', commaSep(choice($.pair, $.identifier)), choice('}', $._unclosed_bracket)),
 
     pair: $ => seq(
       field('key', choice($.identifier, $.string)),

@@ -665,12 +665,14 @@ def _output(node: ts.Node) -> Output:
 
 
 def _agent(node: ts.Node) -> AgentDef:
+    _need_colon(node)
     name = _name(node.child_by_field_name("name"))
     assert name is not None
     return AgentDef(_sp(node), name, _properties(node.child_by_field_name("properties")))
 
 
 def _block_def(node: ts.Node) -> BlockDef:
+    _need_colon(node)
     name = _name(node.child_by_field_name("name"))
     assert name is not None
     params = node.child_by_field_name("parameters")
@@ -702,12 +704,44 @@ def _assign(node: ts.Node) -> Assign:
     return Assign(_sp(node), name, _bound_value(node))
 
 
+_BODY_TYPES = frozenset({"block", "property_block"})
+
+
+def _need_colon(node: ts.Node) -> None:
+    """E005 for a header (`if …`, `agent a`, `parallel`…) written without its `:`.
+
+    The grammar accepts the header without it, so the body still parses as
+    the body and the one diagnostic, with its fix, sits on the header line.
+    """
+    last: ts.Node | None = None
+    for child in node.children:
+        if child.type == ":" and not child.is_missing:
+            return
+        if child.is_named and child.type in _BODY_TYPES | _CLAUSE_TYPES:  # (the `block` keyword is not a body)
+            break
+        if child.type != "comment" and child.end_byte > child.start_byte:
+            last = child
+    if last is None:
+        return
+    at = _abs(last.end_byte, last.end_byte)
+    keyword = node.child(0)
+    word = keyword.type if keyword is not None else node.type
+    _ctx.problems.append(
+        Diagnostic("E005", Severity.ERROR, f"expected ':' at the end of the '{word}' line", at,
+                   fixes=(Fix("Add ':'", (TextEdit(at, ":"),)),))
+    )
+
+
+_CLAUSE_TYPES = frozenset({"elif_clause", "else_clause", "catch_clause", "finally_clause"})
+
+
 def _keyword_span(node: ts.Node) -> Span:
     first = node.child(0)
     return _sp(first if first is not None else node)
 
 
 def _branch(node: ts.Node) -> Branch:
+    _need_colon(node)
     cond = node.child_by_field_name("condition")
     return Branch(_sp(node), _keyword_span(node), _expr(cond) if cond is not None else None, _body(node))
 
@@ -724,6 +758,7 @@ def _if(node: ts.Node) -> If:
 
 
 def _try(node: ts.Node) -> Try:
+    _need_colon(node)
     handler = node.child_by_field_name("handler")
     finalizer = node.child_by_field_name("finalizer")
     return Try(
@@ -753,12 +788,14 @@ def _assert(node: ts.Node) -> Assert:
 
 
 def _choice(node: ts.Node) -> Choice:
+    _need_colon(node)
     criteria = node.child_by_field_name("criteria")
     options: list[Option] = []
     stray: list[Stmt] = []
     body = node.child_by_field_name("body")
     for stmt_node in body.named_children if body is not None else ():
         if stmt_node.type == "option_clause":
+            _need_colon(stmt_node)
             options.append(Option(_sp(stmt_node), _string(stmt_node.child_by_field_name("label")), _body(stmt_node)))
         elif stmt_node.type != "comment" and not stmt_node.is_error:
             built = _build_statement(stmt_node)
@@ -769,6 +806,7 @@ def _choice(node: ts.Node) -> Choice:
 
 
 def _orphan(node: ts.Node) -> Orphan:
+    _need_colon(node)
     keyword = node.type.split("_")[0]
     return Orphan(_sp(node), keyword, _keyword_span(node), _body(node))
 
@@ -1049,6 +1087,7 @@ def _inline_property(node: ts.Node) -> Property:
 def _arguments(node: ts.Node | None) -> tuple[Argument, ...]:
     if node is None:
         return ()
+    _unclosed(node, ")")
     out = []
     for arg in node.named_children:
         if arg.type == "comment":
@@ -1072,6 +1111,7 @@ def _arguments(node: ts.Node | None) -> tuple[Argument, ...]:
 def _do(node: ts.Node) -> DoBlock | DoCall:
     block = node.child_by_field_name("block")
     if block is None:
+        _need_colon(node)
         return DoBlock(_sp(node), _body(node))
     args = node.child_by_field_name("arguments")
     return DoCall(_sp(node), Name(_sp(block), _text(block)), _arguments(args), args is not None)
@@ -1085,6 +1125,8 @@ def _parallel(node: ts.Node) -> Parallel:
         _ctx.problems.append(
             Diagnostic("E005", Severity.ERROR, "unclosed '(': finish the modifiers with `):`", _sp(mods))
         )
+    else:
+        _need_colon(node)
     return Parallel(
         _sp(node), _keyword_span(node), _modifiers(mods), _sp(mods) if mods is not None else None, _body(node),
         unclosed,
@@ -1092,6 +1134,7 @@ def _parallel(node: ts.Node) -> Parallel:
 
 
 def _for(node: ts.Node) -> ForLoop:
+    _need_colon(node)
     item = _name(node.child_by_field_name("item"))
     assert item is not None
     coll = node.child_by_field_name("collection")
@@ -1112,6 +1155,7 @@ def _for(node: ts.Node) -> ForLoop:
 
 
 def _repeat(node: ts.Node) -> Repeat:
+    _need_colon(node)
     count = node.child_by_field_name("count")
     return Repeat(
         _sp(node),
@@ -1122,6 +1166,7 @@ def _repeat(node: ts.Node) -> Repeat:
 
 
 def _loop(node: ts.Node) -> Loop:
+    _need_colon(node)
     kind = node.child_by_field_name("kind")
     cond = node.child_by_field_name("condition")
     return Loop(
@@ -1138,6 +1183,7 @@ def _loop(node: ts.Node) -> Loop:
 def _pipeline(node: ts.Node) -> Pipeline:
     stages = []
     for stage in node.children_by_field_name("stage"):
+        _need_colon(stage)
         op = stage.child_by_field_name("operator")
         params = stage.child_by_field_name("parameters")
         stages.append(
@@ -1217,11 +1263,27 @@ def _call(node: ts.Node) -> Call:
     return Call(_sp(node), Name(_sp(func), _text(func)), _arguments(node.child_by_field_name("arguments")))
 
 
+def _unclosed(node: ts.Node, closer: str) -> None:
+    """E005 for a bracket the line ended without closing (the scanner closed it there)."""
+    last = node.children[-1] if node.child_count else None
+    if last is None or last.type == closer or node.child_count < 1:
+        return
+    opener = node.children[0]
+    content = next((c for c in reversed(node.children) if c.end_byte > c.start_byte and c.type != "comment"), opener)
+    at = _abs(content.end_byte, content.end_byte)
+    _ctx.problems.append(
+        Diagnostic("E005", Severity.ERROR, f"unclosed '{opener.type}': add '{closer}'", _sp(opener),
+                   fixes=(Fix(f"Add '{closer}'", (TextEdit(at, closer),)),))
+    )
+
+
 def _array(node: ts.Node) -> Array:
+    _unclosed(node, "]")
     return Array(_sp(node), tuple(_expr(c) for c in node.named_children if c.type != "comment"))
 
 
 def _object(node: ts.Node) -> Object:
+    _unclosed(node, "}")
     entries = []
     for entry in node.named_children:
         if entry.type == "identifier":

@@ -48,6 +48,7 @@ enum TokenType {
   ARROW,
   ARROW_CONTINUES,
   PROPERTY_INDENT,
+  UNCLOSED_BRACKET,
   CLOSE_BRACKET,
   CLOSE_PAREN,
   CLOSE_BRACE,
@@ -382,8 +383,21 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
   bool need_class = !continuation && !lexer->eof(lexer) && lexer->lookahead != '#' &&
                     ((valid_symbols[ARROW_CONTINUES] && indent_length >= current) ||
                      (valid_symbols[PROPERTY_INDENT] && indent_length > current) ||
-                     ((top & PROPERTY_LEVEL) && indent_length < current));
+                     ((top & PROPERTY_LEVEL) && indent_length < current) || valid_symbols[UNCLOSED_BRACKET]);
   enum LineStart line = need_class ? classify_line(lexer) : LINE_OTHER;
+
+  /*
+   * Inside brackets a line break is whitespace, so a bracket left open would
+   * swallow the lines after it. When the next line starts a statement (or,
+   * in a `[…]` list, a property `name:`, which is never an entry of one), the
+   * bracket is closed here instead, and the checker reports it on its line.
+   */
+  bool in_list = valid_symbols[CLOSE_BRACKET] && !valid_symbols[CLOSE_PAREN] && !valid_symbols[CLOSE_BRACE];
+  if (valid_symbols[UNCLOSED_BRACKET] && !error_recovery_mode &&
+      (lexer->eof(lexer) || line != LINE_OTHER || (in_list && lexer->lookahead == ':'))) {
+    lexer->result_symbol = UNCLOSED_BRACKET;
+    return true;
+  }
 
   if (valid_symbols[ARROW_CONTINUES] && !error_recovery_mode && !continuation && !lexer->eof(lexer) &&
       lexer->lookahead != '#' && indent_length >= current && line != LINE_STATEMENT) {
