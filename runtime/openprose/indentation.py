@@ -36,11 +36,15 @@ def column(node: ts.Node, source: bytes) -> int:
     return col
 
 
-def body_levels(node: ts.Node | None, source: bytes) -> list[int]:
-    """Columns of the bodies around a node, innermost first: where a line may start."""
+def body_levels(node: ts.Node | None, source: bytes, *, statement: bool = False) -> list[int]:
+    """Columns of the bodies around a node, innermost first: where a line may start.
+
+    For a statement, levels of properties do not count: a statement there
+    would not be one of them.
+    """
     levels: list[int] = []
     while node is not None:
-        if node.type in _BODIES:
+        if node.type in _BODIES and not (statement and node.type == "property_block"):
             first = next((c for c in node.named_children if c.type != "comment" and not c.is_error), None)
             if first is not None and column(first, source) not in levels:
                 levels.append(column(first, source))
@@ -50,13 +54,13 @@ def body_levels(node: ts.Node | None, source: bytes) -> list[int]:
     return levels
 
 
-def levels_before(root: ts.Node, source: bytes, line_start: int) -> list[int]:
+def levels_before(root: ts.Node, source: bytes, line_start: int, *, statement: bool = False) -> list[int]:
     """The levels open at the end of the last line of code before `line_start`."""
     end = len(source[:line_start].rstrip())
     if end == 0:
         return [0]
     node = root.descendant_for_byte_range(end - 1, end)
-    return body_levels(node, source)
+    return body_levels(node, source, statement=statement)
 
 
 def _describe(levels: list[int]) -> str:

@@ -576,7 +576,7 @@ def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic],
         root = node
         while root.parent is not None:
             root = root.parent
-        levels = levels_before(root, source, line_start)
+        levels = levels_before(root, source, line_start, statement=True)
         if column not in levels:
             levels.append(column)
         found = indentation_error(source, line_start, node.start_point[0], width(source[line_start : node.start_byte]), levels)

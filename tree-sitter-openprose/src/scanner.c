@@ -383,7 +383,7 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
   bool need_class = !continuation && !lexer->eof(lexer) && lexer->lookahead != '#' &&
                     ((valid_symbols[ARROW_CONTINUES] && indent_length >= current) ||
                      (valid_symbols[PROPERTY_INDENT] && indent_length > current) ||
-                     ((top & PROPERTY_LEVEL) && indent_length < current) || valid_symbols[UNCLOSED_BRACKET]);
+                     (top & PROPERTY_LEVEL) || valid_symbols[UNCLOSED_BRACKET]);
   enum LineStart line = need_class ? classify_line(lexer) : LINE_OTHER;
 
   /*
@@ -433,6 +433,18 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
       return true;
     }
     return false;
+  }
+
+  /*
+   * A statement is never a property: at any indentation, it ends a level of
+   * properties, and then parses at the level around it (where the model
+   * reports its column if that is wrong).
+   */
+  if ((top & PROPERTY_LEVEL) && line != LINE_OTHER && valid_symbols[DEDENT] && !continuation &&
+      scanner->indents.size > 1 && !error_recovery_mode) {
+    array_pop(&scanner->indents);
+    lexer->result_symbol = DEDENT;
+    return true;
   }
 
   /*
