@@ -187,7 +187,7 @@ class _Checker:
                 span = stmt.expr.span
                 at = Span(span.start_byte, span.start_byte, span.start_row, span.start_col, span.start_row, span.start_col)
                 self.warning(
-                    "W114",
+                    "W115",
                     "a value on its own line does nothing; did you mean a session (`session \"…\"`)?",
                     span,
                     fixes=(_replace(at, "session ", "Make it a session"),) if isinstance(stmt.expr, m.Str) else (),
