@@ -80,7 +80,8 @@ def test_real_construct_parses_and_checks_clean(name: str) -> None:
     analysis = analyze(source)
     errors = [(d.code, d.span.start_row + 1, d.message) for d in analysis.diagnostics if d.severity is Severity.ERROR]
     assert errors == []
-    unexpected = [d for d in analysis.diagnostics if d.code not in ("W111",)]
+    # W111/W114 are about fetching registry programs and skill files, not about the syntax.
+    unexpected = [d for d in analysis.diagnostics if d.code not in ("W111", "W114")]
     assert unexpected == [], [(d.code, d.message) for d in unexpected]
 
 
@@ -98,7 +99,7 @@ def test_cli_checks_every_construct_clean(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert {r["code"] for r in json.loads(done.stdout)} <= {"W111"}
+    assert {r["code"] for r in json.loads(done.stdout)} <= {"W111", "W114"}
 
 
 # ------------------------------------------------ one diagnostic, exact place

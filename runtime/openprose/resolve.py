@@ -281,10 +281,10 @@ class _Resolver:
                     else:
                         self.programs[alias.name] = self.new_symbol(alias, SymbolKind.PROGRAM, stmt, self.root)
                 # The spec imports skills with `use` too: `use "@anthropic/web-search"`
-                # makes `skills: ["web-search"]` valid, as does an `as` alias.
-                for skill in {alias.name, program_alias(stmt.path.text)} if alias is not None else ():
-                    if skill and skill not in self.skills:
-                        self.skills[skill] = self.new_symbol(m.Name(alias.span, skill), SymbolKind.SKILL, stmt, self.root)
+                # makes `skills: ["web-search"]` valid (under its `as` name when it has
+                # one), as agents.skills.skill_sources finds it at run time.
+                if alias is not None and not stmt.path.text.endswith(".prose") and alias.name not in self.skills:
+                    self.skills[alias.name] = self.new_symbol(alias, SymbolKind.SKILL, stmt, self.root)
             elif isinstance(stmt, m.Import):
                 name = stmt.name.text
                 if name and name not in self.skills:

@@ -28,7 +28,8 @@ def _doc(uri: str) -> lsp.TextDocumentIdentifier:
 async def test_real_construct_publishes_no_diagnostics(client: LanguageClient, tmp_path: Path, name: str) -> None:
     uri = new_uri(tmp_path)
     diags = await open_doc(client, uri, CLEAN[name])
-    assert [d.code for d in diags if d.code != "W111"] == []
+    # W111/W114 are about fetching registry programs and skill files, not about the syntax.
+    assert [d.code for d in diags if d.code not in ("W111", "W114")] == []
 
 
 @pytest.mark.parametrize("name", list(MISTAKES))
@@ -101,7 +102,7 @@ if notes is not "":
 async def test_outline_and_folding_survive_a_mistake(client: LanguageClient, tmp_path: Path) -> None:
     uri = new_uri(tmp_path)
     diags = await open_doc(client, uri, MIXED)
-    assert [(d.code, d.range.start.line, d.message) for d in diags if d.code != "W111"] == [
+    assert [(d.code, d.range.start.line, d.message) for d in diags if d.code not in ("W111", "W114")] == [
         ("E005", 11, "indented 3 spaces, expected 0")
     ]
     symbols = await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=_doc(uri)))

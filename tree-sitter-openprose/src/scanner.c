@@ -363,11 +363,6 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
   uint16_t top = scanner->indents.size > 0 ? *array_back(&scanner->indents) : 0;
   uint16_t current = WIDTH(top);
 
-  /*
-   * Only right after a `->` is ARROW_CONTINUES valid: the next line continues
-   * the expression unless it is a new statement. The token is zero-width; the
-   * line break is then skipped as whitespace.
-   */
   /* `| map:` or `-> session …` on its own line continues the expression. */
   bool continuation = false;
   if (!lexer->eof(lexer)) {
@@ -399,6 +394,11 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     return true;
   }
 
+  /*
+   * Only right after a `->` is ARROW_CONTINUES valid: the next line continues
+   * the expression unless it is a new statement. The token is zero-width; the
+   * line break is then skipped as whitespace.
+   */
   if (valid_symbols[ARROW_CONTINUES] && !error_recovery_mode && !continuation && !lexer->eof(lexer) &&
       lexer->lookahead != '#' && indent_length >= current && line != LINE_STATEMENT) {
     lexer->result_symbol = ARROW_CONTINUES;
@@ -441,7 +441,7 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
    * reports its column if that is wrong).
    */
   if ((top & PROPERTY_LEVEL) && line != LINE_OTHER && valid_symbols[DEDENT] && !continuation &&
-      scanner->indents.size > 1 && !error_recovery_mode) {
+      scanner->indents.size > 1 && !error_recovery_mode && first_comment_indent_length < (int32_t)current) {
     array_pop(&scanner->indents);
     lexer->result_symbol = DEDENT;
     return true;
