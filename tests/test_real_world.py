@@ -120,6 +120,9 @@ MISTAKES: dict[str, tuple[str, list[tuple[str, int, int]]]] = {
     "second prompt": ('session "a"\n  "b"\n', [("E009", 2, 3)]),
     "backslash ends a single-line string": ('session "half \\\nsession "next"\n', [("E001", 1, 9)]),
     "dangling arrow": ('let a = session "one" ->\nlet b = session "two"\n', [("E005", 1, 23)]),
+    "space before a call's (": ('let r = research (topic: "x")\n', [("E004", 1, 9)]),
+    "header without ':'": ('if **the plan is ready**\n  session "Go"\n', [("E005", 1, 25)]),
+    "bracket left open": ('let xs = ["a", "b"\nlet y = session "next {xs}"\n', [("E005", 1, 10)]),
 }
 
 
