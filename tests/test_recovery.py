@@ -30,7 +30,7 @@ from . import report
 from .tshelpers import CORPUS
 
 PROGRAMS = sorted(CORPUS.glob("*.prose"))
-POSITIONS = 3  # per program and kind
+POSITIONS = 6  # per program and kind
 SEED = 11
 
 _STATEMENTS = frozenset({

@@ -168,7 +168,8 @@ module.exports = grammar({
 
     // A word alone among properties (half-typed, or a key missing its `:`):
     // a node of its own, so the checker reports that line and nothing else.
-    word_line: $ => seq(field('word', $.identifier), $._newline),
+    // (Under a key, a lone word is that key's value on the line below: `model:` / `opus`.)
+    word_line: $ => prec(-1, seq(field('word', $.identifier), $._newline)),
 
     property: $ => seq(
       field('key', $.identifier),
@@ -198,7 +199,7 @@ module.exports = grammar({
       field('value', $._simple_expression),
     ),
 
-    _nested_properties: $ => seq($._property_indent, repeat1($.property), $._dedent),
+    _nested_properties: $ => seq($._property_indent, repeat1(choice($.property, $.word_line)), $._dedent),
 
     // YAML-style `- item` lines: an array written one element a line.
     list_block: $ => repeat1(seq(alias($._list_dash, '-'), $._simple_expression, $._newline)),

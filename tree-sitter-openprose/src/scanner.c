@@ -190,6 +190,9 @@ static const char *const EXPRESSION_KEYWORDS[] = {
   "session", "resume", "parallel", "do", "repeat", "for", "loop", NULL,
 };
 
+/* Clauses that continue the construct before them. */
+static const char *const CLAUSE_KEYWORDS[] = {"elif", "else", "catch", "finally", "option", NULL};
+
 static bool is_keyword(const char *word, const char *const *keywords) {
   for (const char *const *keyword = keywords; *keyword; keyword++) {
     if (strcmp(word, *keyword) == 0) return true;
@@ -227,34 +230,64 @@ static enum LineStart classify_line(TSLexer *lexer) {
 }
 
 /*
- * Reads to the end of the current line and reports whether it owns what
- * follows: it ends with `:` (it opens a body), or the next line (after blank
- * and comment lines) starts with `name:` (a property of it). A `#` ends the
- * line's code; strings are not tracked, which at worst picks the other of two
- * equally local recoveries.
+ * Whether a line indented between two open levels stays in the inner body.
+ * Reads (without taking) the rest of the line and the next line of code:
+ * the line stays when the next line is at least as deep as the inner body
+ * (the mistaken line sits in the middle of it, or owns deeper lines), unless
+ * the line opens a body or is followed by properties that are no deeper than
+ * the inner body -- those lines are its own and would otherwise be misread
+ * as the inner body's. A `#` ends the line's code, and the lines of a `"""`
+ * string the line opens are skipped; single-line strings are not tracked,
+ * which at worst picks the other of two equally local readings.
  */
-static bool line_owns_next(TSLexer *lexer) {
+static bool stays_in_inner_body(TSLexer *lexer, uint16_t inner) {
   int32_t last = 0;
-  while (!lexer->eof(lexer) && lexer->lookahead != '\n') {
-    if (lexer->lookahead == '#') {
+  unsigned quotes = 0;   /* a run of `"` being read */
+  bool in_triple = false; /* inside a `"""` string the line opened: its lines are not code */
+  while (!lexer->eof(lexer) && (in_triple || lexer->lookahead != '\n')) {
+    int32_t c = lexer->lookahead;
+    if (c == '#' && !in_triple) {
       while (!lexer->eof(lexer) && lexer->lookahead != '\n') advance(lexer);
       break;
     }
-    if (lexer->lookahead != ' ' && lexer->lookahead != '\t' && lexer->lookahead != '\r') last = lexer->lookahead;
+    quotes = c == '"' ? quotes + 1 : 0;
+    if (quotes == 3) {
+      in_triple = !in_triple;
+      quotes = 0;
+    }
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') last = c;
     advance(lexer);
   }
-  if (last == ':') return true;
+  uint32_t next = 0;
   for (;;) {
+    next = 0;
     while (!lexer->eof(lexer) && (lexer->lookahead == '\n' || lexer->lookahead == '\r' || lexer->lookahead == ' ' ||
                                   lexer->lookahead == '\t' || lexer->lookahead == '\f')) {
+      if (lexer->lookahead == ' ') next++;
+      else if (lexer->lookahead == '\t') next += 2;
+      else next = 0;
       advance(lexer);
     }
     if (lexer->eof(lexer)) return false;
     if (lexer->lookahead != '#') break;
     while (!lexer->eof(lexer) && lexer->lookahead != '\n') advance(lexer);
   }
-  /* `else:`, `catch:`… look like `name:` but are clauses, not properties. */
-  return classify_line(lexer) == LINE_OTHER && lexer->lookahead == ':';
+  char word[16];
+  unsigned length = 0;
+  while (is_ident_char(lexer->lookahead) || lexer->lookahead == '-') {
+    if (length < sizeof(word) - 1) word[length] = (char)lexer->lookahead;
+    length++;
+    advance(lexer);
+  }
+  word[length < sizeof(word) ? length : 0] = 0;
+  /* The clause that continues the construct (`else:` after an `if` body): stay, so it stays attached. */
+  if (is_keyword(word, CLAUSE_KEYWORDS)) return true;
+  if (next < inner) return false;
+  if (last == ':' && next <= inner) return false;
+  while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
+  bool property = length > 0 && !is_keyword(word, STATEMENT_KEYWORDS) && !is_keyword(word, EXPRESSION_KEYWORDS) &&
+                  lexer->lookahead == ':';
+  return !(property && next <= inner);
 }
 
 /* Called with the `-` of `->` consumed and `>` as the lookahead. */
@@ -449,17 +482,16 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
 
   /*
    * A line between two open levels (a body at 4 inside one at 0, and a line at
-   * 2) matches neither: it stays in the inner body, so the lines after it do
-   * too, and the model reports its column on that line alone. Two exceptions
-   * end the inner level as usual: a statement cannot be a property, so one
-   * ends a level of properties; and a line that opens a body or is followed
-   * by properties owns them (they may sit at the inner level's column), so it
-   * belongs further out.
+   * 2) matches neither. In the middle of the inner body it stays there, so
+   * the lines after it do too, and the model reports its column on that line
+   * alone; at the end of it (or owning what follows) it ends the inner level
+   * as usual (see stays_in_inner_body). A statement cannot be a property, so
+   * one always ends a level of properties.
    */
   uint16_t below = scanner->indents.size > 1 ? WIDTH(scanner->indents.contents[scanner->indents.size - 2]) : 0;
   bool between_levels = !continuation && indent_length > below && indent_length < current;
   if (between_levels && (top & PROPERTY_LEVEL) && line != LINE_OTHER) between_levels = false;
-  if (between_levels && !(top & PROPERTY_LEVEL) && line_owns_next(lexer)) between_levels = false;
+  if (between_levels && !(top & PROPERTY_LEVEL) && !stays_in_inner_body(lexer, current)) between_levels = false;
 
   if ((valid_symbols[DEDENT] || (!valid_symbols[NEWLINE] && !within_brackets)) && indent_length < current &&
       !between_levels && scanner->indents.size > 1 && first_comment_indent_length < (int32_t)current) {
