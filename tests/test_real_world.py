@@ -259,3 +259,18 @@ def test_fmt_on_a_broken_file_reports_the_first_error_with_its_code(tmp_path: Pa
     first = done.stderr.splitlines()[0]
     assert first.startswith(f"{program}:4:1: error[E005]: indented 3 spaces, expected 0"), done.stderr
     assert program.read_text() == text
+
+
+def test_cli_reports_indentation_on_the_offending_line(tmp_path: Path) -> None:
+    program = tmp_path / "indent.prose"
+    program.write_text('agent a:\n  model: sonnet\n   prompt: "x"\nsession "go"\n\tcontext: a\n')
+    done = _prose("check", "--no-snippets", str(program), cwd=tmp_path)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{program}:3:1: error[E005]: indented 3 spaces, expected 2 or 0")
+    assert lines[1].startswith(f"{program}:5:1: error[E118]: indentation uses a tab")
+    assert lines[2] == "2 errors, 0 warnings in 1 file"
+    program.write_text('agent a:\n  model: sonnet\n  prompt: "x"\nsession "go"\n\tcontext: a\n')
+    assert _prose("fmt", str(program), cwd=tmp_path).returncode == 0  # the tab parses: fmt converts it
+    assert program.read_text() == 'agent a:\n  model: sonnet\n  prompt: "x"\nsession "go"\n  context: a\n'
+    assert _prose("check", str(program), cwd=tmp_path).returncode == 0

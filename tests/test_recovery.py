@@ -122,6 +122,15 @@ def _last_in_nested_body(p: Program) -> list[int]:
     return rows
 
 
+def _later_properties(p: Program) -> list[int]:
+    rows = []
+    for row in _property_rows(p):
+        prev = p.starts[row].prev_named_sibling
+        if prev is not None and prev.type == "property" and _indent(p.lines[row]) >= 2:
+            rows.append(row)
+    return rows
+
+
 def _one_line_strings(p: Program) -> list[int]:
     rows = []
     for row in p.starts:
@@ -223,6 +232,7 @@ KINDS: dict[str, Kind] = {
     "half-typed parallel (": (_statement_rows, lambda p, r: _insert(p, r, " " * _indent(p.lines[r]) + "parallel (")),
     "missing ':'": (_openers, _drop_colon),
     "dedent to no level": (_last_in_nested_body, lambda p, r: _in_place(p, r, p.lines[r][1:])),
+    "property dedented to no level": (_later_properties, lambda p, r: _in_place(p, r, p.lines[r][1:])),
     "a tab": (_indented, lambda p, r: _in_place(p, r, "\t" + p.lines[r][2:])),
     "unknown property": (_property_rows, lambda p, r: _insert(p, r, " " * _indent(p.lines[r]) + "colour: blue")),
     "missing value": (_one_line_values, _drop_value),

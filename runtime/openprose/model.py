@@ -557,8 +557,9 @@ def build_program(tree: ts.Tree, source: bytes) -> Program:
     return Program(Span.of(tree.root_node), tuple(body), source, tuple(problems))
 
 
-def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic], *, anchored: bool = False) -> int | None:
-    """Statements of one body share a column; report one that does not.
+def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic], *, anchored: bool = False,
+                  statement: bool = True) -> int | None:
+    """Statements of one body (or properties of one block) share a column; report one that does not.
 
     The scanner keeps a line indented between two open levels in the inner
     body (or, when it owns what follows, ends that body), and reads a deeper
@@ -576,7 +577,7 @@ def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic],
         root = node
         while root.parent is not None:
             root = root.parent
-        levels = levels_before(root, source, line_start, statement=True)
+        levels = levels_before(root, source, line_start, statement=statement)
         if column not in levels:
             levels.append(column)
         found = indentation_error(source, line_start, node.start_point[0], width(source[line_start : node.start_byte]), levels)
@@ -848,7 +849,10 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
     if node is None:
         return ()
     out = []
+    column: int | None = None
     for prop in node.named_children:
+        if prop.type in ("property", "prompt_line", "word_line"):
+            column = _check_column(prop, column, _ctx.problems, anchored=True, statement=False)
         if prop.type == "prompt_line":
             text = prop.child_by_field_name("prompt")
             if text is not None:
