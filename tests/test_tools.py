@@ -259,3 +259,37 @@ async def test_cancelling_a_session_kills_the_shell_and_its_children(ws: Path) -
     await trio.sleep(0.2)
     child = int(marker.read_text())
     assert not process_alive(child), "the background child of the cancelled shell survived"
+
+
+async def test_duration_is_the_tools_own_time_not_the_questions(ws: Path, autojump_clock) -> None:
+    events: list = []
+
+    async def slow_person(request: PermissionRequest) -> bool:
+        await trio.sleep(100)  # a person thinking (virtual time)
+        return True
+
+    async with _box(ws, _perms(read="prompt"), asker=slow_person, events=events) as box:
+        outcome = await box.call("read", {"file_path": "README.md"})
+    assert not outcome.is_error
+    end = next(f for kind, f in events if kind == "tool.end")
+    assert end["duration"] < 1.0
+
+
+async def test_secrets_are_redacted_before_arguments_are_shortened(ws: Path) -> None:
+    secret = "sk-ant-api03-" + "Q" * 40
+    events: list = []
+    asked: list[PermissionRequest] = []
+
+    async def asker(request: PermissionRequest) -> bool:
+        asked.append(request)
+        return False
+
+    gate = Gate(_perms(bash="prompt"), ws, agent=None, asker=asker)
+    box = Toolbox(gate, limits=ToolLimits(), emit=lambda kind, **f: events.append(f), session="s1", secrets=[secret])
+    command = "echo " + "x" * 70 + secret + " " + "y" * 200
+    async with box:
+        await box.call("bash", {"command": command})
+    shown = [str(e.get("summary")) for e in events] + [asked[0].argument]
+    for text in shown:
+        assert "sk-ant-api03" not in text and "QQQQ" not in text, text
+    assert "[redacted]" in asked[0].argument

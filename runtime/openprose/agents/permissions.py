@@ -301,13 +301,15 @@ class Gate:
             return None
         return Denial("outside the workspace", f"{_display(path, self.workspace)} is outside the workspace")
 
-    async def check_path(self, tool: str, kind: Literal["read", "write"], raw: str) -> Denial | None:
+    async def check_path(self, tool: str, kind: Literal["read", "write"], raw: str, *,
+                         shown: str | None = None) -> Denial | None:
+        """``shown`` is what a question displays (the caller's redacted form of ``raw``)."""
         decision = self.path_allowed(kind, self.resolve(raw))
         if decision == "ask":
-            return await self.ask(tool, raw, kind)
+            return await self.ask(tool, raw if shown is None else shown, kind)
         return decision
 
-    async def check_bash(self, command: str) -> Denial | None:
+    async def check_bash(self, command: str, *, shown: str | None = None) -> Denial | None:
         p = self.permissions
         if p.bash == "deny":
             return Denial("bash: deny", "shell commands are denied for this agent (permissions bash: deny)")
@@ -316,7 +318,7 @@ class Gate:
             if denial is not None:
                 return denial
         if p.bash == "prompt" or (p.execute is not None and p.execute.policy == "prompt" and p.execute.patterns is None):
-            return await self.ask("bash", command, "bash")
+            return await self.ask("bash", command if shown is None else shown, "bash")
         return None
 
     async def check_network(self, what: str) -> Denial | None:

@@ -56,7 +56,8 @@ def scrubbed_environment(secrets: Iterable[str] = ()) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_") and v not in hidden}
 
 
-def _summary(tool: str, args: dict[str, Any]) -> str:
+def _summary(tool: str, args: dict[str, Any], redact: Callable[[str], str]) -> str:
+    """A short argument for events and the state log, redacted before it is cut (a cut could split a secret)."""
     if tool in ("read", "write", "edit"):
         text = str(args.get("file_path", ""))
     elif tool in ("glob", "grep"):
@@ -71,7 +72,7 @@ def _summary(tool: str, args: dict[str, Any]) -> str:
         text = str(args.get("url", ""))
     else:
         text = ", ".join(f"{k}={v}" for k, v in args.items())
-    flat = " ".join(text.split())
+    flat = " ".join(redact(text).split())
     return flat if len(flat) <= 80 else flat[:79] + "…"
 
 
@@ -232,27 +233,35 @@ class Toolbox:
 
     # -- running a call ------------------------------------------------------------------------
     async def call(self, name: str, args: dict[str, Any]) -> ToolOutcome:
-        """Run one tool call. Never raises for a tool failure (the model sees an error result); cancellation propagates."""
+        """Run one tool call. Never raises for a tool failure (the model sees an error result); cancellation propagates.
+
+        The reported duration is the tool's own time: a permission question's wait is not part of it.
+        """
         self.calls += 1
-        summary = _summary(name, args)
+        summary = _summary(name, args if isinstance(args, dict) else {}, self._redact)
         self._emit("tool.start", session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent)
-        started = trio.current_time()
+        started: float | None = None
         try:
-            outcome = await self._dispatch(name, args)
+            outcome = await self._refusal(name, args)
+            if outcome is None:
+                started = trio.current_time()
+                outcome = await self._run(name, args)
         except trio.Cancelled:
-            self._record(name, summary, "cancelled", trio.current_time() - started, None, None)
+            self._record(name, summary, "cancelled", _since(started), None, None)
             raise
+        except Exception as exc:  # noqa: BLE001 - a tool's own bug must reach the model as an error, not end the run
+            outcome = ToolOutcome(f"{name} failed: {type(exc).__name__}: {_one_line(str(exc))}", True, "error")
         content = outcome.content
         if isinstance(content, str):
             content = clip(self._redact(content), self.limits.max_output)
             outcome = ToolOutcome(content, outcome.is_error, outcome.status, outcome.rule)
         error = content if outcome.is_error and isinstance(content, str) else None
-        self._record(name, summary, outcome.status, trio.current_time() - started, error, outcome.rule)
+        self._record(name, summary, outcome.status, _since(started), error, outcome.rule)
         return outcome
 
     def record_server_call(self, name: str, args: dict[str, Any], ok: bool, error: str | None = None) -> None:
         """A server-side tool call seen in the model's reply (the API ran it): events and the state log."""
-        summary = _summary(name, args)
+        summary = _summary(name, args, self._redact)
         self._emit("tool.start", session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent)
         self._record(name, summary, "ok" if ok else "error", 0.0, error, None)
 
@@ -273,7 +282,8 @@ class Toolbox:
             text = text.replace(secret, "[redacted]")
         return text
 
-    async def _dispatch(self, name: str, args: dict[str, Any]) -> ToolOutcome:
+    async def _refusal(self, name: str, args: Any) -> ToolOutcome | None:
+        """Why this call does not run (not offered, malformed, not permitted), or None when it may."""
         if name not in self.names:
             if name in SERVER_TOOLS:
                 return _refused(Denial("server tool", f"{name} runs on the API server, not in the workspace"))
@@ -282,8 +292,9 @@ class Toolbox:
         if not isinstance(args, dict):
             return ToolOutcome(f"{name}: the input must be an object", True, "error")
         denial = await self._check(name, args)
-        if denial is not None:
-            return _refused(denial)
+        return _refused(denial) if denial is not None else None
+
+    async def _run(self, name: str, args: dict[str, Any]) -> ToolOutcome:
         timeout = self.limits.call_timeout
         if name == "bash":
             return await self._run_bash(args, timeout)
@@ -312,13 +323,13 @@ class Toolbox:
             target = args.get("file_path")
             if not isinstance(target, str) or not target:
                 return None  # the tool itself reports the missing argument
-            return await gate.check_path(name, "read" if name == "read" else "write", target)
+            return await gate.check_path(name, "read" if name == "read" else "write", target, shown=self._redact(target))
         if name in ("glob", "grep"):
             where = args.get("path") or "."
             if not isinstance(where, str):
                 return None
             if gate.permissions.read.patterns is None:
-                return await gate.check_path(name, "read", where)
+                return await gate.check_path(name, "read", where, shown=self._redact(f"{args.get('pattern', '')} in {where}"))
             return gate.search_root_allowed(where)  # results are filtered by the patterns afterwards
         if name == "bash":
             command = args.get("command")
@@ -326,7 +337,7 @@ class Toolbox:
                 return None
             if not isinstance(command, str) or not command.strip():
                 return None
-            return await gate.check_bash(command)
+            return await gate.check_bash(command, shown=self._redact(command))
         return None
 
     async def _run_bash(self, args: dict[str, Any], timeout: float) -> ToolOutcome:
@@ -415,6 +426,10 @@ class Toolbox:
         if hidden:
             kept.append(f"[{hidden} result(s) hidden: not covered by permissions {self.gate.permissions.read.describe('read')}]")
         return "\n".join(kept) if kept else "no matches"
+
+
+def _since(started: float | None) -> float:
+    return 0.0 if started is None else trio.current_time() - started
 
 
 def _refused(denial: Denial) -> ToolOutcome:
