@@ -567,10 +567,15 @@ def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic],
     and the mistake is reported here, on its own line.
     """
     source = _ctx.source
-    line_start = node.start_byte - node.start_point[1]
-    if source[line_start : node.start_byte].strip():
-        return column  # not first on its line (recovery left something before it): says nothing of the level
-    col = visual_column(node, source)
+    start = node.start_byte
+    col = node.start_point[1]
+    line_start = start - col
+    if col:
+        prefix = source[line_start:start]
+        if prefix.strip():
+            return column  # not first on its line (recovery left something before it): says nothing of the level
+        if b"\t" in prefix:
+            col = width(prefix)  # as the scanner reads it
     if column is None:
         return col
     if col != column:
