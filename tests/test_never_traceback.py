@@ -13,6 +13,8 @@ printed in the "measured" section of the test output.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -139,6 +141,20 @@ def test_simulated_run_never_raises(source: bytes, workdir: Path) -> None:
         args += ["--input", f"{name}=fuzz value"]
     code, _ = _invoke(args)
     COUNTS[f"run exit {code}"] += 1
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(source=mutated_programs())
+def test_real_process_never_prints_a_traceback(source: bytes, workdir: Path) -> None:
+    """A small sample through the installed `prose` script itself: real stdout/stderr encodings."""
+    path = workdir / "process.prose"
+    path.write_bytes(source)
+    prose = Path(sys.executable).with_name("prose")
+    for args in (["check", str(path)], ["fmt", "--check", str(path)]):
+        done = subprocess.run([str(prose), *args], capture_output=True, timeout=60)
+        assert b"Traceback" not in done.stdout + done.stderr, (args, done.stderr.decode(errors="replace"))
+        assert done.returncode in EXIT_CODES
+        COUNTS[f"process {args[0]}"] += 1
 
 
 def test_report_fuzz_counts() -> None:

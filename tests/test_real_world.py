@@ -274,3 +274,19 @@ def test_cli_reports_indentation_on_the_offending_line(tmp_path: Path) -> None:
     assert _prose("fmt", str(program), cwd=tmp_path).returncode == 0  # the tab parses: fmt converts it
     assert program.read_text() == 'agent a:\n  model: sonnet\n  prompt: "x"\nsession "go"\n  context: a\n'
     assert _prose("check", str(program), cwd=tmp_path).returncode == 0
+
+
+def test_bare_prompt_under_session_agent_is_its_prompt(tmp_path: Path) -> None:
+    program = 'agent researcher:\n  model: sonnet\nlet s = session: researcher\n  """\n  Dig into the topic.\n  """\n'
+    backend = scripted()
+    result, _ = trio.run(run, tmp_path, program, backend)
+    assert result.status == "ok", result.error
+    assert [r.prompt.strip() for r in backend.requests] == ["Dig into the topic."]
+
+
+def test_values_below_keys_reach_the_session(tmp_path: Path) -> None:
+    program = 'session "Go"\n  model:\n    opus\n  retry:\n    2\n'
+    backend = scripted()
+    result, _ = trio.run(run, tmp_path, program, backend)
+    assert result.status == "ok", result.error
+    assert backend.requests[0].model is not None and "opus" in backend.requests[0].model
