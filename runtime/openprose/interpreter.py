@@ -27,6 +27,7 @@ from . import model as m
 from .agents.limits import ToolLimits
 from .agents.permissions import PermissionAsker
 from .agents.session_tools import SessionSetupError, prepare_session_tools
+from .agents.skills import listed_skills, use_name
 from .agents.tools import Toolbox
 from .analysis import Analysis, analyze, contract_of_program
 from .backends.base import Backend, BackendError, ContextItem, SessionRequest
@@ -1194,8 +1195,9 @@ def prepare(source: bytes, path: Path, inputs: Mapping[str, str]) -> Analysis:
         ]
         names = ", ".join(p.name.name for p in missing)
         raise ProgramNotRunnable(f"missing input{'s' if len(missing) > 1 else ''}: {names}", diags)
+    skills = listed_skills(analysis.program)
     for stmt in analysis.program.body:
-        if isinstance(stmt, m.Use) and not is_local_program_path(stmt.path.text):
+        if isinstance(stmt, m.Use) and not is_local_program_path(stmt.path.text) and use_name(stmt) not in skills:
             raise ProgramNotRunnable(
                 f"cannot fetch '{stmt.path.text}': registry and URL programs need the network, and this runtime "
                 "runs local .prose programs only",
