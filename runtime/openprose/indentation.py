@@ -44,14 +44,24 @@ def body_levels(node: ts.Node | None, source: bytes, *, statement: bool = False)
     """
     levels: list[int] = []
     while node is not None:
+        if node.type == "source_file":
+            break  # the top level is column 0, whatever recovery left on the first lines
         if node.type in _BODIES and not (statement and node.type == "property_block"):
-            first = next((c for c in node.named_children if c.type != "comment" and not c.is_error), None)
+            first = next((c for c in node.named_children if _starts_line(c, source)), None)
             if first is not None and column(first, source) not in levels:
                 levels.append(column(first, source))
         node = node.parent
     if 0 not in levels:
         levels.append(0)
     return levels
+
+
+def _starts_line(node: ts.Node, source: bytes) -> bool:
+    """A statement or property that begins its line (not a comment, not recovery's leftovers)."""
+    if node.type == "comment" or node.is_error or node.is_missing:
+        return False
+    col = node.start_point[1]
+    return not source[node.start_byte - col : node.start_byte].strip()
 
 
 def levels_before(root: ts.Node, source: bytes, line_start: int, *, statement: bool = False) -> list[int]:
