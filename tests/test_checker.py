@@ -84,6 +84,8 @@ CASES: dict[str, tuple[str, int, int]] = {
     "E116": ('agent a:\n  persist: forever\n', 2, 12),
     "E117": ('use "./missing-program.prose" as gone\n', 1, 5),
     "E118": ('session "a"\n\tcontext: x\nlet x = 1\n', 2, 1),
+    "E120": ('agent a:\n  max_tokens: lots\n', 2, 15),
+    "E121": ('session "a"\n  effort: extreme\n', 2, 11),
     "W101": ('loop:\n  session "a"\n', 1, 1),
     "W102": ('loop until **ok**:\n  session "a"\n', 1, 12),
     "W103": ('let item = session "a"\nfor item in [1]:\n  session "b"\n', 2, 5),

@@ -273,12 +273,21 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
               show_default=True, metavar="N", help="Model turns with tool calls one session may take.")
 @click.option("--tool-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), default=ToolLimits.call_timeout,
               show_default=True, metavar="SECONDS", help="Time one tool call (a command, a file read) may take.")
+@click.option("--effort", type=click.Choice(["none", "low", "medium", "high"]), default=None,
+              help="Thinking effort of sessions that do not set `effort:` (default: low).")
+@click.option("--prices", "prices_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Price file for the cost estimate (default: $OPENPROSE_PRICES or the bundled prices.json).")
+@click.option("--estimate", is_flag=True,
+              help="Print how many model calls the program makes at least/at most, and run nothing.")
 def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
         simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None,
-        assume_yes: bool, max_tool_turns: int, tool_timeout: float) -> None:
+        assume_yes: bool, max_tool_turns: int, tool_timeout: float, effort: str | None, prices_file: Path | None,
+        estimate: bool) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
-    from .run_command import run_command
+    from .run_command import estimate_command, run_command
 
+    if estimate:
+        sys.exit(estimate_command(file, as_json=as_json))
     sys.exit(
         run_command(
             file,
@@ -293,6 +302,8 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             durable=durable,
             assume_yes=assume_yes,
             tool_limits=ToolLimits(max_turns=max_tool_turns, call_timeout=tool_timeout),
+            effort=effort,
+            prices_file=prices_file,
         )
     )
 
