@@ -64,6 +64,7 @@ CASES: dict[str, tuple[str, int, int]] = {
     "P007": ('parallel:\nsession "after"\n', 1, 1),
     "P008": ('parallel (on-fial: continue):\n  session "a"\n', 1, 11),
     "P009": ('parallel (on-fail:):\n  session "a"\n', 1, 11),
+    "P010": ('parallel:\n  a = session "A"\n  a = session "B"\n', 3, 3),
     # other rules of our own
     "E101": ('session "a"\n  context: missing\n', 2, 12),
     "E102": ("do nothing-here\n", 1, 4),
@@ -82,6 +83,7 @@ CASES: dict[str, tuple[str, int, int]] = {
     "E115": ('session "a"\n  context: ["literal"]\n', 2, 13),
     "E116": ('agent a:\n  persist: forever\n', 2, 12),
     "E117": ('use "./missing-program.prose" as gone\n', 1, 5),
+    "E118": ('session "a"\n\tcontext: x\nlet x = 1\n', 2, 1),
     "E120": ('agent a:\n  max_tokens: lots\n', 2, 15),
     "E121": ('session "a"\n  effort: extreme\n', 2, 11),
     "W101": ('loop:\n  session "a"\n', 1, 1),
@@ -98,6 +100,7 @@ CASES: dict[str, tuple[str, int, int]] = {
     "W112": ('let n = 0\nrepeat 2:\n  let n = n + 1\n', 3, 7),
     "W113": ('session "Hello {nobody}"\n', 1, 17),
     "W114": ('import "helper" from "./no-such-skill"\nagent a:\n  skills: ["helper"]\n', 1, 22),
+    "W115": ('session "a"\n"stray text"\n', 2, 1),
 }
 
 LIB = 'input topic: "t"\ninput depth: "d"\noutput summary = session "s {topic} {depth}"\n'

@@ -51,6 +51,17 @@ module.exports = grammar({
     $._condition_text,
     $._triple_condition_text,
     $._unclosed_modifiers,
+    // `->`.
+    $._arrow,
+    // Zero-width, after a `->` ending its line: the next line is its right-hand side.
+    $._arrow_continues,
+    // The indent that opens properties (or a value below its key). The scanner
+    // declines it for a deeper line that starts a statement: that line is a
+    // statement indented too far, reported where it is, not a broken property.
+    $._property_indent,
+    // Zero-width: a bracket still open when the next line starts a statement
+    // or a property is closed here, so the error stays on its line.
+    $._unclosed_bracket,
     // Never emitted: their validity tells the scanner it is inside brackets.
     ']',
     ')',
@@ -85,6 +96,7 @@ module.exports = grammar({
       $.catch_clause,
       $.finally_clause,
       $.throw_statement,
+      $.assert_statement,
       $.choice_block,
       $.option_clause,
       $.expression_statement,
@@ -128,7 +140,7 @@ module.exports = grammar({
     agent_definition: $ => seq(
       'agent',
       field('name', $.identifier),
-      ':',
+      optional(':'), // a missing `:` is reported by the checker, on this line
       optional(field('properties', $.property_block)),
       $._newline,
     ),
@@ -137,22 +149,62 @@ module.exports = grammar({
       'block',
       field('name', $.identifier),
       optional(field('parameters', $.parameter_list)),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
 
     parameter_list: $ => seq('(', commaSep($.identifier), ')'),
 
-    property_block: $ => seq($._indent, repeat1($.property), $._dedent),
+    // A bare string among the properties is a prompt (`session: agent` with
+    // its prompt on the next line); the checker decides where that is allowed.
+    property_block: $ => seq(
+      $._property_indent,
+      repeat1(choice($.property, $.prompt_line, $.word_line)),
+      $._dedent,
+    ),
+
+    prompt_line: $ => seq(field('prompt', $.string), $._newline),
+
+    // A word alone among properties (half-typed, or a key missing its `:`):
+    // a node of its own, so the checker reports that line and nothing else.
+    // (Under a key, a lone word is that key's value on the line below: `model:` / `opus`.)
+    word_line: $ => prec(-1, seq(field('word', $.identifier), $._newline)),
 
     property: $ => seq(
       field('key', $.identifier),
       ':',
-      optional(field('value', $._simple_expression)),
-      optional(field('properties', $.property_block)),
+      choice(
+        seq(
+          optional(field('value', $._simple_expression)),
+          optional(field('properties', alias($._nested_properties, $.property_block))),
+        ),
+        // The value on the line below its key (`model:` / `  opus`, `skills:` / `  - web`).
+        seq(
+          $._property_indent,
+          choice(
+            seq(field('value', $._simple_expression), $._newline),
+            field('value', $.list_block),
+          ),
+          $._dedent,
+        ),
+      ),
       $._newline,
     ),
+
+    // The key and its colon are one token, so that any other word after a
+    // prompt (`session "a" foo`) is still the plain "unexpected text" error.
+    property_inline: $ => seq(
+      field('key', alias(token(prec(2, /[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*[ \t]*:/)), $.inline_key)),
+      field('value', $._simple_expression),
+    ),
+
+    _nested_properties: $ => seq($._property_indent, repeat1(choice($.property, $.word_line)), $._dedent),
+
+    // YAML-style `- item` lines: an array written one element a line.
+    list_block: $ => repeat1(seq(alias($._list_dash, '-'), $._simple_expression, $._newline)),
+
+    _list_dash: _ => token(prec(1, /-[ \t]+/)),
 
     // --------------------------------------------------------------- bindings
 
@@ -185,7 +237,7 @@ module.exports = grammar({
     if_statement: $ => prec.right(seq(
       'if',
       field('condition', $._simple_expression),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
       repeat(field('alternative', $.elif_clause)),
@@ -195,16 +247,16 @@ module.exports = grammar({
     elif_clause: $ => seq(
       'elif',
       field('condition', $._simple_expression),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
 
-    else_clause: $ => seq('else', ':', optional(field('body', $.block)), $._newline),
+    else_clause: $ => seq('else', optional(':'), optional(field('body', $.block)), $._newline),
 
     try_statement: $ => prec.right(seq(
       'try',
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
       optional(field('handler', $.catch_clause)),
@@ -214,19 +266,34 @@ module.exports = grammar({
     catch_clause: $ => seq(
       'catch',
       optional(seq('as', field('error', $.identifier))),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
 
-    finally_clause: $ => seq('finally', ':', optional(field('body', $.block)), $._newline),
+    finally_clause: $ => seq('finally', optional(':'), optional(field('body', $.block)), $._newline),
 
     throw_statement: $ => seq('throw', optional(field('message', $.string)), $._newline),
+
+    // `assert cond: "message"` or `assert cond:` with the message indented below:
+    // when the condition does not hold, the message is thrown.
+    assert_statement: $ => seq(
+      'assert',
+      field('condition', $._simple_expression),
+      optional(seq(
+        ':',
+        optional(choice(
+          field('message', $.string),
+          seq($._indent, field('message', $.string), $._newline, $._dedent),
+        )),
+      )),
+      $._newline,
+    ),
 
     choice_block: $ => seq(
       'choice',
       field('criteria', $.condition),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
@@ -234,7 +301,7 @@ module.exports = grammar({
     option_clause: $ => seq(
       'option',
       field('label', $.string),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
       $._newline,
     ),
@@ -280,7 +347,12 @@ module.exports = grammar({
       'session',
       optional(choice(
         // `session "Synthesize":` followed by properties is also written.
-        seq(field('prompt', $.string), optional(':')),
+        seq(field('prompt', $.string), optional(choice(
+          ':',
+          // `session "Research" context: topic` -- a property written on the
+          // prompt's line parses as one, so the checker can say where it goes.
+          field('inline', $.property_inline),
+        ))),
         seq(':', optional(field('agent', $.identifier))),
         seq(field('name', $.identifier), ':', field('agent', $.identifier)),
       )),
@@ -297,20 +369,21 @@ module.exports = grammar({
     do_expression: $ => seq(
       'do',
       choice(
-        seq(':', optional(field('body', $.block))),
+        seq(optional(':'), optional(field('body', $.block))),
         seq(field('block', $.identifier), optional(field('arguments', $.argument_list))),
       ),
     ),
 
+    // A list still being typed (`parallel (first` at the end of a line) is
+    // closed by a zero-width token, and the `:` may be missing: the statement
+    // is whole, so the checker's error stays on that line.
     parallel_block: $ => seq(
       'parallel',
       optional(field('modifiers', $.modifier_list)),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
-    // A list still being typed (`parallel (first` at the end of a line) is
-    // closed by a zero-width token so the error stays on that line.
     modifier_list: $ => seq('(', commaSep($.modifier), choice(')', $._unclosed_modifiers)),
 
     modifier: $ => choice(
@@ -322,12 +395,14 @@ module.exports = grammar({
 
     parallel_for: $ => seq(
       'parallel',
+      optional(field('modifiers', $.modifier_list)),
       'for',
       field('item', $.identifier),
       optional(seq(',', field('index', $.identifier))),
       'in',
       field('collection', $._simple_expression),
-      ':',
+      optional(field('modifiers', $.modifier_list)),
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -337,7 +412,7 @@ module.exports = grammar({
       optional(seq(',', field('index', $.identifier))),
       'in',
       field('collection', $._simple_expression),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -345,7 +420,7 @@ module.exports = grammar({
       'repeat',
       field('count', $._simple_expression),
       optional(seq('as', field('index', $.identifier))),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -354,7 +429,7 @@ module.exports = grammar({
       optional(seq(field('kind', choice('until', 'while')), field('condition', $.condition))),
       optional(field('modifiers', $.modifier_list)),
       optional(seq('as', field('index', $.identifier))),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
@@ -367,20 +442,25 @@ module.exports = grammar({
       '|',
       field('operator', $.identifier),
       optional(field('parameters', $.parameter_list)),
-      ':',
+      optional(':'),
       optional(field('body', $.block)),
     ),
 
     sequence: $ => prec.left(PREC.sequence, seq(
       field('left', $._expression),
-      '->',
-      optional(field('right', $._expression)),
+      alias($._arrow, '->'),
+      choice(
+        seq($._arrow_continues, field('right', $._expression)),
+        optional(field('right', $._expression)),
+      ),
     )),
 
     binary_expression: $ => choice(
       ...[
         ['or', PREC.or],
         ['and', PREC.and],
+        ['is', PREC.compare],
+        [alias(token(prec(1, /is[ \t]+not/)), 'is not'), PREC.compare],
         ['==', PREC.compare],
         ['!=', PREC.compare],
         ['<', PREC.compare],
@@ -409,12 +489,20 @@ module.exports = grammar({
       field('property', $.identifier),
     )),
 
+    // A call's `(` touches the name: `items (first)` after `parallel for … in`
+    // is a modifier list, never a call.
     call: $ => prec(PREC.call, seq(
       field('function', $.identifier),
-      field('arguments', $.argument_list),
+      field('arguments', alias($._call_arguments, $.argument_list)),
     )),
 
-    argument_list: $ => seq('(', commaSep(choice($.keyword_argument, $._simple_expression)), ')'),
+    _call_arguments: $ => seq(
+      alias(token.immediate('('), '('),
+      commaSep(choice($.keyword_argument, $._simple_expression)),
+      choice(')', $._unclosed_bracket),
+    ),
+
+    argument_list: $ => seq('(', commaSep(choice($.keyword_argument, $._simple_expression)), choice(')', $._unclosed_bracket)),
 
     keyword_argument: $ => seq(
       field('name', $.identifier),
@@ -424,9 +512,9 @@ module.exports = grammar({
 
     parenthesized_expression: $ => seq('(', $._simple_expression, ')'),
 
-    array: $ => seq('[', commaSep($._simple_expression), ']'),
+    array: $ => seq('[', commaSep($._simple_expression), choice(']', $._unclosed_bracket)),
 
-    object: $ => seq('{', commaSep(choice($.pair, $.identifier)), '}'),
+    object: $ => seq('{', commaSep(choice($.pair, $.identifier)), choice('}', $._unclosed_bracket)),
 
     pair: $ => seq(
       field('key', choice($.identifier, $.string)),

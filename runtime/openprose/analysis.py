@@ -19,6 +19,7 @@ from . import model as m
 from .agents.skills import skill_diagnostics
 from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
+from .indentation import tab_diagnostics
 from .resolve import Resolution, program_alias
 from .syntax import parse, syntax_diagnostics
 
@@ -163,6 +164,12 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     diagnostics = syntax_diagnostics(tree, source)
     diagnostics.extend(program.lexical)
     diagnostics.extend(encoding_diagnostics(source))
+    tabs = tab_diagnostics(tree, source)
+    if tabs:
+        # A tab is the mistake; a level it happens not to match is the same mistake.
+        rows = {d.span.start_row for d in tabs}
+        diagnostics = [d for d in diagnostics if not (d.code == "E005" and d.span.start_row in rows)]
+        diagnostics.extend(tabs)
     base = path.parent if path is not None else None
     contracts, problems = load_contracts(program, base, reader)
     problems.extend(skill_diagnostics(program, base))
@@ -170,8 +177,14 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     diagnostics.extend(problems)
     broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in ("E004", "E005")]
     if broken:
-        # A name inside text the parser could not place is not worth a second squiggle.
-        semantic = [d for d in semantic if not any(a <= d.span.start_byte < b for a, b in broken)]
+        # A name inside text the parser could not place is not worth a second squiggle,
+        # nor is a warning about the rest of a line that does not parse.
+        rows = {d.span.start_row for d in diagnostics if d.code in ("E004", "E005")}
+        semantic = [
+            d for d in semantic
+            if not any(a <= d.span.start_byte < b for a, b in broken)
+            and not (d.severity is Severity.WARNING and d.span.start_row in rows)
+        ]
     diagnostics.extend(semantic)
     diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
     return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts)

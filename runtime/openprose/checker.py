@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import model as m
 from .diagnostics import Diagnostic, Fix, Related, Severity, Span, TextEdit
-from .resolve import READONLY_KINDS, Resolution, Role, resolve
+from .resolve import READONLY_KINDS, Reference, Resolution, Role, Scope, SymbolKind, resolve
 
 MODELS = ("sonnet", "opus", "haiku")
 STRATEGIES = ("all", "first", "any", "regardless")
@@ -186,6 +186,15 @@ class _Checker:
             self.expr(stmt.value, in_block)
         elif isinstance(stmt, m.ExprStmt):
             self.expr(stmt.expr, in_block)
+            if isinstance(stmt.expr, (m.Str, m.Number, m.Literal)):
+                span = stmt.expr.span
+                at = Span(span.start_byte, span.start_byte, span.start_row, span.start_col, span.start_row, span.start_col)
+                self.warning(
+                    "W115",
+                    "a value on its own line does nothing; did you mean a session (`session \"…\"`)?",
+                    span,
+                    fixes=(_replace(at, "session ", "Make it a session"),) if isinstance(stmt.expr, m.Str) else (),
+                )
         elif isinstance(stmt, m.If):
             for branch in stmt.branches:
                 self.branch(branch, "condition", in_block)
@@ -196,6 +205,11 @@ class _Checker:
         elif isinstance(stmt, m.Throw):
             if stmt.message is not None and not stmt.message.text.strip():
                 self.warning("W107", "throw message is empty; say what went wrong", stmt.message.span)
+        elif isinstance(stmt, m.Assert):
+            self.expr(stmt.condition, in_block)
+            self.condition_expr(stmt.condition)
+            if stmt.message is not None and not stmt.message.text.strip():
+                self.warning("W107", "assert message is empty; say what went wrong", stmt.message.span)
         elif isinstance(stmt, m.Choice):
             self.choice(stmt, in_block)
         elif isinstance(stmt, m.Orphan):
@@ -217,7 +231,17 @@ class _Checker:
             self.warning("W110", f"input '{stmt.name.name}' has no description; say what the caller should provide", stmt.name.span)
 
     def agent(self, stmt: m.AgentDef) -> None:
-        self.properties(stmt.properties, AGENT_PROPERTIES, owner="agent")
+        for prop in stmt.properties:
+            if prop.bare:
+                self.error(
+                    "E004",
+                    "a bare string in an agent: write its system prompt as `prompt: \"…\"`",
+                    prop.span,
+                    fixes=(_replace(Span(prop.span.start_byte, prop.span.start_byte, prop.span.start_row,
+                                         prop.span.start_col, prop.span.start_row, prop.span.start_col),
+                                    "prompt: ", "Make it `prompt:`"),),
+                )
+        self.properties(tuple(p for p in stmt.properties if not p.bare), AGENT_PROPERTIES, owner="agent")
         persist = stmt.property("persist")
         if persist is not None and persist.value is not None:
             value = persist.value
@@ -314,6 +338,8 @@ class _Checker:
             self.do_call(e)
         elif isinstance(e, m.ForLoop):
             self.expr(e.collection, in_block)
+            if e.modifiers:
+                self.join_modifiers(e.modifiers, branches=None)
             self.concurrent += e.parallel
             self.body(e.body, top=False, in_block=in_block)
             self.concurrent -= e.parallel
@@ -357,6 +383,12 @@ class _Checker:
 
     def session(self, s: m.Session) -> None:
         prompt_prop = s.property("prompt")
+        if prompt_prop is not None and prompt_prop.bare and s.prompt is not None:
+            self.error(
+                "E009",
+                "this session already has a prompt on its first line; a second prompt string is not allowed",
+                prompt_prop.span,
+            )
         if s.kind == "session" and s.prompt is None and s.agent is None and prompt_prop is None:
             self.error("E003", "session needs a prompt (\"…\" or `prompt:`) or an agent (`session: agent`)", s.keyword_span)
         if s.prompt is not None:
@@ -381,6 +413,39 @@ class _Checker:
                             ),
                         ),
                     )
+
+    def used_before_bound(self, ref: Reference, agents: list[Span]) -> None:
+        """E101 (W113 inside text) for a name read before the statement that binds it.
+
+        Not when the read can run later than it is written: inside a block
+        definition (it runs when called), an agent definition (its context is
+        read by the session that uses it), or a loop body that also contains
+        the binding (later iterations see it).
+        """
+        sym = ref.symbol
+        assert sym is not None
+        if sym.kind not in _ORDERED_KINDS or sym.implicit:
+            return
+        first = min([sym.span.start_byte, *(span.start_byte for span in sym.other_definitions)])
+        at = ref.span.start_byte
+        if at >= first or any(span.start_byte <= at < span.end_byte for span in agents):
+            return
+        scope: Scope | None = ref.scope
+        while scope is not None and scope is not sym.scope:
+            if scope.kind == "block" or (scope.kind == "body" and scope.span.start_byte <= first < scope.span.end_byte):
+                return
+            scope = scope.parent
+        line = sym.span.start_row + 1
+        related = (Related(f"'{ref.name}' is bound here", sym.span),)
+        if ref.in_string:
+            self.warning(
+                "W113",
+                f"'{{{ref.name}}}' is bound only later, on line {line}; here it is sent as written",
+                ref.span,
+                related=related,
+            )
+        else:
+            self.error("E101", f"'{ref.name}' is used before it is bound on line {line}", ref.span, related=related)
 
     def undefined_agent(self, name: m.Name) -> None:
         fixes: list[Fix] = []
@@ -444,7 +509,16 @@ class _Checker:
             if prop.value is None and not prop.has_block:
                 self.error("E005", f"property '{prop.key}' needs a value", prop.key_span)
                 continue
+            if prop.key != "permissions":
+                self.nested_values(prop.children)
             getattr(self, "prop_" + prop.key, lambda p: None)(prop)
+
+    def nested_values(self, props: tuple[m.Property, ...]) -> None:
+        """Entries under a property (`context:` with `file: "…"` below) need values too."""
+        for prop in props:
+            if prop.value is None and not prop.has_block:
+                self.error("E005", f"'{prop.key}' needs a value", prop.key_span)
+            self.nested_values(prop.children)
 
     def prop_model(self, prop: m.Property) -> None:
         value = prop.value
@@ -524,7 +598,8 @@ class _Checker:
             elif item.text not in self.res.skills:
                 self.warning(
                     "W007",
-                    f"skill '{item.text}' is not imported; add `import \"{item.text}\" from \"…\"`",
+                    f"skill '{item.text}' is not imported; add `use \"@handle/{item.text}\"` "
+                    f"(or `import \"{item.text}\" from \"…\"`)",
                     item.span,
                 )
 
@@ -562,12 +637,40 @@ class _Checker:
     # ------------------------------------------------------------ parallel
 
     def parallel(self, p: m.Parallel, in_block: bool) -> None:
-        if not p.body:
+        if not p.body and not p.unclosed:
             self.error("P007", "a parallel block needs at least one branch", p.keyword_span)
+        self.join_modifiers(p.modifiers, branches=len(p.body))
+        self.branch_races(p.body)
+        self.concurrent += 1
+        self.body(p.body, top=False, in_block=in_block)
+        self.concurrent -= 1
+
+    def branch_races(self, branches: tuple[m.Stmt, ...]) -> None:
+        """P010: two branches of one parallel block binding the same name race."""
+        first: dict[str, m.Name] = {}
+        for branch in branches:
+            mine: dict[str, m.Name] = {}
+            for name in _bound_names(branch):
+                mine.setdefault(name.name, name)
+            for key, name in mine.items():
+                earlier = first.get(key)
+                if earlier is not None:
+                    self.error(
+                        "P010",
+                        f"'{key}' is also bound by another branch of this parallel block; "
+                        "branches run at the same time, so which value is kept would be a race",
+                        name.span,
+                        related=(Related("also bound here", earlier.span),),
+                    )
+                else:
+                    first[key] = name
+
+    def join_modifiers(self, modifiers: tuple[m.Modifier, ...], *, branches: int | None) -> None:
+        """Strategy, on-fail and count of a parallel block or `parallel for` (branches unknown)."""
         seen: dict[str, m.Modifier] = {}
         strategy: m.Modifier | None = None
         count: m.Modifier | None = None
-        for mod in p.modifiers:
+        for mod in modifiers:
             if mod.key is None:
                 slot = "strategy"
                 if mod.value not in STRATEGIES:
@@ -605,17 +708,14 @@ class _Checker:
             seen.setdefault(slot, mod)
         if count is not None and count.value_kind == "number" and (strategy is None or strategy.value != "any"):
             self.error("P004", "count only applies to the any strategy: write `parallel (any, count: N):`", count.span)
-        elif count is not None and count.value_kind == "number" and "." not in (count.value or "") and p.body:
+        elif count is not None and count.value_kind == "number" and "." not in (count.value or "") and branches:
             n = int(count.value or 0)
-            if n > len(p.body):
+            if n > branches:
                 self.warning(
                     "P006",
-                    f"count {n} is more than the {len(p.body)} branch{'es' if len(p.body) != 1 else ''}; the block can never succeed",
+                    f"count {n} is more than the {branches} branch{'es' if branches != 1 else ''}; the block can never succeed",
                     count.value_span or count.span,
                 )
-        self.concurrent += 1
-        self.body(p.body, top=False, in_block=in_block)
-        self.concurrent -= 1
 
     def unknown_choice(self, code: str, what: str, mod: m.Modifier, known: tuple[str, ...]) -> None:
         span = mod.value_span or mod.span
@@ -757,6 +857,7 @@ class _Checker:
                                 f"(outputs: {', '.join(contract.outputs) or 'none'})",
                                 name.span,
                             )
+        agents = [stmt.span for stmt in self.program.body if isinstance(stmt, m.AgentDef)]
         for ref in self.res.references:
             if ref.symbol is not None:
                 if ref.write and ref.symbol.kind in READONLY_KINDS:
@@ -766,6 +867,8 @@ class _Checker:
                         ref.span,
                         related=(Related("defined here", ref.symbol.span),),
                     )
+                elif not ref.write and ref.role is Role.VARIABLE:
+                    self.used_before_bound(ref, agents)
                 continue
             if ref.role is Role.VARIABLE:
                 hint, fixes = _suggest(ref.name, ref.scope.visible(), ref.span)
@@ -792,8 +895,45 @@ class _Checker:
                 self.error("E025", f"'{ref.name}' is not an imported program{hint}", ref.span)
 
 
+#: Bindings made by a statement at its place in the program (so order matters for them).
+_ORDERED_KINDS = frozenset({SymbolKind.VARIABLE, SymbolKind.CONST, SymbolKind.OUTPUT, SymbolKind.INPUT})
+
+
 #: Values with nothing to check inside them (names are checked when resolved).
 _LEAF_VALUES = frozenset({m.Name, m.Str, m.Number, m.Literal})
+
+
+def _bound_names(stmt: object) -> Iterable[m.Name]:
+    """Names a statement binds in the flat namespace, including inside its nested bodies.
+
+    Loop variables and block definitions are local, so they are not listed.
+    """
+    if isinstance(stmt, m.Let):
+        yield from stmt.names
+        yield from _bound_names(stmt.value)
+    elif isinstance(stmt, m.Assign):
+        yield stmt.name
+        yield from _bound_names(stmt.value)
+    elif isinstance(stmt, m.Output):
+        if stmt.name is not None:
+            yield stmt.name
+        yield from _bound_names(stmt.value)
+    elif isinstance(stmt, m.ExprStmt):
+        yield from _bound_names(stmt.expr)
+    elif isinstance(stmt, (m.DoBlock, m.Parallel)):
+        for inner in stmt.body:
+            yield from _bound_names(inner)
+    elif isinstance(stmt, m.Sequence):
+        for item in stmt.items:
+            yield from _bound_names(item)
+    elif isinstance(stmt, m.If):
+        for branch in (*stmt.branches, *((stmt.else_branch,) if stmt.else_branch else ())):
+            for inner in branch.body:
+                yield from _bound_names(inner)
+    elif isinstance(stmt, m.Try):
+        for body in (stmt.body, stmt.catch.body if stmt.catch else (), stmt.finally_.body if stmt.finally_ else ()):
+            for inner in body:
+                yield from _bound_names(inner)
 
 
 def _walk_lets(body: tuple[m.Stmt, ...]) -> Iterable[m.Let]:

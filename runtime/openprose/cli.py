@@ -83,7 +83,7 @@ def main() -> None:
     """OpenProse tooling: check, format and run .prose programs."""
 
 
-def _check(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:
+def _check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool = False) -> None:
     records: list[dict[str, object]] = []
     errors = warnings = files = 0
     unreadable: list[str] = []
@@ -100,7 +100,12 @@ def _check(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:
         files += 1
         analysis = analyze(loaded.source, path.resolve())
         index = LineIndex(loaded.source)
-        for diag in analysis.diagnostics:
+        found = analysis.diagnostics
+        if strict:
+            from .strict import strict_diagnostics
+
+            found = strict_diagnostics(analysis.program, found)
+        for diag in found:
             if diag.severity is Severity.ERROR:
                 errors += 1
             elif diag.severity is Severity.WARNING:
@@ -131,24 +136,30 @@ _FORMAT = click.option(
     help="Output diagnostics as text lines or as one JSON array.",
 )
 _SNIPPETS = click.option("--snippets/--no-snippets", default=True, help="Show the source line under each diagnostic.")
+_STRICT = click.option(
+    "--strict", is_flag=True,
+    help="Apply the language reference's rules where prose deliberately differs (see docs/diagnostics.md).",
+)
 
 
 @main.command()
 @_PATHS
 @_FORMAT
 @_SNIPPETS
-def check(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:
+@_STRICT
+def check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool) -> None:
     """Check programs (files or directories) for errors and warnings."""
-    _check(paths, output_format, snippets)
+    _check(paths, output_format, snippets, strict)
 
 
 @main.command()
 @_PATHS
 @_FORMAT
 @_SNIPPETS
-def compile(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:  # noqa: A001 - upstream's word
+@_STRICT
+def compile(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool) -> None:  # noqa: A001 - upstream's word
     """Same as `check`; upstream OpenProse calls validation "compiling"."""
-    _check(paths, output_format, snippets)
+    _check(paths, output_format, snippets, strict)
 
 
 @main.command()
@@ -168,8 +179,7 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
         try:
             formatted = format_source(text)
         except FormatError as exc:
-            for line, col, message in exc.errors:
-                click.echo(f"<stdin>:{line}:{col}: error: {message}", err=True)
+            _report_unformattable("<stdin>", data, exc)
             sys.exit(1)
         if check_only:
             sys.exit(0 if formatted == text else 1)
@@ -188,8 +198,7 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
             formatted = format_source(text)
         except FormatError as exc:
             failed += 1
-            for line, col, message in exc.errors:
-                click.echo(f"{display}:{line}:{col}: error: {message}", err=True)
+            _report_unformattable(display, text.encode("utf-8", "surrogateescape"), exc)
             continue
         if formatted != text:
             changed += 1
@@ -204,6 +213,27 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
         sys.exit(2)
     if failed or (check_only and changed):
         sys.exit(1)
+
+
+def _report_unformattable(display: str, source: bytes, exc: Exception) -> None:
+    """Why a file was left unformatted: its first error, with the code `prose check` gives it."""
+    from .fmt import FormatError, FormatterSafetyError
+
+    if not isinstance(exc, FormatterSafetyError):
+        errors = [d for d in analyze(source).diagnostics if d.severity is Severity.ERROR]
+        if errors:
+            first = errors[0]
+            index = LineIndex(source)
+            record = diagnostic_record(display, first, index)
+            more = f" (and {len(errors) - 1} more; run `prose check {display}`)" if len(errors) > 1 else ""
+            click.echo(
+                f"{display}:{record['line']}:{record['column']}: error[{first.code}]: {first.message}{more}", err=True
+            )
+            click.echo(f"{display}: not formatted (fix the error first)", err=True)
+            return
+    assert isinstance(exc, FormatError)
+    for line, col, message in exc.errors:
+        click.echo(f"{display}:{line}:{col}: error: {message}", err=True)
 
 
 def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:

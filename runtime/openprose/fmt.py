@@ -434,6 +434,11 @@ class _Printer:
                 self.statements(child, owner + 1)
                 writer.close_body(owner + 1)
                 continue
+            if kind == "list_block":
+                owner = writer.line_level if first is None else first
+                self.list_block(child, owner + 1)
+                writer.close_body(owner + 1)
+                continue
             if first is not None:
                 if child.is_named and kind in _CLAUSES and node.type in _CLAUSE_OWNERS:
                     writer.request_line(first)
@@ -443,6 +448,21 @@ class _Printer:
             if first is None:
                 first = level
         return writer.line_level if first is None else first
+
+    def list_block(self, node: ts.Node, level: int) -> None:
+        """`- item` lines under their key, one a line, one level deeper."""
+        writer = self.writer
+        writer.open_body()
+        for child in node.children:
+            if child.type == "comment":
+                self.comment(child, level)
+            elif child.type == "-" and not child.is_named:
+                writer.request_line(level)
+                writer.token("-", child.start_point.row, child.start_point.row, False)
+                self._previous = ("-", "list_block")
+            else:
+                self.print(child, node.type)
+        writer.flush_pending(level)
 
     def bracketed(self, node: ts.Node) -> int:
         """Lay out a list on one line, or one entry a line if it was multi-line."""

@@ -363,6 +363,11 @@ class Interpreter:
                     raise self.current_error
                 raise ProseError("error thrown", stmt.span)
             raise ProseError(self.interpolate(stmt.message, frame), stmt.span)
+        if isinstance(stmt, m.Assert):
+            if await self.condition_value(stmt.condition, frame):
+                return None
+            message = self.interpolate(stmt.message, frame) if stmt.message is not None else "assertion failed"
+            raise ProseError(message, stmt.span)
         if isinstance(stmt, m.Choice):
             labels = tuple(option.label.text for option in stmt.options)
             criteria = self.interpolate_condition(stmt.criteria, frame)
@@ -509,9 +514,9 @@ class Interpreter:
             if rn == 0:
                 raise ProseError("division by zero", e.span)
             return _tidy(ln / rn)
-        if op in ("==", "!="):
+        if op in ("==", "!=", "is", "is not"):
             equal = _same(left, right)
-            return equal if op == "==" else not equal
+            return equal if op in ("==", "is") else not equal
         ln, rn = number(left), number(right)
         if ln is None or rn is None:
             a, b = render(left), render(right)
@@ -882,14 +887,7 @@ class Interpreter:
     # ------------------------------------------------------------ parallel
 
     async def parallel(self, p: m.Parallel, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
-        strategy, policy, count = "all", "fail-fast", 1
-        for mod in p.modifiers:
-            if mod.key is None and mod.value:
-                strategy = mod.value
-            elif mod.key == "on-fail" and mod.value:
-                policy = mod.value
-            elif mod.key == "count" and mod.value:
-                count = int(float(mod.value))
+        strategy, policy, count = _join_options(p.modifiers)
         names = [_branch_name(stmt, i) for i, stmt in enumerate(p.body)]
         label = f"L{p.span.start_row + 1}"
         self.store.append_state(f"{sid}→ ∥start {','.join(_state_word(n) for n in names)}")
@@ -1037,9 +1035,10 @@ class Interpreter:
                 values.append(await one(i, item, path))
             return values
         names = [f"{loop.item.name}[{i}]" for i in range(len(items))]
+        strategy, policy, count = _join_options(loop.modifiers)
         outcomes, _ = await self.join(
             [lambda bp, i=i, item=item: one(i, item, bp) for i, item in enumerate(items)],
-            names, "all", "fail-fast", 1, sid, path + (f"L{loop.span.start_row + 1} parallel for",), loop.span,
+            names, strategy, policy, count, sid, path + (f"L{loop.span.start_row + 1} parallel for",), loop.span,
         )
         return [o.value for o in outcomes if o.status == "ok"]
 
@@ -1250,6 +1249,19 @@ def _bound_name(stmt: Any) -> str | None:
     if isinstance(stmt, m.Input):
         return stmt.name.name
     return None
+
+
+def _join_options(modifiers: tuple[m.Modifier, ...]) -> tuple[str, str, int]:
+    """Strategy, on-fail policy and count of a parallel block or `parallel for`."""
+    strategy, policy, count = "all", "fail-fast", 1
+    for mod in modifiers:
+        if mod.key is None and mod.value:
+            strategy = mod.value
+        elif mod.key == "on-fail" and mod.value:
+            policy = mod.value
+        elif mod.key == "count" and mod.value:
+            count = int(float(mod.value))
+    return strategy, policy, count
 
 
 def _branch_name(stmt: Any, index: int) -> str:

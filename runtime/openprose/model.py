@@ -15,7 +15,9 @@ from typing import Union
 
 import tree_sitter as ts
 
-from .diagnostics import Anchor, Diagnostic, LineIndex, Severity, Span
+from .diagnostics import Anchor, Diagnostic, Fix, LineIndex, Severity, Span, TextEdit
+from .indentation import body_levels, indentation_error, levels_before, width
+from .indentation import column as visual_column
 
 # --------------------------------------------------------------------- values
 
@@ -85,6 +87,8 @@ class Literal:
 class Array:
     span: Span
     items: tuple["Expr", ...]
+    #: Written as `- item` lines under its key rather than `[…]`.
+    bullets: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,8 @@ class Property:
     value: "Expr | None"
     children: tuple["Property", ...] = ()
     has_block: bool = False
+    #: A bare string line in a property block, read as `prompt:` (`session: agent` / `  "…"`).
+    bare: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +217,8 @@ class Parallel:
     modifiers: tuple[Modifier, ...]
     modifiers_span: Span | None
     body: tuple["Stmt", ...]
+    #: `parallel (first` with the line ending before `)` (reported as E005 while building).
+    unclosed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +229,9 @@ class ForLoop:
     index: Name | None
     collection: "Expr"
     body: tuple["Stmt", ...]
+    #: `parallel for x in xs (first):` -- the same modifiers as a parallel block.
+    modifiers: tuple["Modifier", ...] = ()
+    modifiers_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +390,16 @@ class Throw:
 
 
 @dataclass(frozen=True, slots=True)
+class Assert:
+    """`assert condition: "message"`: throws the message when the condition does not hold."""
+
+    span: Span
+    keyword_span: Span
+    condition: "Expr"
+    message: Str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Option:
     span: Span
     label: Str
@@ -410,7 +431,7 @@ class ExprStmt:
 
 
 Stmt = Union[
-    Use, Import, Input, Output, AgentDef, BlockDef, Let, Assign, If, Try, Throw, Choice, Orphan, ExprStmt,
+    Use, Import, Input, Output, AgentDef, BlockDef, Let, Assign, If, Try, Throw, Assert, Choice, Orphan, ExprStmt,
 ]
 
 
@@ -536,32 +557,47 @@ def build_program(tree: ts.Tree, source: bytes) -> Program:
     return Program(Span.of(tree.root_node), tuple(body), source, tuple(problems))
 
 
-def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic], *, anchored: bool = False) -> int | None:
-    """Statements of one body share a column; report one that does not.
+def _check_column(node: ts.Node, column: int | None, problems: list[Diagnostic], *, anchored: bool = False,
+                  statement: bool = True) -> int | None:
+    """Statements of one body (or properties of one block) share a column; report one that does not.
 
-    The scanner reads a dedent to a column that matches no enclosing level as
-    a plain dedent, so the parse stays intact and the mistake is reported here.
+    The scanner keeps a line indented between two open levels in the inner
+    body (or, when it owns what follows, ends that body), and reads a deeper
+    line that starts a statement as a statement, so the parse stays intact
+    and the mistake is reported here, on its own line.
     """
+    source = _ctx.source
+    start = node.start_byte
     col = node.start_point[1]
+    line_start = start - col
+    if col:
+        prefix = source[line_start:start]
+        if prefix.strip():
+            return column  # not first on its line (recovery left something before it): says nothing of the level
+        if b"\t" in prefix:
+            col = width(prefix)  # as the scanner reads it
     if column is None:
         return col
     if col != column:
-        source = _ctx.source
-        line_start = node.start_byte - col
-        if not source[line_start : node.start_byte].strip():
-            row = node.start_point[0]
-            problems.append(
-                Diagnostic(
-                    "E005",
-                    Severity.ERROR,
-                    f"inconsistent indentation: this line starts at column {col + 1}, "
-                    f"the statements around it at column {column + 1}",
-                    # Inside a statement the problem is cached with it, so it must move with its anchor.
-                    _abs(node.start_byte - col, node.start_byte) if anchored
-                    else Span(node.start_byte - col, node.start_byte, row, 0, row, col),
-                )
-            )
+        root = node
+        while root.parent is not None:
+            root = root.parent
+        levels = levels_before(root, source, line_start, statement=statement)
+        if column not in levels:
+            levels.append(column)
+        found = indentation_error(source, line_start, node.start_point[0], width(source[line_start : node.start_byte]), levels)
+        # Inside a statement the problem is cached with it, so it must move with its anchor.
+        problems.append(_anchored(found) if anchored else found)
     return column
+
+
+def _anchored(diag: Diagnostic) -> Diagnostic:
+    """The same diagnostic with spans relative to the statement being built."""
+    def move(span: Span) -> Span:
+        return _abs(span.start_byte, span.end_byte)
+
+    fixes = tuple(Fix(f.title, tuple(TextEdit(move(e.span), e.new_text) for e in f.edits)) for f in diag.fixes)
+    return Diagnostic(diag.code, diag.severity, diag.message, move(diag.span), diag.related, fixes)
 
 
 def _statements(node: ts.Node | None) -> tuple[Stmt, ...]:
@@ -635,12 +671,14 @@ def _output(node: ts.Node) -> Output:
 
 
 def _agent(node: ts.Node) -> AgentDef:
+    _need_colon(node)
     name = _name(node.child_by_field_name("name"))
     assert name is not None
     return AgentDef(_sp(node), name, _properties(node.child_by_field_name("properties")))
 
 
 def _block_def(node: ts.Node) -> BlockDef:
+    _need_colon(node)
     name = _name(node.child_by_field_name("name"))
     assert name is not None
     params = node.child_by_field_name("parameters")
@@ -672,12 +710,44 @@ def _assign(node: ts.Node) -> Assign:
     return Assign(_sp(node), name, _bound_value(node))
 
 
+_BODY_TYPES = frozenset({"block", "property_block"})
+
+
+def _need_colon(node: ts.Node) -> None:
+    """E005 for a header (`if …`, `agent a`, `parallel`…) written without its `:`.
+
+    The grammar accepts the header without it, so the body still parses as
+    the body and the one diagnostic, with its fix, sits on the header line.
+    """
+    last: ts.Node | None = None
+    for child in node.children:
+        if child.type == ":" and not child.is_missing:
+            return
+        if child.is_named and child.type in _BODY_TYPES | _CLAUSE_TYPES:  # (the `block` keyword is not a body)
+            break
+        if child.type != "comment" and child.end_byte > child.start_byte:
+            last = child
+    if last is None:
+        return
+    at = _abs(last.end_byte, last.end_byte)
+    keyword = node.child(0)
+    word = keyword.type if keyword is not None else node.type
+    _ctx.problems.append(
+        Diagnostic("E005", Severity.ERROR, f"expected ':' at the end of the '{word}' line", at,
+                   fixes=(Fix("Add ':'", (TextEdit(at, ":"),)),))
+    )
+
+
+_CLAUSE_TYPES = frozenset({"elif_clause", "else_clause", "catch_clause", "finally_clause"})
+
+
 def _keyword_span(node: ts.Node) -> Span:
     first = node.child(0)
     return _sp(first if first is not None else node)
 
 
 def _branch(node: ts.Node) -> Branch:
+    _need_colon(node)
     cond = node.child_by_field_name("condition")
     return Branch(_sp(node), _keyword_span(node), _expr(cond) if cond is not None else None, _body(node))
 
@@ -694,6 +764,7 @@ def _if(node: ts.Node) -> If:
 
 
 def _try(node: ts.Node) -> Try:
+    _need_colon(node)
     handler = node.child_by_field_name("handler")
     finalizer = node.child_by_field_name("finalizer")
     return Try(
@@ -711,13 +782,26 @@ def _throw(node: ts.Node) -> Throw:
     return Throw(_sp(node), _string(message) if message is not None else None)
 
 
+def _assert(node: ts.Node) -> Assert:
+    cond = node.child_by_field_name("condition")
+    message = node.child_by_field_name("message")
+    return Assert(
+        _sp(node),
+        _keyword_span(node),
+        _expr(cond) if cond is not None else Unknown(_sp(node), "missing"),
+        _string(message) if message is not None else None,
+    )
+
+
 def _choice(node: ts.Node) -> Choice:
+    _need_colon(node)
     criteria = node.child_by_field_name("criteria")
     options: list[Option] = []
     stray: list[Stmt] = []
     body = node.child_by_field_name("body")
     for stmt_node in body.named_children if body is not None else ():
         if stmt_node.type == "option_clause":
+            _need_colon(stmt_node)
             options.append(Option(_sp(stmt_node), _string(stmt_node.child_by_field_name("label")), _body(stmt_node)))
         elif stmt_node.type != "comment" and not stmt_node.is_error:
             built = _build_statement(stmt_node)
@@ -728,6 +812,7 @@ def _choice(node: ts.Node) -> Choice:
 
 
 def _orphan(node: ts.Node) -> Orphan:
+    _need_colon(node)
     keyword = node.type.split("_")[0]
     return Orphan(_sp(node), keyword, _keyword_span(node), _body(node))
 
@@ -756,6 +841,7 @@ _STATEMENTS = {
     "catch_clause": _orphan,
     "finally_clause": _orphan,
     "throw_statement": _throw,
+    "assert_statement": _assert,
     "choice_block": _choice,
     "option_clause": _orphan,
     "expression_statement": _expr_stmt,
@@ -768,24 +854,70 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
     if node is None:
         return ()
     out = []
+    column: int | None = None
     for prop in node.named_children:
+        if prop.type in ("property", "prompt_line", "word_line"):
+            column = _check_column(prop, column, _ctx.problems, anchored=True, statement=False)
+        if prop.type == "prompt_line":
+            text = prop.child_by_field_name("prompt")
+            if text is not None:
+                value_str = _string(text)
+                out.append(Property(_sp(prop), "prompt", value_str.span, value_str, bare=True))
+            continue
+        if prop.type == "word_line":
+            word = prop.child_by_field_name("word")
+            if word is not None:
+                _ctx.problems.append(
+                    Diagnostic("E004", Severity.ERROR,
+                               f"'{_text(word)}' alone is not a property: write `{_text(word)}: value`", _sp(word))
+                )
+            continue
         if prop.type != "property":
             continue
         key = prop.child_by_field_name("key")
         value = prop.child_by_field_name("value")
         nested = prop.child_by_field_name("properties")
         assert key is not None
+        key_text = _text(key)
+        if value is not None and nested is not None:
+            # `model: sonnet` with a deeper line under it: a property indented too far.
+            # Report it on that line and keep its properties as siblings.
+            first = next((c for c in nested.named_children if c.type == "property"), None)
+            if first is not None:
+                line_start = first.start_byte - first.start_point[1]
+                found = indentation_error(
+                    _ctx.source, line_start, first.start_point[0], visual_column(first, _ctx.source), body_levels(prop, _ctx.source),
+                    why=f" ('{key_text}' has a value, so nothing can be nested under it)",
+                )
+                _ctx.problems.append(_anchored(found))
+            out.append(Property(_sp(prop), key_text, _sp(key), _expr(value)))
+            out.extend(_properties(nested))
+            continue
         out.append(
             Property(
                 _sp(prop),
-                _text(key),
+                key_text,
                 _sp(key),
-                _expr(value) if value is not None else None,
+                _list_block(value, words=key_text == "skills") if value is not None and value.type == "list_block"
+                else _expr(value) if value is not None else None,
                 _properties(nested),
                 nested is not None,
             )
         )
     return tuple(out)
+
+
+def _list_block(node: ts.Node, *, words: bool) -> Array:
+    """`- item` lines. Under `skills:` a bare word is the skill's name, as in YAML."""
+    items: list[Expr] = []
+    for child in node.named_children:
+        if child.type == "comment":
+            continue
+        if words and child.type == "identifier":
+            items.append(Str(_sp(child), (_text(child),), False))
+        else:
+            items.append(_expr(child))
+    return Array(_sp(node), tuple(items), bullets=True)
 
 
 # The scanner's rules, as one pattern: an escape, or a `{name(.name)*}` interpolation.
@@ -921,6 +1053,10 @@ def _modifiers(node: ts.Node | None) -> tuple[Modifier, ...]:
 
 def _session(node: ts.Node) -> Session:
     prompt = node.child_by_field_name("prompt")
+    properties = _properties(node.child_by_field_name("properties"))
+    inline = node.child_by_field_name("inline")
+    if inline is not None:
+        properties = (_inline_property(inline),) + properties
     return Session(
         _sp(node),
         "resume" if node.type == "resume" else "session",
@@ -928,13 +1064,39 @@ def _session(node: ts.Node) -> Session:
         _string(prompt) if prompt is not None else None,
         _name(node.child_by_field_name("agent")),
         _name(node.child_by_field_name("name")),
-        _properties(node.child_by_field_name("properties")),
+        properties,
     )
+
+
+def _inline_property(node: ts.Node) -> Property:
+    """`session "…" context: x` on one line: read as the property it was meant
+    to be, and reported (E004) with the fix that moves it to its own line."""
+    key = node.child_by_field_name("key")
+    value = node.child_by_field_name("value")
+    assert key is not None
+    source = _ctx.source
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    line = source[line_start : node.start_byte]
+    indent = " " * (len(line) - len(line.lstrip(b" ")) + 2)
+    gap_start = node.start_byte - (len(line) - len(line.rstrip()))
+    key_text = _text(key).rstrip(":").strip()
+    _ctx.problems.append(
+        Diagnostic(
+            "E004",
+            Severity.ERROR,
+            f"'{key_text}:' must go on its own line, indented under the session",
+            _sp(node),
+            fixes=(Fix(f"Move '{key_text}:' to its own line", (TextEdit(_abs(gap_start, node.start_byte), "\n" + indent),)),),
+        )
+    )
+    key_span = _abs(key.start_byte, key.start_byte + len(key_text))
+    return Property(_sp(node), key_text, key_span, _expr(value) if value is not None else None)
 
 
 def _arguments(node: ts.Node | None) -> tuple[Argument, ...]:
     if node is None:
         return ()
+    _unclosed(node, ")")
     out = []
     for arg in node.named_children:
         if arg.type == "comment":
@@ -958,6 +1120,7 @@ def _arguments(node: ts.Node | None) -> tuple[Argument, ...]:
 def _do(node: ts.Node) -> DoBlock | DoCall:
     block = node.child_by_field_name("block")
     if block is None:
+        _need_colon(node)
         return DoBlock(_sp(node), _body(node))
     args = node.child_by_field_name("arguments")
     return DoCall(_sp(node), Name(_sp(block), _text(block)), _arguments(args), args is not None)
@@ -965,15 +1128,29 @@ def _do(node: ts.Node) -> DoBlock | DoCall:
 
 def _parallel(node: ts.Node) -> Parallel:
     mods = node.child_by_field_name("modifiers")
+    unclosed = mods is not None and (mods.child_count == 0 or mods.children[-1].type != ")")
+    if unclosed:
+        assert mods is not None
+        _ctx.problems.append(
+            Diagnostic("E005", Severity.ERROR, "unclosed '(': finish the modifiers with `):`", _sp(mods))
+        )
+    else:
+        _need_colon(node)
     return Parallel(
-        _sp(node), _keyword_span(node), _modifiers(mods), _sp(mods) if mods is not None else None, _body(node)
+        _sp(node), _keyword_span(node), _modifiers(mods), _sp(mods) if mods is not None else None, _body(node),
+        unclosed,
     )
 
 
 def _for(node: ts.Node) -> ForLoop:
+    _need_colon(node)
     item = _name(node.child_by_field_name("item"))
     assert item is not None
     coll = node.child_by_field_name("collection")
+    mods = node.children_by_field_name("modifiers")
+    modifiers: tuple[Modifier, ...] = ()
+    for mod_list in mods:
+        modifiers += _modifiers(mod_list)
     return ForLoop(
         _sp(node),
         node.type == "parallel_for",
@@ -981,10 +1158,13 @@ def _for(node: ts.Node) -> ForLoop:
         _name(node.child_by_field_name("index")),
         _expr(coll) if coll is not None else Unknown(_sp(node), "missing"),
         _body(node),
+        modifiers,
+        _sp(mods[0]) if mods else None,
     )
 
 
 def _repeat(node: ts.Node) -> Repeat:
+    _need_colon(node)
     count = node.child_by_field_name("count")
     return Repeat(
         _sp(node),
@@ -995,6 +1175,7 @@ def _repeat(node: ts.Node) -> Repeat:
 
 
 def _loop(node: ts.Node) -> Loop:
+    _need_colon(node)
     kind = node.child_by_field_name("kind")
     cond = node.child_by_field_name("condition")
     return Loop(
@@ -1011,6 +1192,7 @@ def _loop(node: ts.Node) -> Loop:
 def _pipeline(node: ts.Node) -> Pipeline:
     stages = []
     for stage in node.children_by_field_name("stage"):
+        _need_colon(stage)
         op = stage.child_by_field_name("operator")
         params = stage.child_by_field_name("parameters")
         stages.append(
@@ -1057,7 +1239,7 @@ def _binary(node: ts.Node) -> Binary:
     right = node.child_by_field_name("right")
     return Binary(
         _sp(node),
-        _text(op) if op is not None else "?",
+        " ".join(_text(op).split()) if op is not None else "?",  # `is   not` is `is not`
         _expr(left) if left is not None else Unknown(_sp(node), "missing"),
         _expr(right) if right is not None else Unknown(_sp(node), "missing"),
     )
@@ -1090,11 +1272,27 @@ def _call(node: ts.Node) -> Call:
     return Call(_sp(node), Name(_sp(func), _text(func)), _arguments(node.child_by_field_name("arguments")))
 
 
+def _unclosed(node: ts.Node, closer: str) -> None:
+    """E005 for a bracket the line ended without closing (the scanner closed it there)."""
+    last = node.children[-1] if node.child_count else None
+    if last is None or last.type == closer or node.child_count < 1:
+        return
+    opener = node.children[0]
+    content = next((c for c in reversed(node.children) if c.end_byte > c.start_byte and c.type != "comment"), opener)
+    at = _abs(content.end_byte, content.end_byte)
+    _ctx.problems.append(
+        Diagnostic("E005", Severity.ERROR, f"unclosed '{opener.type}': add '{closer}'", _sp(opener),
+                   fixes=(Fix(f"Add '{closer}'", (TextEdit(at, closer),)),))
+    )
+
+
 def _array(node: ts.Node) -> Array:
+    _unclosed(node, "]")
     return Array(_sp(node), tuple(_expr(c) for c in node.named_children if c.type != "comment"))
 
 
 def _object(node: ts.Node) -> Object:
+    _unclosed(node, "}")
     entries = []
     for entry in node.named_children:
         if entry.type == "identifier":
@@ -1137,6 +1335,7 @@ _EXPRESSIONS = {
     "false": lambda n: Literal(_sp(n), False),
     "null": lambda n: Literal(_sp(n), None),
     "array": _array,
+    "list_block": lambda n: _list_block(n, words=False),
     "object": _object,
     "member_expression": _member,
     "call": _call,

@@ -280,6 +280,11 @@ class _Resolver:
                         )
                     else:
                         self.programs[alias.name] = self.new_symbol(alias, SymbolKind.PROGRAM, stmt, self.root)
+                # The spec imports skills with `use` too: `use "@anthropic/web-search"`
+                # makes `skills: ["web-search"]` valid (under its `as` name when it has
+                # one), as agents.skills.skill_sources finds it at run time.
+                if alias is not None and not stmt.path.text.endswith(".prose") and alias.name not in self.skills:
+                    self.skills[alias.name] = self.new_symbol(alias, SymbolKind.SKILL, stmt, self.root)
             elif isinstance(stmt, m.Import):
                 name = stmt.name.text
                 if name and name not in self.skills:
@@ -465,6 +470,9 @@ class _Resolver:
         elif isinstance(stmt, m.Try):
             self.try_(stmt, scope)
         elif isinstance(stmt, m.Throw):
+            self.strings_in(stmt.message, scope)
+        elif isinstance(stmt, m.Assert):
+            self.expr(stmt.condition, scope)
             self.strings_in(stmt.message, scope)
         elif isinstance(stmt, m.Choice):
             self.strings_in(stmt.criteria, scope)

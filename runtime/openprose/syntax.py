@@ -14,6 +14,7 @@ import tree_sitter as ts
 import tree_sitter_openprose as tsp
 
 from .diagnostics import Diagnostic, Severity, Span
+from .indentation import indentation_error, levels_before, width
 
 LANGUAGE = ts.Language(tsp.language())
 
@@ -165,6 +166,7 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
     model is built; see `model.Program.lexical`.
     """
     out: list[Diagnostic] = []
+    rows: set[int] = set()
     root = tree.root_node
     if root.has_error or root.is_error:
         cursor = root.walk()
@@ -172,11 +174,20 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
             node = cursor.node
             assert node is not None
             descend = False
-            if node.is_missing:
+            if (node.is_missing or node.is_error) and node.start_point[0] in rows:
+                pass  # one diagnostic per broken line: the first says what is wrong
+            elif node.is_missing:
                 out.append(Diagnostic("E005", Severity.ERROR, _missing_message(node), Span.of(node)))
+                rows.add(node.start_point[0])
             elif node.is_error:
-                code, message = _error_code(node)
-                out.append(Diagnostic(code, Severity.ERROR, message, _first_line_span(node, source)))
+                misplaced = _misindented(root, node, source)
+                if misplaced is not None:
+                    out.append(misplaced)
+                else:
+                    code, message = _error_code(node)
+                    out.append(Diagnostic(code, Severity.ERROR, _spaced_call(node, source) or message,
+                                          _first_line_span(node, source)))
+                rows.add(node.start_point[0])
             elif node.has_error:
                 descend = True
                 if not any(c.has_error or c.is_error or c.is_missing for c in node.children):
@@ -193,6 +204,37 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
                 continue
             break
     return out
+
+
+def _spaced_call(node: ts.Node, source: bytes) -> str | None:
+    """`research (topic: x)`: a call whose `(` does not touch the name."""
+    first = next(_leaves(node), None)
+    if first is None or first.type != "identifier":
+        return None
+    line_end = source.find(b"\n", first.end_byte)
+    rest = source[first.end_byte : line_end if line_end != -1 else len(source)]
+    if rest[:1] in (b" ", b"\t") and rest.lstrip(b" \t").startswith(b"("):
+        name = (first.text or b"").decode("utf-8", errors="replace")
+        return f"a call's '(' must touch the name: write `{name}(…)`"
+    return None
+
+
+def _misindented(root: ts.Node, node: ts.Node, source: bytes) -> Diagnostic | None:
+    """An ERROR that starts a line indented to no open level is an indentation mistake.
+
+    Said on that line ("indented 3 spaces, expected 2 or 0"), it replaces the
+    "malformed …" message the parser's recovery would otherwise give.
+    """
+    start = node.start_byte
+    line_start = source.rfind(b"\n", 0, start) + 1
+    indent = source[line_start:start]
+    if indent.strip(b" \t") or not indent:
+        return None  # not the first thing on its line, or at column 0
+    found = width(indent)
+    levels = levels_before(root, source, line_start)
+    if found in levels:
+        return None
+    return indentation_error(source, line_start, node.start_point[0], found, levels)
 
 
 def _hidden_missing(node: ts.Node, source: bytes) -> Diagnostic:

@@ -101,6 +101,11 @@ class Document:
         began = time.perf_counter()
         old = self.tree
         self.tree = syntax.parse(self.source, old) if old is not None else syntax.parse(self.source)
+        if old is not None and self.tree.root_node.has_error:
+            # Error recovery can settle differently when old subtrees are reused, and
+            # the squiggles must be exactly what `prose check` reports for these bytes:
+            # a broken document is parsed afresh (a few milliseconds even for long files).
+            self.tree = syntax.parse(self.source)
         self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache)
         self.analysis_seconds = time.perf_counter() - began
         return self.analysis

@@ -132,7 +132,7 @@ def _token(node, names: dict[int, tuple[str, int]]) -> tuple[str, int] | None:  
             if by_parent is not None:
                 return by_parent, 0
         return "variable", 0
-    if kind in ("true", "false", "null") or (not node.is_named and kind.isalpha()):
+    if kind in ("true", "false", "null") or (not node.is_named and kind.replace(" ", "").isalpha()):  # `is not` too
         return "keyword", 0
     return None
 

@@ -59,6 +59,7 @@
   "catch"
   "finally"
   "throw"
+  "assert"
 ] @keyword.exception
 
 (catch_clause "as" @keyword.exception)
@@ -67,6 +68,8 @@
   "and"
   "or"
   "not"
+  "is"
+  "is not"
 ] @keyword.operator
 
 ; -------------------------------------------------------------- definitions
@@ -87,6 +90,12 @@
 (resume agent: (identifier) @type)
 
 (property key: (identifier) @property)
+
+; `session "…" context: x` on one line (reported, but still a property)
+(property_inline key: (inline_key) @property)
+
+; `- item` lines under a key
+(list_block "-" @punctuation.delimiter)
 
 ; The model names of `model:` are a fixed vocabulary.
 (property

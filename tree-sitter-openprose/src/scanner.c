@@ -16,6 +16,12 @@
  *     end of its line (or any string meets the end of the file), so the rest
  *     of the program still parses and the checker can report E001.
  *   - the text of `**…**` and `***…***` conditions.
+ *   - `->`, and after a `->` that ends its line, a zero-width "continues"
+ *     token instead of a NEWLINE when the next line is the arrow's
+ *     right-hand side (`->` alone on a line between multi-line statements).
+ *     A next line that starts a new statement leaves the arrow dangling.
+ *   - inside a triple-quoted string, a backslash before a line end is text
+ *     (shell continuations in prompts), not a broken escape.
  *
  * Every indentation token is zero-width: the scanner only looks ahead and the
  * generated lexer then consumes the whitespace and comments as extras.
@@ -39,10 +45,18 @@ enum TokenType {
   CONDITION_TEXT,
   TRIPLE_CONDITION_TEXT,
   UNCLOSED_MODIFIERS,
+  ARROW,
+  ARROW_CONTINUES,
+  PROPERTY_INDENT,
+  UNCLOSED_BRACKET,
   CLOSE_BRACKET,
   CLOSE_PAREN,
   CLOSE_BRACE,
 };
+
+/* An entry of the indent stack: the width, and whether the level holds properties. */
+#define PROPERTY_LEVEL 0x8000u
+#define WIDTH(entry) ((uint16_t)((entry) & ~PROPERTY_LEVEL))
 
 typedef struct {
   Array(uint16_t) indents;
@@ -108,7 +122,17 @@ static bool scan_string_text(TSLexer *lexer, bool triple, bool has_content) {
     lexer->mark_end(lexer);
     if (lexer->eof(lexer)) break;
     int32_t c = lexer->lookahead;
-    if (c == '\\') break;
+    if (c == '\\') {
+      /*
+       * `\` ending a line is text: in a triple-quoted string it is kept (shell
+       * continuations), in a single-line one the string is then unterminated.
+       * Any other escape is an escape_sequence token.
+       */
+      advance(lexer);
+      if (!lexer->eof(lexer) && lexer->lookahead != '\n' && lexer->lookahead != '\r') break; /* mark_end sits before `\` */
+      has_content = true;
+      continue;
+    }
     if (!triple && (c == '"' || c == '\n' || c == '\r')) break;
     if (triple && c == '"') {
       unsigned run = 0;
@@ -153,6 +177,125 @@ static bool scan_string_part(TSLexer *lexer, bool triple, const bool *valid_symb
     return scan_string_text(lexer, triple, true);
   }
   return scan_string_text(lexer, triple, false);
+}
+
+/* Keywords that start a statement: a line starting with one never continues an arrow. */
+static const char *const STATEMENT_KEYWORDS[] = {
+  "let", "const", "output", "input", "agent", "block", "use", "import", "if", "elif", "else",
+  "try", "catch", "finally", "throw", "choice", "option", "assert", NULL,
+};
+
+/* Keywords that start an expression statement: never a property key. */
+static const char *const EXPRESSION_KEYWORDS[] = {
+  "session", "resume", "parallel", "do", "repeat", "for", "loop", NULL,
+};
+
+/* Clauses that continue the construct before them. */
+static const char *const CLAUSE_KEYWORDS[] = {"elif", "else", "catch", "finally", "option", NULL};
+
+static bool is_keyword(const char *word, const char *const *keywords) {
+  for (const char *const *keyword = keywords; *keyword; keyword++) {
+    if (strcmp(word, *keyword) == 0) return true;
+  }
+  return false;
+}
+
+enum LineStart { LINE_OTHER, LINE_STATEMENT, LINE_EXPRESSION };
+
+/*
+ * Reads the first word of a line (consuming it: the caller has already marked
+ * the token's end) and classifies the line: a statement keyword or `name =`
+ * (an assignment) starts a statement; `session`, `parallel`, `do`... start an
+ * expression statement; anything else (a property key, a string) is other.
+ * Call it once per scan: it moves the lexer.
+ */
+static enum LineStart classify_line(TSLexer *lexer) {
+  char word[16];
+  unsigned length = 0;
+  if (!is_ident_start(lexer->lookahead)) return LINE_OTHER;
+  while (is_ident_char(lexer->lookahead) || lexer->lookahead == '-') {
+    if (length < sizeof(word) - 1) word[length] = (char)lexer->lookahead;
+    length++;
+    advance(lexer);
+  }
+  if (length < sizeof(word)) {
+    word[length] = 0;
+    if (is_keyword(word, STATEMENT_KEYWORDS)) return LINE_STATEMENT;
+    if (is_keyword(word, EXPRESSION_KEYWORDS)) return LINE_EXPRESSION;
+  }
+  while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
+  if (lexer->lookahead != '=') return LINE_OTHER;
+  advance(lexer);
+  return lexer->lookahead != '=' ? LINE_STATEMENT : LINE_OTHER;
+}
+
+/*
+ * Whether a line indented between two open levels stays in the inner body.
+ * Reads (without taking) the rest of the line and the next line of code:
+ * the line stays when the next line is at least as deep as the inner body
+ * (the mistaken line sits in the middle of it, or owns deeper lines), unless
+ * the line opens a body or is followed by properties that are no deeper than
+ * the inner body -- those lines are its own and would otherwise be misread
+ * as the inner body's. A `#` ends the line's code, and the lines of a `"""`
+ * string the line opens are skipped; single-line strings are not tracked,
+ * which at worst picks the other of two equally local readings.
+ */
+static bool stays_in_inner_body(TSLexer *lexer, uint16_t inner) {
+  int32_t last = 0;
+  unsigned quotes = 0;   /* a run of `"` being read */
+  bool in_triple = false; /* inside a `"""` string the line opened: its lines are not code */
+  while (!lexer->eof(lexer) && (in_triple || lexer->lookahead != '\n')) {
+    int32_t c = lexer->lookahead;
+    if (c == '#' && !in_triple) {
+      while (!lexer->eof(lexer) && lexer->lookahead != '\n') advance(lexer);
+      break;
+    }
+    quotes = c == '"' ? quotes + 1 : 0;
+    if (quotes == 3) {
+      in_triple = !in_triple;
+      quotes = 0;
+    }
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') last = c;
+    advance(lexer);
+  }
+  uint32_t next = 0;
+  for (;;) {
+    next = 0;
+    while (!lexer->eof(lexer) && (lexer->lookahead == '\n' || lexer->lookahead == '\r' || lexer->lookahead == ' ' ||
+                                  lexer->lookahead == '\t' || lexer->lookahead == '\f')) {
+      if (lexer->lookahead == ' ') next++;
+      else if (lexer->lookahead == '\t') next += 2;
+      else next = 0;
+      advance(lexer);
+    }
+    if (lexer->eof(lexer)) return false;
+    if (lexer->lookahead != '#') break;
+    while (!lexer->eof(lexer) && lexer->lookahead != '\n') advance(lexer);
+  }
+  char word[16];
+  unsigned length = 0;
+  while (is_ident_char(lexer->lookahead) || lexer->lookahead == '-') {
+    if (length < sizeof(word) - 1) word[length] = (char)lexer->lookahead;
+    length++;
+    advance(lexer);
+  }
+  word[length < sizeof(word) ? length : 0] = 0;
+  /* The clause that continues the construct (`else:` after an `if` body): stay, so it stays attached. */
+  if (is_keyword(word, CLAUSE_KEYWORDS)) return true;
+  if (next < inner) return false;
+  if (last == ':' && next <= inner) return false;
+  while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
+  bool property = length > 0 && !is_keyword(word, STATEMENT_KEYWORDS) && !is_keyword(word, EXPRESSION_KEYWORDS) &&
+                  lexer->lookahead == ':';
+  return !(property && next <= inner);
+}
+
+/* Called with the `-` of `->` consumed and `>` as the lookahead. */
+static bool finish_arrow(TSLexer *lexer) {
+  advance(lexer);
+  lexer->mark_end(lexer);
+  lexer->result_symbol = ARROW;
+  return true;
 }
 
 /* Text of `**…**` (one line) or `***…***` (any number of lines). */
@@ -224,7 +367,7 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
       indent_length = 0;
       skip(lexer);
     } else if (c == '\t') {
-      indent_length += 8;
+      indent_length += 2; /* one level of the canonical 2-space indent; see indentation.py */
       skip(lexer);
     } else if (c == 0xFEFF) {
       skip(lexer);
@@ -242,9 +385,16 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     }
   }
 
-  if (!found_end_of_line) return false;
+  if (!found_end_of_line) {
+    if (lexer->lookahead == '-' && valid_symbols[ARROW]) {
+      advance(lexer);
+      if (lexer->lookahead == '>') return finish_arrow(lexer);
+    }
+    return false;
+  }
 
-  uint16_t current = scanner->indents.size > 0 ? *array_back(&scanner->indents) : 0;
+  uint16_t top = scanner->indents.size > 0 ? *array_back(&scanner->indents) : 0;
+  uint16_t current = WIDTH(top);
 
   /* `| map:` or `-> session …` on its own line continues the expression. */
   bool continuation = false;
@@ -252,11 +402,46 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     if (lexer->lookahead == '|') {
       continuation = true;
     } else if (lexer->lookahead == '-') {
-      skip(lexer);
+      advance(lexer); /* the zero-width tokens below still end where mark_end left them */
       continuation = lexer->lookahead == '>';
     }
   }
-  if (continuation && indent_length >= current) return false;
+
+  /* What the next line starts with, read at most once (reading it moves the lexer). */
+  bool need_class = !continuation && !lexer->eof(lexer) && lexer->lookahead != '#' &&
+                    ((valid_symbols[ARROW_CONTINUES] && indent_length >= current) ||
+                     (valid_symbols[PROPERTY_INDENT] && indent_length > current) ||
+                     (top & PROPERTY_LEVEL) || valid_symbols[UNCLOSED_BRACKET]);
+  enum LineStart line = need_class ? classify_line(lexer) : LINE_OTHER;
+
+  /*
+   * Inside brackets a line break is whitespace, so a bracket left open would
+   * swallow the lines after it. When the next line starts a statement (or,
+   * in a `[…]` list, a property `name:`, which is never an entry of one), the
+   * bracket is closed here instead, and the checker reports it on its line.
+   */
+  bool in_list = valid_symbols[CLOSE_BRACKET] && !valid_symbols[CLOSE_PAREN] && !valid_symbols[CLOSE_BRACE];
+  if (valid_symbols[UNCLOSED_BRACKET] && !error_recovery_mode &&
+      (lexer->eof(lexer) || line != LINE_OTHER || (in_list && lexer->lookahead == ':'))) {
+    lexer->result_symbol = UNCLOSED_BRACKET;
+    return true;
+  }
+
+  /*
+   * Only right after a `->` is ARROW_CONTINUES valid: the next line continues
+   * the expression unless it is a new statement. The token is zero-width; the
+   * line break is then skipped as whitespace.
+   */
+  if (valid_symbols[ARROW_CONTINUES] && !error_recovery_mode && !continuation && !lexer->eof(lexer) &&
+      lexer->lookahead != '#' && indent_length >= current && line != LINE_STATEMENT) {
+    lexer->result_symbol = ARROW_CONTINUES;
+    return true;
+  }
+
+  if (continuation && indent_length >= current) {
+    if (valid_symbols[ARROW] && lexer->lookahead == '>') return finish_arrow(lexer);
+    return false;
+  }
 
   if (valid_symbols[INDENT] && !continuation && indent_length > current) {
     array_push(&scanner->indents, (uint16_t)indent_length);
@@ -264,8 +449,52 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     return true;
   }
 
+  /*
+   * Properties (or a value below its key) may open here. A deeper line that
+   * starts a statement is not one: it ends the line like a NEWLINE, so the
+   * statement parses at the level it belongs to and the checker reports its
+   * indentation on that line.
+   */
+  if (valid_symbols[PROPERTY_INDENT] && !continuation && indent_length > current && !error_recovery_mode) {
+    if (line == LINE_OTHER) {
+      array_push(&scanner->indents, (uint16_t)(indent_length | PROPERTY_LEVEL));
+      lexer->result_symbol = PROPERTY_INDENT;
+      return true;
+    }
+    if (valid_symbols[NEWLINE]) {
+      lexer->result_symbol = NEWLINE;
+      return true;
+    }
+    return false;
+  }
+
+  /*
+   * A statement is never a property: at any indentation, it ends a level of
+   * properties, and then parses at the level around it (where the model
+   * reports its column if that is wrong).
+   */
+  if ((top & PROPERTY_LEVEL) && line != LINE_OTHER && valid_symbols[DEDENT] && !continuation &&
+      scanner->indents.size > 1 && !error_recovery_mode && first_comment_indent_length < (int32_t)current) {
+    array_pop(&scanner->indents);
+    lexer->result_symbol = DEDENT;
+    return true;
+  }
+
+  /*
+   * A line between two open levels (a body at 4 inside one at 0, and a line at
+   * 2) matches neither. In the middle of the inner body it stays there, so
+   * the lines after it do too, and the model reports its column on that line
+   * alone; at the end of it (or owning what follows) it ends the inner level
+   * as usual (see stays_in_inner_body). A statement cannot be a property, so
+   * one always ends a level of properties.
+   */
+  uint16_t below = scanner->indents.size > 1 ? WIDTH(scanner->indents.contents[scanner->indents.size - 2]) : 0;
+  bool between_levels = !continuation && indent_length > below && indent_length < current;
+  if (between_levels && (top & PROPERTY_LEVEL) && line != LINE_OTHER) between_levels = false;
+  if (between_levels && !(top & PROPERTY_LEVEL) && !stays_in_inner_body(lexer, current)) between_levels = false;
+
   if ((valid_symbols[DEDENT] || (!valid_symbols[NEWLINE] && !within_brackets)) && indent_length < current &&
-      scanner->indents.size > 1 && first_comment_indent_length < (int32_t)current) {
+      !between_levels && scanner->indents.size > 1 && first_comment_indent_length < (int32_t)current) {
     array_pop(&scanner->indents);
     lexer->result_symbol = DEDENT;
     return true;
