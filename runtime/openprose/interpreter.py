@@ -11,6 +11,7 @@ trio scope around it.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import math
 import re
@@ -24,10 +25,12 @@ import trio
 
 from . import model as m
 from .analysis import Analysis, analyze, contract_of_program
-from .backends.base import Backend, BackendError, ContextItem, SessionRequest
+from .backends.base import Backend, BackendError, ContextItem, SessionRequest, SessionResult, Usage
 from .checker import is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
+from .journal import CallJournal
 from .resolve import program_alias
+from .runlock import RunBusy, RunLock
 from .state import RunStateError, RunStore
 from .values import ErrorRecord, Value, as_list, encode, member, number, render, truthy
 
@@ -133,8 +136,10 @@ class Frame:
 
     __slots__ = ("kind", "parent", "vars", "exec_id", "kinds")
 
-    def __init__(self, kind: str, parent: "Frame | None", exec_id: int | None = None) -> None:
-        self.kind = kind  # "program" | "block" | "body"
+    def __init__(self, kind: str, parent: "Frame | None", exec_id: int | str | None = None) -> None:
+        # "iteration" is one iteration of a `parallel for` or `pmap`: its `let`s are its own,
+        # so concurrent iterations never read each other's values.
+        self.kind = kind  # "program" | "block" | "body" | "iteration"
         self.parent = parent
         self.vars: dict[str, Value] = {}
         self.kinds: dict[str, str] = {}
@@ -149,6 +154,14 @@ class Frame:
         return None
 
     def namespace(self) -> "Frame":
+        """The program or block invocation this frame belongs to."""
+        frame = self
+        while frame.kind in ("body", "iteration") and frame.parent is not None:
+            frame = frame.parent
+        return frame
+
+    def declarations(self) -> "Frame":
+        """Where a `let` made here is bound: the nearest iteration, block or program frame."""
         frame = self
         while frame.kind == "body" and frame.parent is not None:
             frame = frame.parent
@@ -160,8 +173,8 @@ class Frame:
             frame = frame.parent
         return frame
 
-    def scope_id(self) -> int | None:
-        return self.namespace().exec_id
+    def scope_id(self) -> int | str | None:
+        return self.declarations().exec_id
 
 
 # -------------------------------------------------------------- interpreter
@@ -179,6 +192,8 @@ class Interpreter:
         ask_input: InputAsker | None,
         options: RunOptions,
         path_prefix: tuple[str, ...] = (),
+        journal: CallJournal | None = None,
+        key_prefix: str = "",
     ) -> None:
         self.analysis = analysis
         self.program = analysis.program
@@ -203,6 +218,11 @@ class Interpreter:
         self.depth = 0
         self.root = Frame("program", None)
         self.current_error: ProseError | None = None
+        self.journal = journal if journal is not None else CallJournal.for_run(
+            store.run_dir, redact=store.redactor.value, durable=options.durable)
+        self.key_prefix = key_prefix
+        self._occurrences: dict[tuple[str, str], int] = {}
+        self.reused = 0  # calls answered from the journal of a resumed run
 
     # ------------------------------------------------------------- state
 
@@ -210,7 +230,7 @@ class Interpreter:
              source: m.Stmt | None = None) -> None:
         """Set a binding in the frame that owns it and mirror it to disk."""
         if declare:
-            target = frame.namespace()
+            target = frame.declarations()
         else:
             target = frame.find(name) or frame.root()
         target.vars[name] = value
@@ -224,8 +244,32 @@ class Interpreter:
         snippet = self.source_text(source.span) if source is not None else None
         try:
             self.store.write_binding(name, text, kind=kind, scope=scope, source=snippet)
-        except Exception as exc:  # a binding name the store cannot represent must not kill the run
+        except (ValueError, RunStateError) as exc:  # a name the store cannot represent must not kill the run
             self.warn(f"could not record binding '{name}': {exc}", None)
+        except OSError as exc:
+            # Disk full, read-only or deleted state directory: a value that is not on disk
+            # must not be reported as done, so the statement fails (try/catch can see it).
+            raise ProseError(f"could not write binding '{name}' to the run directory {self.store.run_dir}: "
+                             f"{exc.strerror or exc}") from None
+
+    def state_line(self, line: str) -> None:
+        """Append to state.md; a write failure fails the statement instead of being lost."""
+        try:
+            self.store.append_state(line)
+        except OSError as exc:
+            raise ProseError(f"could not write to {self.store.state_path}: {exc.strerror or exc}") from None
+
+    def call_key(self, kind: str, sid: str) -> str:
+        """The journal key of the next `kind` call under statement `sid` (see journal.py)."""
+        count = self._occurrences.get((kind, sid), 0) + 1
+        self._occurrences[(kind, sid)] = count
+        return f"{self.key_prefix}{kind}:{sid}:{count}"
+
+    def journal_record(self, key: str, result: dict[str, Any]) -> None:
+        try:
+            self.journal.record(key, result)
+        except OSError as exc:
+            raise ProseError(f"could not record a finished call in {self.journal.path}: {exc.strerror or exc}") from None
 
     def source_text(self, span: Span) -> str:
         text = self.program.source[span.start_byte : span.end_byte].decode("utf-8", errors="replace")
@@ -256,9 +300,13 @@ class Interpreter:
     def mark_done(self, sid: str, stmt: m.Stmt) -> None:
         name = _bound_name(stmt)
         try:
-            self.store.mark_statement_done(sid, name)
-        except ValueError:
-            self.store.mark_statement_done(sid, None)
+            try:
+                self.store.mark_statement_done(sid, name)
+            except ValueError:
+                self.store.mark_statement_done(sid, None)
+        except OSError as exc:
+            raise ProseError(f"could not record statement {sid} as done in {self.store.state_path}: "
+                             f"{exc.strerror or exc}", stmt.span) from None
 
     async def body(self, stmts: tuple[m.Stmt, ...], frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
         value: Value = None
@@ -267,12 +315,15 @@ class Interpreter:
         return value
 
     async def statement(self, stmt: m.Stmt, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        token = _SID.set(sid)
         try:
             return await self._statement(stmt, frame, sid, path)
         except ProseError as exc:
             if exc.span is None:
                 exc.span = stmt.span
             raise
+        finally:
+            _SID.reset(token)
 
     async def _statement(self, stmt: m.Stmt, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
         if isinstance(stmt, (m.AgentDef, m.BlockDef, m.Use, m.Import)):
@@ -328,10 +379,18 @@ class Interpreter:
         if isinstance(stmt, m.Choice):
             labels = tuple(option.label.text for option in stmt.options)
             criteria = self.interpolate_condition(stmt.criteria, frame)
-            index = await self.backend.choose(criteria, labels, self.visible_context(frame))
+            key = self.call_key("choose", sid)
+            recorded = self.journal.get(key)
+            if recorded is not None and isinstance(recorded.get("index"), int):
+                index = recorded["index"]
+                self.reused += 1
+            else:
+                index = await self.backend.choose(criteria, labels, self.visible_context(frame))
+                if 0 <= index < len(stmt.options):
+                    self.journal_record(key, {"index": index})
             if not 0 <= index < len(stmt.options):
                 raise ProseError(f"the backend chose option {index}, which does not exist", stmt.criteria.span)
-            self.store.append_state(f"{sid}→ choice:{_state_word(labels[index])}")
+            self.state_line(f"{sid}→ choice:{_state_word(labels[index])}")
             return await self.body(stmt.options[index].body, frame, sid, path)
         raise ProseError(f"cannot run this statement ({type(stmt).__name__})", stmt.span)
 
@@ -472,7 +531,14 @@ class Interpreter:
     async def condition_value(self, e: Any, frame: Frame) -> bool:
         if isinstance(e, m.Condition):
             text = self.interpolate_condition(e, frame)
-            return bool(await self.backend.judge(text, self.visible_context(frame)))
+            key = self.call_key("judge", _SID.get())
+            recorded = self.journal.get(key)
+            if recorded is not None and isinstance(recorded.get("answer"), bool):
+                self.reused += 1
+                return recorded["answer"]
+            answer = bool(await self.backend.judge(text, self.visible_context(frame)))
+            self.journal_record(key, {"answer": answer})
+            return answer
         return truthy(await self.simple(e, frame))
 
     def interpolate(self, s: m.Str, frame: Frame) -> str:
@@ -578,22 +644,33 @@ class Interpreter:
         )
         title = label or task
         self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name, model=model_name)
+        key = self.call_key("session", sid)
+        recorded = self.journal.get(key)
         attempt = 0
         while True:
             attempt += 1
+            if recorded is not None and isinstance(recorded.get("text"), str):
+                # Finished before the run was interrupted: reuse it (memory was written then too).
+                result = SessionResult(
+                    text=recorded["text"],
+                    usage=Usage(int(recorded.get("input_tokens") or 0), int(recorded.get("output_tokens") or 0)),
+                    model=recorded.get("model") if isinstance(recorded.get("model"), str) else None,
+                )
+                self.reused += 1
+                break
             try:
                 result = await self.backend.run_session(request)
                 break
             except BackendError as exc:
                 if attempt <= retries:
-                    self.store.append_state(f"{sid}→ retry:{attempt}/{retries}")
+                    self.state_line(f"{sid}→ retry:{attempt}/{retries}")
                     delay = _backoff_delay(backoff, attempt, self.options.retry_base_delay)
                     if delay:
                         await trio.sleep(delay)
                     continue
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
                           status="failed", error=str(exc), agent=agent_name)
-                self.store.append_state(f"{sid}→ ✗ {_state_word(str(exc))}")
+                self.state_line(f"{sid}→ ✗ {_state_word(str(exc))}")
                 raise ProseError(str(exc), s.span) from exc
             except trio.Cancelled:
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
@@ -603,10 +680,18 @@ class Interpreter:
         self.usage["input_tokens"] += result.usage.input_tokens
         self.usage["output_tokens"] += result.usage.output_tokens
         self.usage["sessions"] += 1
-        if persist is not None and agent_name is not None:
+        if persist is not None and agent_name is not None and recorded is None:
             previous = memory or ""
             entry = f"## {task[:200]}\n\n{result.text}\n"
-            self.store.write_memory(agent_name, persist, (previous + "\n\n" + entry).strip() + "\n", prompt=task)
+            try:
+                self.store.write_memory(agent_name, persist, (previous + "\n\n" + entry).strip() + "\n", prompt=task)
+            except OSError as exc:
+                raise ProseError(f"could not write the memory of agent '{agent_name}': {exc.strerror or exc}",
+                                 s.span) from None
+        if recorded is None:
+            self.journal_record(key, {"text": result.text, "model": result.model,
+                                      "input_tokens": result.usage.input_tokens,
+                                      "output_tokens": result.usage.output_tokens})
         if binding is None:
             self.anon += 1
             self.persist(f"anon_{self.anon:03d}", result.text, "let", frame.scope_id(), None)
@@ -669,7 +754,7 @@ class Interpreter:
                 count = int(float(mod.value))
         names = [_branch_name(stmt, i) for i, stmt in enumerate(p.body)]
         label = f"L{p.span.start_row + 1}"
-        self.store.append_state(f"{sid}→ ∥start {','.join(_state_word(n) for n in names)}")
+        self.state_line(f"{sid}→ ∥start {','.join(_state_word(n) for n in names)}")
 
         async def run_branch(index: int, branch_path: tuple[str, ...]) -> Value:
             return await self.statement(p.body[index], frame, f"{sid}{_letter(index)}", branch_path)
@@ -684,7 +769,7 @@ class Interpreter:
                 target = _bound_name(stmt)
                 if target is not None:
                     self.bind(frame, target, outcome.value, source=stmt)
-        self.store.append_state(f"{sid}→ ∥done")
+        self.state_line(f"{sid}→ ∥done")
         return _block_value(outcomes, order, strategy, policy, count)
 
     async def join(
@@ -760,12 +845,17 @@ class Interpreter:
                 status=outcomes[i].status,
                 error=outcomes[i].error.message if outcomes[i].error else None,
             )
-            if outcomes[i].status == "ok":
-                self.store.append_state(f"{sid}{_letter(i)}→ {_state_word(names[i])} ✓")
-            elif outcomes[i].status == "cancelled":
-                self.store.append_state(f"{sid}{_letter(i)}→ cancelled")
-            else:
-                self.store.append_state(f"{sid}{_letter(i)}→ ✗ {_state_word(outcomes[i].error.message)}")  # type: ignore[union-attr]
+            try:
+                if outcomes[i].status == "ok":
+                    self.store.append_state(f"{sid}{_letter(i)}→ {_state_word(names[i])} ✓")
+                elif outcomes[i].status == "cancelled":
+                    self.store.append_state(f"{sid}{_letter(i)}→ cancelled")
+                else:
+                    self.store.append_state(f"{sid}{_letter(i)}→ ✗ {_state_word(outcomes[i].error.message)}")  # type: ignore[union-attr]
+            except OSError as exc:
+                if outcomes[i].status != "cancelled":
+                    problem = ProseError(f"could not write to {self.store.state_path}: {exc.strerror or exc}")
+                    outcomes[i] = _Outcome("failed", ErrorRecord(problem.message, names[i]), problem)
             if outcomes[i].status != "cancelled":
                 settle(i)
 
@@ -793,11 +883,12 @@ class Interpreter:
         items = as_list(await self.simple(loop.collection, frame))
 
         async def one(i: int, item: Value, branch_path: tuple[str, ...]) -> Value:
-            body = Frame("body", frame)
+            iteration_sid = f"{sid}.{i + 1}"
+            body = Frame("iteration", frame, _scope_word(iteration_sid)) if loop.parallel else Frame("body", frame)
             body.vars[loop.item.name] = item
             if loop.index is not None:
                 body.vars[loop.index.name] = i
-            return await self.body(loop.body, body, f"{sid}.{i + 1}", branch_path)
+            return await self.body(loop.body, body, iteration_sid, branch_path)
 
         if not loop.parallel:
             values = []
@@ -837,16 +928,16 @@ class Interpreter:
                 verdict = await self.condition_value(loop.condition, frame)
                 stop = verdict if loop.kind == "until" else not verdict
                 if stop:
-                    self.store.append_state(f"{sid}→ loop:{i}/{shown} exit(condition)")
+                    self.state_line(f"{sid}→ loop:{i}/{shown} exit(condition)")
                     return value
             body = Frame("body", frame)
             if loop.index is not None:
                 body.vars[loop.index.name] = i
             i += 1
-            self.store.append_state(f"{sid}→ loop:{i}/{shown}")
+            self.state_line(f"{sid}→ loop:{i}/{shown}")
             value = await self.body(loop.body, body, f"{sid}.{i}", path)
             await trio.lowlevel.checkpoint()
-        self.store.append_state(f"{sid}→ loop:{i}/{shown} exit(max)")
+        self.state_line(f"{sid}→ loop:{i}/{shown} exit(max)")
         return value
 
     async def pipeline(self, p: m.Pipeline, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
@@ -857,7 +948,9 @@ class Interpreter:
 
             async def apply(i: int, item: Value, branch_path: tuple[str, ...], stage: m.PipeStage = stage,
                             stage_sid: str = stage_sid) -> Value:
-                body = Frame("body", frame)
+                # pmap iterations run concurrently: each binds its own `let`s.
+                concurrent = stage.operator == "pmap"
+                body = Frame("iteration", frame, _scope_word(f"{stage_sid}.{i + 1}")) if concurrent else Frame("body", frame)
                 body.vars["item"] = item
                 return await self.body(stage.body, body, f"{stage_sid}.{i + 1}", branch_path)
 
@@ -911,15 +1004,18 @@ class Interpreter:
         for param, value in zip(block.parameters, args):
             inner.vars[param.name] = value
             inner.kinds[param.name] = "const"
-        self.store.append_state(f"{sid}→ block:{_state_word(block.name.name)}#{exec_id}")
+        self.state_line(f"{sid}→ block:{_state_word(block.name.name)}#{exec_id}")
+        # The body's statement ids come from the call site, not from exec_id (a counter that
+        # concurrent branches advance in any order), so resume finds the same calls again.
+        occurrence = self.call_key("block", sid).rsplit(":", 1)[1]
         self.depth += 1
         try:
-            value = await self.body(block.body, inner, f"{sid}#{exec_id}", path + (f"do {block.name.name}",))
+            value = await self.body(block.body, inner, f"{sid}#{occurrence}", path + (f"do {block.name.name}",))
         except _Return as ret:
             value = ret.value
         finally:
             self.depth -= 1
-        self.store.append_state(f"{sid}→ #{exec_id} done")
+        self.state_line(f"{sid}→ #{exec_id} done")
         return value
 
     async def call_program(self, call: m.Call, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
@@ -952,6 +1048,7 @@ class Interpreter:
         child = Interpreter(
             sub, self.backend, child_store, emit=self.emit, inputs=inputs, ask_input=self.ask_input,
             options=self.options, path_prefix=path + (f"call {call.function.name}",),
+            journal=self.journal, key_prefix=self.call_key("call", sid) + "/",
         )
         child.depth = self.depth + 1
         if child.depth > self.options.max_call_depth:
@@ -959,7 +1056,11 @@ class Interpreter:
         await child.run(set())
         for key in ("input_tokens", "output_tokens", "sessions"):
             self.usage[key] += child.usage[key]
-        child_store.finish()
+        self.reused += child.reused
+        try:
+            child_store.finish()
+        except OSError as exc:
+            raise ProseError(f"could not record the end of '{target}': {exc.strerror or exc}", call.span) from None
         return dict(child.outputs)
 
 
@@ -1074,6 +1175,15 @@ def _state_word(text: str) -> str:
     return word[:80] or "-"
 
 
+def _scope_word(sid: str) -> str:
+    """A statement id as a binding-file scope (letters, digits, dashes)."""
+    return "i" + (re.sub(r"[^A-Za-z0-9]+", "-", sid).strip("-") or "0")
+
+
+#: The statement being run in the current task; conditions key their journal entries by it.
+_SID: contextvars.ContextVar[str] = contextvars.ContextVar("openprose_sid", default="0")
+
+
 def _state_slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "program"
 
@@ -1150,12 +1260,32 @@ async def run_program(
             store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name, durable=options.durable)
     except RunStateError as exc:
         raise ProgramNotRunnable(str(exc)) from exc
+    except OSError as exc:
+        where = workdir / ".prose" / "runs"
+        raise ProgramNotRunnable(f"cannot write the run state under {where}: {exc.strerror or exc}") from None
+    try:
+        lock = RunLock.acquire(store.run_dir)  # held until this run returns; the kernel drops it if we die
+    except RunBusy as exc:
+        raise ProgramNotRunnable(f"run {store.run_id} is already running ({exc}); wait for it to end or stop it") from None
+    except OSError as exc:
+        raise ProgramNotRunnable(f"cannot lock run {store.run_id}: {exc.strerror or exc}") from None
+    try:
+        return await _execute(store, analysis, path, backend, inputs, on_event, resume, ask_input, options)
+    finally:
+        lock.release()
+
+
+async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Backend, inputs: dict[str, str],
+                   on_event: EventSink | None, resume: str | None, ask_input: InputAsker | None,
+                   options: RunOptions) -> RunResult:
     start = trio.current_time()
+    redactor = store.redactor
 
     def emit(kind: str, **fields: Any) -> None:
         if on_event is None:
             return
-        event = RunEvent(kind, trio.current_time() - start, **fields)
+        # The one point every event passes through: secrets go, at any depth, in any common encoding.
+        event = RunEvent(kind, trio.current_time() - start, **redactor.value(fields))
         try:
             on_event(event)
         except Exception:  # a broken listener must not break the run
@@ -1178,7 +1308,10 @@ async def run_program(
         status = "ok"
     except RecursionError:
         status, error = "failed", "the program is nested too deeply to run; flatten it (for example with blocks)"
-    except trio.Cancelled:
+    except BaseException as exc:
+        if not _is_cancellation(exc):
+            raise
+        # Ctrl-C or Stop: trio.Cancelled, or (inside a `parallel`) a group of them from the nursery.
         status, error = "cancelled", "the run was cancelled"
         with trio.CancelScope(shield=True):
             _finish(store, interp, status, error, error_span, emit)
@@ -1192,13 +1325,30 @@ async def run_program(
 _RECURSION_LIMIT = 8000
 
 
+def _is_cancellation(exc: BaseException) -> bool:
+    """trio.Cancelled itself, or an exception group made only of Cancelled (what a nursery raises)."""
+    if isinstance(exc, trio.Cancelled):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_cancellation(inner) for inner in exc.exceptions)
+    return False
+
+
 def _finish(store: RunStore, interp: Interpreter, status: str, error: str | None, error_span: Span | None,
             emit: Callable[..., None]) -> RunResult:
     outputs = {name: render(value) for name, value in interp.outputs.items()}
-    if status == "ok":
-        store.finish()
-    else:
-        store.finish(error or status)
+    try:
+        if status == "ok":
+            store.finish()
+        else:
+            store.finish(error or status)
+    except OSError as exc:
+        # The end marker could not be written (disk full, state directory gone): the run
+        # is not on disk as finished, so it must not be reported as ok either.
+        problem = f"could not record the end of the run in {store.state_path}: {exc.strerror or exc}"
+        status, error = "failed", problem if status == "ok" else f"{error}; {problem}"
+    redact = store.redactor.value
+    outputs, error = redact(outputs), redact(error)
     emit("run.end", status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),
          usage=dict(interp.usage))
     return RunResult(status, outputs, store.run_dir, store.run_id, error, error_span, dict(interp.usage))
