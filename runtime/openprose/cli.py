@@ -8,6 +8,9 @@ read or the command is used wrongly.
 from __future__ import annotations
 
 import json
+import math
+import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ import click
 from . import __version__
 from .analysis import analyze
 from .diagnostics import Diagnostic, LineIndex, Severity
+from .files import confine, read_program
 
 
 @dataclass
@@ -27,24 +31,75 @@ class _Loaded:
     source: bytes
 
 
+@dataclass(frozen=True)
+class _Target:
+    path: Path
+    display: str
+    #: The directory named on the command line, when the file was found under it.
+    root: Path | None = None
+    #: Why the file is refused before reading (e.g. a symlink out of that directory).
+    refused: str | None = None
+
+
 class InputError(Exception):
     """A path that cannot be read; reported with exit code 2."""
 
 
-def iter_program_files(paths: Iterable[str]) -> Iterator[tuple[Path, str]]:
+def _walk(root: Path) -> Iterator[Path]:
+    """`*.prose` entries under ``root``, iteratively (no recursion limit), never following
+    symlinked directories (a loop would never end) and skipping `.prose/` run state."""
+    stack = [root]
+    found: list[Path] = []
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".prose":
+                        stack.append(Path(entry.path))
+                elif entry.name.endswith(".prose"):
+                    found.append(Path(entry.path))
+            except OSError:
+                continue
+    yield from sorted(found)
+
+
+def iter_targets(paths: Iterable[str], *, allow_outside: bool = False) -> Iterator[_Target]:
+    """The files a command works on: named files, and `*.prose` found under named directories.
+
+    A file found under a directory that is a symlink leaving it, or not a regular
+    file (a FIFO, a device), is refused with a reason instead of being read.
+    """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.prose") if p.is_file() and ".prose" not in p.parent.parts)
-            for child in found:
-                yield child, str(child)
+            for child in _walk(path):
+                refused = None
+                try:
+                    if not allow_outside:
+                        confine(child, path, str(child))
+                    if not stat.S_ISREG(child.stat().st_mode):
+                        refused = "not a regular file"
+                except OSError as exc:
+                    refused = exc.strerror or str(exc)
+                yield _Target(child, str(child), path, refused)
         else:
-            yield path, raw
+            yield _Target(path, raw)
+
+
+def iter_program_files(paths: Iterable[str]) -> Iterator[tuple[Path, str]]:
+    for target in iter_targets(paths):
+        if target.refused is None:
+            yield target.path, target.display
 
 
 def load(path: Path, display: str) -> _Loaded:
     try:
-        return _Loaded(path, display, path.read_bytes())
+        return _Loaded(path, display, read_program(path))
     except OSError as exc:
         raise InputError(f"{display}: cannot read: {exc.strerror or exc}") from exc
 
@@ -63,6 +118,10 @@ def diagnostic_record(display: str, diag: Diagnostic, index: LineIndex) -> dict[
     }
 
 
+#: Widest source line shown under a diagnostic; longer lines are cut around the caret.
+SNIPPET_WIDTH = 160
+
+
 def _snippet(index: LineIndex, diag: Diagnostic) -> str:
     span = diag.span
     line = index.line_text(span.start_row)
@@ -71,6 +130,15 @@ def _snippet(index: LineIndex, diag: Diagnostic) -> str:
         end = max(start + 1, index.char_col(span.end_row, span.end_col))
     else:
         end = max(start + 1, len(line))
+    if len(line) > SNIPPET_WIDTH:
+        # A 200 KB line is not echoed whole: show a window around the start of the span.
+        left = max(0, min(start - SNIPPET_WIDTH // 4, len(line) - SNIPPET_WIDTH))
+        right = left + SNIPPET_WIDTH
+        head, tail = ("…" if left else ""), ("…" if right < len(line) else "")
+        line = head + line[left:right] + tail
+        start = start - left + len(head)
+        end = min(end - left + len(head), len(head) + SNIPPET_WIDTH)
+        end = max(end, start + 1)
     number = str(span.start_row + 1)
     pad = " " * len(number)
     return f" {number} | {line}\n {pad} | {' ' * start}{'^' * (end - start)}"
@@ -82,22 +150,27 @@ def main() -> None:
     """OpenProse tooling: check, format and run .prose programs."""
 
 
-def _check(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:
+def _check(paths: tuple[str, ...], output_format: str, snippets: bool, allow_outside: bool = False) -> None:
     records: list[dict[str, object]] = []
     errors = warnings = files = 0
     unreadable: list[str] = []
-    targets = list(iter_program_files(paths))
+    targets = list(iter_targets(paths, allow_outside=allow_outside))
     if not targets:
         click.echo("prose: no .prose files found", err=True)
         sys.exit(2)
-    for path, display in targets:
+    for target in targets:
+        path, display = target.path, target.display
+        if target.refused is not None:
+            unreadable.append(f"{display}: cannot read: {target.refused}")
+            continue
         try:
             loaded = load(path, display)
         except InputError as exc:
             unreadable.append(str(exc))
             continue
         files += 1
-        analysis = analyze(loaded.source, path.resolve())
+        workspace = target.root.resolve() if target.root is not None else None
+        analysis = analyze(loaded.source, path.resolve(), workspace=workspace, allow_outside=allow_outside)
         index = LineIndex(loaded.source)
         for diag in analysis.diagnostics:
             if diag.severity is Severity.ERROR:
@@ -130,24 +203,30 @@ _FORMAT = click.option(
     help="Output diagnostics as text lines or as one JSON array.",
 )
 _SNIPPETS = click.option("--snippets/--no-snippets", default=True, help="Show the source line under each diagnostic.")
+_OUTSIDE = click.option(
+    "--allow-outside-workspace", "allow_outside", is_flag=True,
+    help="Let `use` read programs outside the workspace (the named directory, else the program's own).",
+)
 
 
 @main.command()
 @_PATHS
 @_FORMAT
 @_SNIPPETS
-def check(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:
+@_OUTSIDE
+def check(paths: tuple[str, ...], output_format: str, snippets: bool, allow_outside: bool) -> None:
     """Check programs (files or directories) for errors and warnings."""
-    _check(paths, output_format, snippets)
+    _check(paths, output_format, snippets, allow_outside)
 
 
 @main.command()
 @_PATHS
 @_FORMAT
 @_SNIPPETS
-def compile(paths: tuple[str, ...], output_format: str, snippets: bool) -> None:  # noqa: A001 - upstream's word
+@_OUTSIDE
+def compile(paths: tuple[str, ...], output_format: str, snippets: bool, allow_outside: bool) -> None:  # noqa: A001
     """Same as `check`; upstream OpenProse calls validation "compiling"."""
-    _check(paths, output_format, snippets)
+    _check(paths, output_format, snippets, allow_outside)
 
 
 @main.command()
@@ -176,9 +255,14 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
         return
     changed = failed = 0
     unreadable = False
-    for path, display in iter_program_files(paths):
+    for target in iter_targets(paths):
+        path, display = target.path, target.display
+        if target.refused is not None:
+            click.echo(f"prose: {display}: cannot read: {target.refused}", err=True)
+            unreadable = True
+            continue
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = read_program(path).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             click.echo(f"prose: {display}: cannot read: {getattr(exc, 'strerror', None) or exc}", err=True)
             unreadable = True
@@ -230,16 +314,22 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--model-alias", "alias_pairs", multiple=True, metavar="ALIAS=MODEL_ID",
               help="Map a model alias (sonnet/opus/haiku) to a model id (repeatable).")
 @click.option("--simulated-delay", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="Latency of each simulated session (to watch progress on the offline backend).")
+              help="Latency of each simulated session, 0 to 3600 (to watch progress on the offline backend).")
 @click.option("--durable", is_flag=True, help="fsync every state file (survives power loss; slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line instead of live progress.")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project directory that holds .prose/ (default: the current directory).")
+@_OUTSIDE
 def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
-        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None) -> None:
+        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None,
+        allow_outside: bool) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
     from .run_command import run_command
+
+    if not (math.isfinite(simulated_delay) and 0 <= simulated_delay <= MAX_SIMULATED_DELAY):
+        raise click.BadParameter(f"expected 0 to {MAX_SIMULATED_DELAY:g} seconds, got {simulated_delay!r}",
+                                 param_hint="--simulated-delay")
 
     sys.exit(
         run_command(
@@ -253,8 +343,13 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             workdir=workdir,
             simulated_delay=simulated_delay,
             durable=durable,
+            allow_outside=allow_outside,
         )
     )
+
+
+#: Upper bound for --simulated-delay: an hour per session is already far beyond any demo.
+MAX_SIMULATED_DELAY = 3600.0
 
 
 @main.command()

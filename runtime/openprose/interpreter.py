@@ -28,6 +28,7 @@ from .analysis import Analysis, analyze, contract_of_program
 from .backends.base import Backend, BackendError, ContextItem, SessionRequest, SessionResult, Usage
 from .checker import is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
+from .files import confine, read_program
 from .journal import CallJournal
 from .resolve import program_alias
 from .runlock import RunBusy, RunLock
@@ -106,6 +107,10 @@ class RunOptions:
     retry_base_delay: float = 1.0  # seconds; linear backoff waits base*n, exponential base*2^(n-1)
     max_call_depth: int = 64  # nested block invocations before a run is stopped
     durable: bool = False  # fsync state files (power-loss safe); renames alone already survive a kill
+    #: Directory `use` may read programs from (default: the program's own directory).
+    workspace: Path | None = None
+    #: Let `use` read (and run) programs outside the workspace, e.g. `../shared.prose` or a symlink out.
+    allow_outside_workspace: bool = False
 
 
 # -------------------------------------------------------------------- errors
@@ -1026,12 +1031,12 @@ class Interpreter:
         if not is_local_program_path(target):
             raise ProseError(f"cannot fetch '{target}': this runtime runs local .prose programs only", use.path.span)
         base = self.analysis.path.parent if self.analysis.path is not None else Path.cwd()
-        file = (base / target).resolve()
         try:
-            source = file.read_bytes()
+            file = confine(base / target, self.analysis.workspace, target)
+            source = read_program(file)
         except OSError as exc:
-            raise ProseError(f"cannot read program '{target}': {exc.strerror or exc}", use.path.span) from exc
-        sub = analyze(source, file)
+            raise ProseError(f"cannot read program '{target}': {exc.strerror or exc}", use.path.span) from None
+        sub = analyze(source, file, workspace=self.analysis.workspace, allow_outside=self.analysis.workspace is None)
         if sub.has_errors:
             first = sub.errors[0]
             raise ProseError(f"'{target}' does not check: line {first.span.start_row + 1}: {first.message}", use.path.span)
@@ -1202,9 +1207,10 @@ def program_parameters(program: m.Program) -> list[m.Input]:
     return params
 
 
-def prepare(source: bytes, path: Path, inputs: Mapping[str, str]) -> Analysis:
+def prepare(source: bytes, path: Path, inputs: Mapping[str, str], options: RunOptions | None = None) -> Analysis:
     """Check a program and its inputs before anything runs."""
-    analysis = analyze(source, path)
+    options = options or RunOptions()
+    analysis = analyze(source, path, workspace=options.workspace, allow_outside=options.allow_outside_workspace)
     if analysis.has_errors:
         count = len(analysis.errors)
         raise ProgramNotRunnable(f"the program has {count} error{'s' if count != 1 else ''}; fix them before running",
@@ -1247,7 +1253,7 @@ async def run_program(
     inputs = dict(inputs or {})
     options = options or RunOptions()
     workdir = Path(workdir) if workdir is not None else Path.cwd()
-    analysis = prepare(source, path, inputs)
+    analysis = prepare(source, path, inputs, options)
     try:
         if resume is not None:
             store = RunStore.open(workdir, resume, durable=options.durable)

@@ -18,6 +18,7 @@ from rich.live import Live
 
 from .backends import BackendConfig, make_backend
 from .diagnostics import LineIndex
+from .files import read_program
 from .interpreter import ProgramNotRunnable, RunEvent, RunOptions, RunResult, run_program
 from .progress import RunView
 
@@ -36,10 +37,11 @@ def run_command(
     workdir: Path | None,
     simulated_delay: float = 0.0,
     durable: bool = False,
+    allow_outside: bool = False,
 ) -> int:
     err = Console(stderr=True, soft_wrap=True)
     try:
-        source = file.read_bytes()
+        source = read_program(file)
     except OSError as exc:
         err.print(f"prose: {file}: cannot read: {exc.strerror or exc}")
         return EXIT_NOT_RUNNABLE
@@ -53,7 +55,7 @@ def run_command(
     except ValueError as exc:
         err.print(f"prose: {exc}")
         return EXIT_NOT_RUNNABLE
-    options = RunOptions(durable=durable)
+    options = RunOptions(durable=durable, allow_outside_workspace=allow_outside)
     return trio.run(_main, file, source, backend, inputs, as_json, resume, workdir or Path.cwd(), err, options)
 
 

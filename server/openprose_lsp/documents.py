@@ -19,7 +19,8 @@ from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
 from openprose import syntax
-from openprose.analysis import Analysis, analyze
+from openprose.analysis import Analysis, analyze, too_large
+from openprose.files import MAX_PROGRAM_BYTES, read_program
 from openprose.diagnostics import Diagnostic
 from openprose.model import ModelCache
 
@@ -94,14 +95,22 @@ class Document:
         self.run_diagnostics = []
         self.generation += 1
 
-    def analyze(self, reader: Callable[[Path], bytes]) -> Analysis:
+    def analyze(self, reader: Callable[[Path], bytes], workspace: Path | None = None,
+                allow_outside: bool = False) -> Analysis:
         """The analysis of the current bytes, computed at most once per change."""
         if self.analysis is not None:
             return self.analysis
         began = time.perf_counter()
+        if len(self.source) > MAX_PROGRAM_BYTES:
+            # Not parsed at all: a 50 MB buffer would cost gigabytes and seconds per keystroke.
+            self.tree = None
+            self.analysis = too_large(self.source, self.path, workspace)
+            self.analysis_seconds = time.perf_counter() - began
+            return self.analysis
         old = self.tree
         self.tree = syntax.parse(self.source, old) if old is not None else syntax.parse(self.source)
-        self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache)
+        self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache,
+                                workspace=workspace, allow_outside=allow_outside)
         self.analysis_seconds = time.perf_counter() - began
         return self.analysis
 
@@ -112,6 +121,9 @@ class DocumentStore:
     def __init__(self) -> None:
         self._docs: dict[str, Document] = {}
         self.encoding = UTF16
+        #: Workspace folders from the client; `use` stays inside the one holding the document.
+        self.workspace_folders: list[Path] = []
+        self.allow_outside_workspace = False
 
     def open(self, uri: str, version: int | None, text: str) -> Document:
         doc = Document(uri, version, encode(text), self.encoding, uri_to_path(uri))
@@ -120,6 +132,9 @@ class DocumentStore:
 
     def get(self, uri: str) -> Document | None:
         return self._docs.get(uri)
+
+    def all(self) -> list[Document]:
+        return list(self._docs.values())
 
     def close(self, uri: str) -> Document | None:
         return self._docs.pop(uri, None)
@@ -133,7 +148,7 @@ class DocumentStore:
         if path is None:
             return None
         try:
-            data = path.read_bytes()
+            data = read_program(path)
         except OSError:
             return None
         return Document(uri, None, data, self.encoding, path)
@@ -144,10 +159,21 @@ class DocumentStore:
         for doc in self._docs.values():
             if doc.path is not None and _resolved(doc.path) == resolved:
                 return doc.source
-        return path.read_bytes()
+        return read_program(path)  # regular files only, size-capped: a FIFO or /dev/zero cannot stall the server
+
+    def workspace_for(self, doc: Document) -> Path | None:
+        """The workspace folder holding the document, else its own directory (None: no file)."""
+        if doc.path is None:
+            return None
+        here = _resolved(doc.path)
+        for folder in sorted(self.workspace_folders, key=lambda p: len(p.parts), reverse=True):
+            root = _resolved(folder)
+            if root in here.parents:
+                return root
+        return here.parent
 
     def analysis(self, doc: Document) -> Analysis:
-        return doc.analyze(self.read)
+        return doc.analyze(self.read, self.workspace_for(doc), self.allow_outside_workspace)
 
     def dependents(self, changed: Document) -> list[Document]:
         """Open documents whose `use` reads the changed one: their contracts may differ now."""

@@ -25,23 +25,19 @@ import trio
 from lsprotocol import types as lsp
 
 from openprose.diagnostics import Diagnostic, Severity
+from openprose.redact import redactor
 
 from .documents import Document
 
 log = logging.getLogger(__name__)
 
 RUN_EVENT = "openprose/runEvent"
-_SECRET_ENV = ("ANTHROPIC_API_KEY",)
 _ids = itertools.count(1)
 
 
-def redact(text: str) -> str:
-    """Never let a credential from the environment reach the client."""
-    for name in _SECRET_ENV:
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, "***")
-    return text
+def redact(value: Any) -> Any:
+    """Never let a credential from the environment reach the client (the runtime's one redactor)."""
+    return redactor(os.environ).value(value)
 
 
 @dataclass
@@ -49,6 +45,9 @@ class RunRequest:
     backend: str | None = None
     script: Path | None = None
     inputs: dict[str, str] = field(default_factory=dict)
+    #: Where `use` may read programs from (set by the server from the workspace folders).
+    workspace: Path | None = None
+    allow_outside_workspace: bool = False
 
     @classmethod
     def parse(cls, options: Any, base: Path | None) -> RunRequest:
@@ -197,12 +196,11 @@ class RunManager:
                 pass
 
     async def _execute(self, run: ActiveRun, request: RunRequest, backend: Any) -> None:
-        from openprose.interpreter import ProgramNotRunnable, run_program
+        from openprose.interpreter import ProgramNotRunnable, RunOptions, run_program
 
         doc = run.doc
         path = doc.path or Path(tempfile.gettempdir()) / "openprose-untitled" / "untitled.prose"
         workdir = path.parent  # runs are kept in .prose/runs/ next to the program
-        workdir.mkdir(parents=True, exist_ok=True)
         ended = False
 
         def on_event(event: Any) -> None:
@@ -220,12 +218,23 @@ class RunManager:
                 if run.cancel_requested:
                     scope.cancel()
                 try:
+                    # Inside the guard: an exception escaping this task would end the trio
+                    # guest run, and with it Run for every later request.
+                    workdir.mkdir(parents=True, exist_ok=True)
                     result = await run_program(
-                        doc.source, path, backend=backend, inputs=request.inputs, workdir=workdir, on_event=on_event
+                        doc.source, path, backend=backend, inputs=request.inputs, workdir=workdir, on_event=on_event,
+                        options=RunOptions(workspace=request.workspace,
+                                           allow_outside_workspace=request.allow_outside_workspace),
                     )
                 except ProgramNotRunnable as exc:
                     message = redact(exc.message)
                     self._attach(run, [d for d in exc.diagnostics if d.code == "RUN"])
+                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
+                    ended = True
+                    self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
+                    return
+                except OSError as exc:
+                    message = redact(f"cannot use {workdir} for the run state: {exc.strerror or exc}")
                     self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
                     ended = True
                     self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
@@ -244,6 +253,8 @@ class RunManager:
                 self._show(lsp.MessageType.Info, "OpenProse: the run was cancelled")
                 return
             self._report(run, result)
+        except Exception:  # noqa: BLE001 - reporting must not end the guest run either
+            log.exception("reporting run %s failed", run.run_id)
         finally:
             run.finished = True
             self._end_progress(run)
@@ -272,7 +283,7 @@ class RunManager:
         self._publish(doc)
 
     def _notify(self, run: ActiveRun, event: dict[str, Any]) -> None:
-        self._protocol.notify(RUN_EVENT, {"uri": run.uri, "runId": run.run_id, "event": event})
+        self._protocol.notify(RUN_EVENT, {"uri": run.uri, "runId": run.run_id, "event": redact(event)})
 
     # ------------------------------------------------------------ progress
 
@@ -323,4 +334,5 @@ def _short(value: str, limit: int = 60) -> str:
 
 
 def _redacted(payload: dict[str, Any]) -> dict[str, Any]:
-    return {key: redact(value) if isinstance(value, str) else value for key, value in payload.items()}
+    """Every string of an event, at any depth (outputs, paths), with secrets removed."""
+    return redact(payload)

@@ -15,9 +15,11 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
+from lsprotocol.types import ResponseError
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -27,7 +29,7 @@ from . import __version__
 from .actions import RUN_COMMAND, STOP_COMMAND, code_actions, code_lenses
 from .completion import complete
 from .diagnostics import convert_all
-from .documents import Document, DocumentStore
+from .documents import Document, DocumentStore, uri_to_path
 from .formatting import FormatRefused, format_document
 from .hover import hover
 from .idle_gc import IdleCollector
@@ -50,12 +52,71 @@ _DEBOUNCE_FRACTION = 0.1
 _DEBOUNCE_MAX = 0.025
 
 
+INVALID_PARAMS = -32602
+
+
+@dataclass(frozen=True)
+class _Malformed:
+    """A message whose params do not fit its method: answered (requests) or dropped, never crashed on."""
+
+    id: Any
+    method: str
+    problem: str
+    jsonrpc: str = "2.0"
+
+
 class ProseProtocol(LanguageServerProtocol):
     """Document notifications go straight to the server's own store.
 
     pygls would also keep a copy of each document as text, re-split on every
     change; this server never reads it, so the copy is skipped.
+
+    Two pygls behaviours are corrected here, because they break the promise that
+    a long session stays small and every request gets an answer:
+
+    * A request whose params do not fit its method (a negative position, a wrong
+      type, null) fails to deserialize, and pygls drops it unanswered. It gets an
+      InvalidParams error instead; a malformed notification is logged and dropped.
+    * pygls keeps a future per handler in its request table and only requests
+      remove theirs, so every notification handled through a generator (document
+      sync, executeCommand's inner call) left one behind: about 2 KB per edit.
+      Each entry is now removed when its future completes.
     """
+
+    def structure_message(self, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+        if "jsonrpc" in data and "method" in data and "error" not in data:
+            message_type = self.get_message_type(data["method"])
+            if message_type is not None:
+                try:
+                    return self._converter.structure(data, message_type)
+                except Exception as exc:  # noqa: BLE001 - cattrs raises several kinds
+                    return _Malformed(data.get("id"), str(data["method"]), _describe_invalid(exc))
+        return super().structure_message(data)
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Malformed):
+            if message.id is not None:
+                self._send_response(
+                    message.id,
+                    error=ResponseError(code=INVALID_PARAMS, message=f"invalid params for {message.method}: {message.problem}"),
+                )
+            else:
+                self._server.window_log_message(  # type: ignore[attr-defined]
+                    lsp.LogMessageParams(type=lsp.MessageType.Warning,
+                                         message=f"ignored {message.method} with invalid params: {message.problem}")
+                )
+            return
+        super().handle_message(message)
+
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):  # type: ignore[no-untyped-def]
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(functools.partial(self._forget_future, msg_id))
+
+    def _forget_future(self, msg_id: Any, future: Any) -> None:
+        if self._request_futures.get(msg_id) is future:
+            del self._request_futures[msg_id]
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):  # type: ignore[no-untyped-def]
@@ -147,6 +208,23 @@ class ProseServer(LanguageServer):
             self.schedule(other)
 
 
+def _describe_invalid(exc: BaseException) -> str:
+    """A short account of why params did not deserialize (cattrs nests the real causes)."""
+    leaves: list[str] = []
+
+    def walk(err: BaseException) -> None:
+        inner = getattr(err, "exceptions", None)
+        if inner:
+            for sub in inner:
+                walk(sub)
+        else:
+            note = "; ".join(str(n) for n in getattr(err, "__notes__", []) or [])
+            leaves.append(f"{note + ': ' if note else ''}{type(err).__name__}: {err}"[:200])
+
+    walk(exc)
+    return "; ".join(leaves[:3]) or type(exc).__name__
+
+
 def guarded(default: Callable[[], Any] = lambda: None) -> Callable[[F], F]:
     """Answer every request even when its handler fails: log, then return `default()`.
 
@@ -203,6 +281,11 @@ server = ProseServer()
 @guarded()
 def initialize(ls: ProseServer, params: lsp.InitializeParams) -> None:
     ls.settings.update(params.initialization_options)
+    ls.documents.allow_outside_workspace = ls.settings.allow_outside_workspace
+    folders = [uri_to_path(f.uri) for f in params.workspace_folders or []]
+    if not folders and params.root_uri:
+        folders = [uri_to_path(params.root_uri)]
+    ls.documents.workspace_folders = [f for f in folders if f is not None]
     caps = params.capabilities
     window = caps.window
     ls.runs.supports_progress = bool(window and window.work_done_progress)
@@ -231,6 +314,11 @@ async def shutdown(ls: ProseServer, *_: Any) -> None:
 @guarded()
 def did_change_configuration(ls: ProseServer, params: lsp.DidChangeConfigurationParams) -> None:
     ls.settings.update(params.settings)
+    if ls.documents.allow_outside_workspace != ls.settings.allow_outside_workspace:
+        ls.documents.allow_outside_workspace = ls.settings.allow_outside_workspace
+        for doc in ls.documents.all():
+            ls.documents.invalidate(doc)
+            ls.schedule(doc)
 
 
 # ------------------------------------------------------------ document sync
@@ -438,6 +526,8 @@ async def run_command(ls: ProseServer, *args: Any) -> dict[str, Any]:
         request = RunRequest.parse(args[1] if len(args) > 1 else None, doc.path.parent if doc.path else None)
     except ValueError as exc:
         return _not_run(ls, str(exc))
+    request.workspace = ls.documents.workspace_for(doc)
+    request.allow_outside_workspace = ls.documents.allow_outside_workspace
     analysis = ls.documents.analysis(doc)
     if analysis.has_errors:
         count = len(analysis.errors)
