@@ -53,6 +53,8 @@ class Document:
     #: Bumped on every content change, so a version-less document is still ordered.
     generation: int = 0
     analysis_seconds: float = 0.0
+    #: The tree is known to equal a fresh parse of the bytes (see `_reparse`).
+    exact: bool = True
     _text: Text | None = None
 
     @property
@@ -89,6 +91,20 @@ class Document:
         self.source = self.source[:start] + inserted + self.source[end:]
         self._changed()
 
+    def verify(self) -> bool:
+        """Compare an incremental tree with a fresh parse; on a difference adopt the
+        fresh one and drop the analysis. Returns True when the analysis changed."""
+        if self.exact or self.tree is None or self.analysis is None:
+            return False
+        fresh = syntax.parse(self.source)
+        self.exact = True
+        if _same_shape(self.tree.root_node, fresh.root_node):
+            return False
+        self.tree = None  # the next analysis parses from scratch
+        self.cache = ModelCache()
+        self.analysis = None
+        return True
+
     def _changed(self) -> None:
         self._text = None
         self.analysis = None
@@ -107,8 +123,7 @@ class Document:
             self.analysis = too_large(self.source, self.path, workspace)
             self.analysis_seconds = time.perf_counter() - began
             return self.analysis
-        old = self.tree
-        self.tree = syntax.parse(self.source, old) if old is not None else syntax.parse(self.source)
+        self.tree, self.exact = _reparse(self.source, self.tree)
         self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache,
                                 workspace=workspace, allow_outside=allow_outside)
         self.analysis_seconds = time.perf_counter() - began
@@ -187,6 +202,33 @@ class DocumentStore:
     def invalidate(self, doc: Document) -> None:
         """Forget an analysis whose inputs (another file) changed; the bytes did not."""
         doc.analysis = None
+
+
+#: Documents up to this size are parsed from scratch on every change (exact by
+#: construction, and only a few milliseconds); larger ones are reparsed
+#: incrementally and checked against a fresh parse once edits pause.
+EXACT_PARSE_BELOW = 64 * 1024
+
+
+def _reparse(source: bytes, old: ts.Tree | None) -> tuple[ts.Tree, bool]:
+    """The tree of ``source`` and whether it is known to equal a fresh parse.
+
+    An incremental reparse through the indentation scanner can differ from a
+    fresh parse of the same bytes (fuzzing found edits where it does), while the
+    diagnostics must be those of a fresh analysis. Small documents therefore
+    always get a fresh parse; for large ones the incremental tree (fast, and its
+    unchanged subtrees let the model cache skip untouched statements) is used
+    until `Document.verify` compares it with a fresh parse.
+    """
+    if old is None or len(source) <= EXACT_PARSE_BELOW:
+        return syntax.parse(source), True
+    return syntax.parse(source, old), False
+
+
+def _same_shape(a: ts.Node, b: ts.Node) -> bool:
+    if a.child_count != b.child_count or str(a) != str(b):
+        return False
+    return all(x.start_byte == y.start_byte and x.end_byte == y.end_byte for x, y in zip(a.children, b.children))
 
 
 def _resolved(path: Path) -> Path:

@@ -50,6 +50,8 @@ REQUEST_FAILED = -32803
 _DEBOUNCE_BELOW = 0.05
 _DEBOUNCE_FRACTION = 0.1
 _DEBOUNCE_MAX = 0.025
+#: Quiet time after which a large, incrementally parsed document is checked against a fresh parse.
+_VERIFY_AFTER = 0.3
 
 
 INVALID_PARAMS = -32602
@@ -200,6 +202,20 @@ class ProseServer(LanguageServer):
             self.log_error("analysis failed:\n" + traceback.format_exc())
         if edited:
             self.refresh_dependents(doc)
+        if not doc.exact:
+            loop = asyncio.get_running_loop()
+            loop.call_later(_VERIFY_AFTER, self._verify, uri, doc.generation)
+
+    def _verify(self, uri: str, generation: int) -> None:
+        """Once edits pause, make a large document's diagnostics those of a fresh parse."""
+        doc = self.documents.get(uri)
+        if doc is None or doc.generation != generation or uri in self._pending:
+            return  # edited again meanwhile: that edit's flush schedules its own check
+        try:
+            if doc.verify():
+                self.publish(doc)
+        except Exception:  # noqa: BLE001
+            self.log_error("verification failed:\n" + traceback.format_exc())
 
     def refresh_dependents(self, doc: Document) -> None:
         """Programs that `use` this one read its (unsaved) text: check them again soon."""
