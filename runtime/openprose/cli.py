@@ -315,6 +315,10 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
               help="Map a model alias (sonnet/opus/haiku) to a model id (repeatable).")
 @click.option("--simulated-delay", type=float, default=0.0, show_default=True, metavar="SECONDS",
               help="Latency of each simulated session, 0 to 3600 (to watch progress on the offline backend).")
+@click.option("--idle-timeout", type=float, default=None, metavar="SECONDS",
+              help="Abandon an API attempt after this long without data or a stream event (default 60/90).")
+@click.option("--call-deadline", type=float, default=None, metavar="SECONDS",
+              help="Longest one API call may take, all retries included (default 900).")
 @click.option("--durable", is_flag=True, help="fsync every state file (survives power loss; slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line instead of live progress.")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
@@ -322,14 +326,18 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
               help="Project directory that holds .prose/ (default: the current directory).")
 @_OUTSIDE
 def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
-        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None,
-        allow_outside: bool) -> None:
+        simulated_delay: float, idle_timeout: float | None, call_deadline: float | None, durable: bool,
+        as_json: bool, resume_id: str | None, workdir: Path | None, allow_outside: bool) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
     from .run_command import run_command
 
     if not (math.isfinite(simulated_delay) and 0 <= simulated_delay <= MAX_SIMULATED_DELAY):
         raise click.BadParameter(f"expected 0 to {MAX_SIMULATED_DELAY:g} seconds, got {simulated_delay!r}",
                                  param_hint="--simulated-delay")
+    for value, hint in ((idle_timeout, "--idle-timeout"), (call_deadline, "--call-deadline")):
+        if value is not None and not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+            raise click.BadParameter(f"expected more than 0 and at most {MAX_TIMEOUT:g} seconds, got {value!r}",
+                                     param_hint=hint)
 
     sys.exit(
         run_command(
@@ -344,12 +352,16 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             simulated_delay=simulated_delay,
             durable=durable,
             allow_outside=allow_outside,
+            idle_timeout=idle_timeout,
+            call_deadline=call_deadline,
         )
     )
 
 
 #: Upper bound for --simulated-delay: an hour per session is already far beyond any demo.
 MAX_SIMULATED_DELAY = 3600.0
+#: Upper bound for the API timeouts: a day.
+MAX_TIMEOUT = 86400.0
 
 
 @main.command()

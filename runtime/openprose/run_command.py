@@ -38,6 +38,8 @@ def run_command(
     simulated_delay: float = 0.0,
     durable: bool = False,
     allow_outside: bool = False,
+    idle_timeout: float | None = None,
+    call_deadline: float | None = None,
 ) -> int:
     err = Console(stderr=True, soft_wrap=True)
     try:
@@ -46,6 +48,10 @@ def run_command(
         err.print(f"prose: {file}: cannot read: {exc.strerror or exc}")
         return EXIT_NOT_RUNNABLE
     config = BackendConfig(simulated_delay=max(0.0, simulated_delay))
+    if idle_timeout is not None:
+        config = replace(config, read_timeout=idle_timeout, idle_timeout=idle_timeout)
+    if call_deadline is not None:
+        config = replace(config, call_deadline=call_deadline)
     if aliases:
         merged = dict(config.model_aliases)
         merged.update(aliases)
