@@ -21,7 +21,7 @@ import click
 from . import __version__
 from .analysis import analyze
 from .diagnostics import Diagnostic, LineIndex, Severity
-from .files import confine, read_program
+from .files import MAX_PROGRAM_BYTES, confine, read_program
 
 
 @dataclass
@@ -237,7 +237,10 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     from .fmt import FormatError, format_source
 
     if not paths or paths == ("-",):
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
+        if len(data) > MAX_PROGRAM_BYTES:
+            click.echo(f"<stdin>: programs are limited to {MAX_PROGRAM_BYTES // (1024 * 1024)} MiB", err=True)
+            sys.exit(2)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

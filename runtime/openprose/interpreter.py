@@ -469,6 +469,8 @@ class Interpreter:
         if isinstance(e, m.Str):
             return self.interpolate(e, frame)
         if isinstance(e, m.Number):
+            if not math.isfinite(e.value):
+                raise ProseError(f"the number {_short_number(e.text)} is too large to compute with", e.span)
             return int(e.value) if e.is_integer else e.value
         if isinstance(e, m.Literal):
             return e.value
@@ -739,7 +741,7 @@ class Interpreter:
         retries = 0
         prop = props.get("retry")
         if prop is not None and isinstance(prop.value, m.Number):
-            retries = max(0, int(prop.value.value))
+            retries = max(0, _whole(prop.value.value, "retry", prop.value.text, prop.value.span))
         backoff = "none"
         prop = props.get("backoff")
         if prop is not None and prop.value is not None:
@@ -756,7 +758,7 @@ class Interpreter:
             elif mod.key == "on-fail" and mod.value:
                 policy = mod.value
             elif mod.key == "count" and mod.value:
-                count = int(float(mod.value))
+                count = _whole(float(mod.value), "count", mod.value, mod.value_span or mod.span)
         names = [_branch_name(stmt, i) for i, stmt in enumerate(p.body)]
         label = f"L{p.span.start_row + 1}"
         self.state_line(f"{sid}→ ∥start {','.join(_state_word(n) for n in names)}")
@@ -924,7 +926,7 @@ class Interpreter:
         limit = math.inf
         for mod in loop.modifiers:
             if mod.key == "max" and mod.value is not None:
-                limit = int(float(mod.value))
+                limit = _whole(float(mod.value), "max", mod.value, mod.value_span or mod.span)
         shown = "∞" if limit == math.inf else str(int(limit))
         i = 0
         value: Value = None
@@ -1166,12 +1168,27 @@ def _tidy(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
+#: Longest wait between two attempts of a session, whatever `retry:`/`backoff:` say.
+MAX_BACKOFF_DELAY = 600.0
+
+
 def _backoff_delay(kind: str, attempt: int, base: float) -> float:
     if kind == "linear":
-        return base * attempt
+        return min(MAX_BACKOFF_DELAY, base * attempt)
     if kind == "exponential":
-        return base * (2 ** (attempt - 1))
+        return min(MAX_BACKOFF_DELAY, base * (2 ** min(attempt - 1, 30)))
     return 0.0
+
+
+def _short_number(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:12]}…({len(text)} digits)"
+
+
+def _whole(value: float, what: str, text: str, span: Span | None) -> int:
+    """A whole-number setting (retry, count, max); a literal too large for a float is an error."""
+    if not math.isfinite(value):
+        raise ProseError(f"{what} {_short_number(text)} is too large", span)
+    return int(value)
 
 
 def _state_word(text: str) -> str:

@@ -22,6 +22,7 @@ script should not silently answer something it did not anticipate.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ import trio
 from .base import BackendError, ContextItem, SessionRequest, SessionResult
 
 __all__ = ["ScriptError", "ScriptedBackend", "load_script"]
+
+
+#: Longest scripted delay: an hour is far more than any test needs.
+MAX_DELAY = 3600.0
 
 
 class ScriptError(ValueError):
@@ -97,8 +102,10 @@ class _Checker:
 
     def delay(self, d: dict[str, Any], where: str) -> float:
         value = d.get("delay", 0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise self.fail(f"{where}.delay", f"expected a non-negative number of seconds, got {value!r}")
+        # json.loads reads 1e999 as inf (and NaN/Infinity literally): a delay must be a real, bounded wait.
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or not 0 <= value <= MAX_DELAY):
+            raise self.fail(f"{where}.delay", f"expected 0 to {MAX_DELAY:g} seconds, got {value!r}")
         return float(value)
 
     def rules(self, data: dict[str, Any], key: str) -> list[Any]:
