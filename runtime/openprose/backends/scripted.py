@@ -105,7 +105,7 @@ class _Checker:
         # json.loads reads 1e999 as inf (and NaN/Infinity literally): a delay must be a real, bounded wait.
         if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
                 or not 0 <= value <= MAX_DELAY):
-            raise self.fail(f"{where}.delay", f"expected 0 to {MAX_DELAY:g} seconds, got {value!r}")
+            raise self.fail(f"{where}.delay", f"expected a non-negative, finite number of seconds (at most {MAX_DELAY:g}), got {value!r}")
         return float(value)
 
     def rules(self, data: dict[str, Any], key: str) -> list[Any]:
