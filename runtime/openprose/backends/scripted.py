@@ -9,7 +9,8 @@ a live model. The script format::
                      {"match": "...", "delay": 0.1, "fail": "message", "times": 2}],
       "conditions": [{"match": "...", "answers": [false, true]}],
       "choices":    [{"match": "...", "option": "Label"}],
-      "default":    {"delay": 0, "output": "ok"}
+      "default":    {"delay": 0, "output": "ok"},
+      "call_log":   "calls.jsonl"
     }
 
 The first session rule whose ``match`` occurs in the prompt applies; a rule with
@@ -17,12 +18,18 @@ The first session rule whose ``match`` occurs in the prompt applies; a rule with
 or the default apply. Condition answers are consumed in order per rule and the last
 one repeats. A session no rule matches, with no ``default``, is an error: a test
 script should not silently answer something it did not anticipate.
+
+``call_log`` (a path, relative to the script file) makes the backend append one
+JSON line per call it completes (``{"kind": "session", "prompt": ...}``), so a
+test that kills and resumes a run in separate processes can count exactly how
+often each session really ran.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +79,7 @@ class Script:
     choices: list[_ChoiceRule]
     default: _SessionRule | None
     source: str
+    call_log: Path | None = None
 
 
 class _Checker:
@@ -142,7 +150,7 @@ def parse_script(text: str, source: str) -> Script:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScriptError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    data = c.obj(data, "top level", {"sessions", "conditions", "choices", "default"})
+    data = c.obj(data, "top level", {"sessions", "conditions", "choices", "default", "call_log"})
     sessions = [
         _session_rule(c, raw, f"sessions[{i}]", is_default=False) for i, raw in enumerate(c.rules(data, "sessions"))
     ]
@@ -163,7 +171,14 @@ def parse_script(text: str, source: str) -> Script:
     default = None
     if "default" in data:
         default = _session_rule(c, data["default"], "default", is_default=True)
-    return Script(sessions=sessions, conditions=conditions, choices=choices, default=default, source=source)
+    call_log = c.string(data, "call_log", "top level", required=False)
+    log_path = None
+    if call_log is not None:
+        log_path = Path(call_log)
+        if not log_path.is_absolute():
+            log_path = Path(source).parent / log_path
+    return Script(sessions=sessions, conditions=conditions, choices=choices, default=default, source=source,
+                  call_log=log_path)
 
 
 def load_script(path: Path) -> Script:
@@ -217,7 +232,18 @@ class ScriptedBackend:
             await trio.lowlevel.checkpoint()
         if rule.fail is not None:
             raise BackendError(rule.fail)
+        self._log("session", request.prompt)
         return SessionResult(text=rule.output or "", model="scripted")
+
+    def _log(self, kind: str, text: str) -> None:
+        if self._script.call_log is None:
+            return
+        line = (json.dumps({"kind": kind, "prompt": text, "pid": os.getpid()}, ensure_ascii=False) + "\n").encode()
+        fd = os.open(self._script.call_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
 
     async def judge(self, condition: str, context: tuple[ContextItem, ...]) -> bool:
         await trio.lowlevel.checkpoint()
@@ -225,6 +251,7 @@ class ScriptedBackend:
             if rule.match in condition:
                 answer = rule.answers[min(rule.used, len(rule.answers) - 1)]
                 rule.used += 1
+                self._log("judge", condition)
                 return answer
         raise BackendError(f"script {self._script.source}: no condition rule matches **{_short(condition)}**")
 
@@ -238,6 +265,7 @@ class ScriptedBackend:
                         f"script {self._script.source}: choice rule {rule.match!r} picks option {rule.option!r}, "
                         f"which is not among the options ({listed})"
                     )
+                self._log("choose", criteria)
                 return options.index(rule.option)
         raise BackendError(f"script {self._script.source}: no choice rule matches **{_short(criteria)}**")
 
