@@ -687,21 +687,27 @@ class Interpreter:
         self.usage["input_tokens"] += result.usage.input_tokens
         self.usage["output_tokens"] += result.usage.output_tokens
         self.usage["sessions"] += 1
-        if persist is not None and agent_name is not None and recorded is None:
-            previous = memory or ""
-            entry = f"## {task[:200]}\n\n{result.text}\n"
-            try:
-                self.store.write_memory(agent_name, persist, (previous + "\n\n" + entry).strip() + "\n", prompt=task)
-            except OSError as exc:
-                raise ProseError(f"could not write the memory of agent '{agent_name}': {exc.strerror or exc}",
-                                 s.span) from None
-        if recorded is None:
-            self.journal_record(key, {"text": result.text, "model": result.model,
-                                      "input_tokens": result.usage.input_tokens,
-                                      "output_tokens": result.usage.output_tokens})
-        if binding is None:
-            self.anon += 1
-            self.persist(f"anon_{self.anon:03d}", result.text, "let", frame.scope_id(), None)
+        try:
+            if persist is not None and agent_name is not None and recorded is None:
+                previous = memory or ""
+                entry = f"## {task[:200]}\n\n{result.text}\n"
+                try:
+                    self.store.write_memory(agent_name, persist, (previous + "\n\n" + entry).strip() + "\n", prompt=task)
+                except OSError as exc:
+                    raise ProseError(f"could not write the memory of agent '{agent_name}': {exc.strerror or exc}",
+                                     s.span) from None
+            if recorded is None:
+                self.journal_record(key, {"text": result.text, "model": result.model,
+                                          "input_tokens": result.usage.input_tokens,
+                                          "output_tokens": result.usage.output_tokens})
+            if binding is None:
+                self.anon += 1
+                self.persist(f"anon_{self.anon:03d}", result.text, "let", frame.scope_id(), None)
+        except ProseError as exc:
+            # The reply exists but is not on disk: the session failed, and says why.
+            self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
+                      status="failed", error=exc.message, agent=agent_name)
+            raise
         self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status="ok",
                   usage=usage, agent=agent_name, model=result.model)
         return result.text
