@@ -45,8 +45,8 @@ KILLS = 10 * int(os.environ.get("PROSE_HARNESS_SCALE", "1"))
 SEED = 20261201
 
 
-def _script(tmp: Path) -> Path:
-    script = {
+def _script(tmp: Path, slow: float = 0.0) -> Path:
+    script: dict = {
         "sessions": [
             {"match": "Draft", "delay": 0.15, "output": "a draft"},
             {"match": "Polish", "delay": 0.1, "output": "polished"},
@@ -61,6 +61,8 @@ def _script(tmp: Path) -> Path:
         "conditions": [{"match": "drafts are ready", "answers": [True]}],
         "call_log": "calls.jsonl",
     }
+    if slow:  # the concurrent-resume test needs a run that is still going when the second one starts
+        script["sessions"].insert(0, {"match": "Branch A", "delay": slow, "output": "A done"})
     path = tmp / "script.json"
     path.write_text(json.dumps(script))
     return path
@@ -74,18 +76,37 @@ def _counts(log: Path) -> collections.Counter[str]:
     )
 
 
-def _start(tmp: Path, script: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*PROSE, "run", "--json", "--backend", "scripted", "--script", str(script), *extra, str(tmp / "p.prose")],
-        cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+class _Run:
+    """A `prose run --json` process whose output goes to files (never lost to a pipe buffer)."""
 
+    _n = 0
 
-def _run_id(proc: subprocess.Popen[str]) -> str:
-    assert proc.stdout is not None
-    first = json.loads(proc.stdout.readline())
-    assert first["type"] == "run.start", first
-    return Path(first["run_dir"]).name
+    def __init__(self, tmp: Path, script: Path, *extra: str) -> None:
+        _Run._n += 1
+        self.out = tmp / f"out-{_Run._n}.jsonl"
+        self.err = tmp / f"err-{_Run._n}.txt"
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.proc = subprocess.Popen(
+                [*PROSE, "run", "--json", "--backend", "scripted", "--script", str(script), *extra,
+                 str(tmp / "p.prose")], cwd=tmp, stdout=out, stderr=err,
+            )
+
+    def run_id(self, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = self.out.read_text().splitlines()
+            if lines:
+                first = json.loads(lines[0])
+                assert first["type"] == "run.start", first
+                return Path(first["run_dir"]).name
+            if self.proc.poll() is not None:
+                raise AssertionError(f"exited {self.proc.returncode} before run.start: {self.err.read_text()}")
+            time.sleep(0.01)
+        raise AssertionError("no run.start")
+
+    def finish(self, timeout: float = 120) -> tuple[int, list[dict], str]:
+        code = self.proc.wait(timeout=timeout)
+        return code, [json.loads(line) for line in self.out.read_text().splitlines()], self.err.read_text()
 
 
 def test_clean_run_counts(tmp_path: Path) -> None:
@@ -124,21 +145,21 @@ def test_sigkill_at_random_moments_then_resume_runs_every_session_exactly_once(t
         run_id, end = None, None
         while end is None:
             assert time.monotonic() < deadline, f"no completion after {kills} kills"
-            proc = _start(work, script) if run_id is None else _start(work, script, "--resume", run_id)
-            current = _run_id(proc)
+            run = _Run(work, script) if run_id is None else _Run(work, script, "--resume", run_id)
+            current = run.run_id()
             run_id = run_id or current
             assert current == run_id
             if kills < KILLS and rng.random() < 0.8:
                 time.sleep(rng.uniform(0.0, 0.9))  # a clean run takes about 1.5 s after run.start
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGKILL)
+                if run.proc.poll() is None:
+                    run.proc.send_signal(signal.SIGKILL)
                     kills += 1
-            out, err = proc.communicate(timeout=120)
-            if proc.returncode == -signal.SIGKILL:
+            code, events, err = run.finish()
+            if code == -signal.SIGKILL:
                 continue
-            assert proc.returncode == 0, err
+            assert code == 0, err
             assert "Traceback" not in err
-            end = json.loads(out.splitlines()[-1])
+            end = events[-1]
         assert end["type"] == "run.end" and end["status"] == "ok"
         assert end["outputs"] == clean_end["outputs"] == {"summary": "the summary"}
         got = _counts(work / "calls.jsonl")
@@ -151,21 +172,20 @@ def test_sigkill_at_random_moments_then_resume_runs_every_session_exactly_once(t
 
 def test_two_concurrent_resumes_do_not_both_execute(tmp_path: Path) -> None:
     (tmp_path / "p.prose").write_text(PROGRAM)
-    script = _script(tmp_path)
-    first = _start(tmp_path, script)
-    run_id = _run_id(first)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
-    a = _start(tmp_path, script, "--resume", run_id)
-    assert _run_id(a) == run_id  # a holds the run lock from here on
-    b = subprocess.run(
-        [*PROSE, "run", "--json", "--backend", "scripted", "--script", str(script), "--resume", run_id,
-         str(tmp_path / "p.prose")], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )
-    out, err = a.communicate(timeout=120)
-    assert a.returncode == 0, err
-    assert b.returncode == 2, b.stdout + b.stderr
-    assert "already running" in b.stdout + b.stderr
+    script = _script(tmp_path, slow=5.0)
+    first = _Run(tmp_path, script)
+    run_id = first.run_id()
+    first.proc.send_signal(signal.SIGKILL)
+    first.finish(timeout=30)
+    a = _Run(tmp_path, script, "--resume", run_id)
+    assert a.run_id() == run_id  # a holds the run lock from here on
+    b = _Run(tmp_path, script, "--resume", run_id)
+    code_b, events_b, err_b = b.finish(timeout=60)
+    code_a, events_a, err_a = a.finish()
+    assert code_a == 0, err_a
+    assert code_b == 2, (events_b, err_b)
+    assert "already running" in json.dumps(events_b) + err_b
+    assert a.proc.returncode == 0 and events_a[-1]["status"] == "ok"
     clean = tmp_path / "clean"
     clean.mkdir()
-    assert _counts(tmp_path / "calls.jsonl") == _clean(clean)[0]
+    assert _counts(tmp_path / "calls.jsonl") == _clean(clean)[0]  # b ran nothing
