@@ -180,12 +180,12 @@ class DocumentStore:
         """The workspace folder holding the document, else its own directory (None: no file)."""
         if doc.path is None:
             return None
-        here = _resolved(doc.path)
+        here = _resolved(doc.path.parent)  # the folder it was opened from, not where a symlinked file points
         for folder in sorted(self.workspace_folders, key=lambda p: len(p.parts), reverse=True):
             root = _resolved(folder)
-            if root in here.parents:
+            if root == here or root in here.parents:
                 return root
-        return here.parent
+        return here
 
     def analysis(self, doc: Document) -> Analysis:
         return doc.analyze(self.read, self.workspace_for(doc), self.allow_outside_workspace)

@@ -355,7 +355,8 @@ def did_change(ls: ProseServer, params: lsp.DidChangeTextDocumentParams) -> None
     ident = params.text_document
     doc = ls.documents.get(ident.uri)
     if doc is None:
-        ls.log_error(f"didChange for a document that is not open: {ident.uri}")
+        ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Warning,
+                                                   message=f"ignored didChange for a document that is not open: {ident.uri}"))
         return
     for change in params.content_changes:
         doc.apply(change)
