@@ -25,7 +25,6 @@ import trio
 from openprose.analysis import analyze
 from openprose.backends.scripted import ScriptedBackend, parse_script
 from openprose.interpreter import RunEvent, run_program
-from openprose.redact import Redactor
 
 PROSE = [sys.executable, "-m", "openprose.cli"]
 SECRET = "sk-ant-hardening-0123456789abcdef-XYZ"
@@ -56,6 +55,8 @@ def _variants(secret: str) -> list[str]:
 
 
 def test_redactor_cleans_nested_values_and_encodings() -> None:
+    from openprose.redact import Redactor
+
     redactor = Redactor([SECRET])
     b64 = {p: base64.b64encode((p + SECRET + " tail").encode()).decode() for p in ("", "x", "xy")}
     value = {

@@ -168,6 +168,8 @@ def test_sigkill_at_random_moments_then_resume_runs_every_session_exactly_once(t
         state = (work / ".prose" / "runs" / run_id / "state.md").read_text()
         assert state.rstrip().splitlines()[-1].startswith("---end")
     assert kills == KILLS
+    print(f"kill-resume: {kills} SIGKILLs over {episodes} runs, {sum(expected.values()) * episodes} calls "
+          f"counted, 0 repeated, 0 lost")
 
 
 def test_two_concurrent_resumes_do_not_both_execute(tmp_path: Path) -> None:
