@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .agents.limits import ToolLimits
 from .analysis import analyze
 from .diagnostics import Diagnostic, LineIndex, Severity
 from .files import MAX_PROGRAM_BYTES, confine, read_program
@@ -326,11 +327,18 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line instead of live progress.")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Project directory that holds .prose/ (default: the current directory).")
+              help="The workspace: sessions' tools act here and .prose/ is kept here (default: the current directory).")
+@click.option("--yes", "-y", "assume_yes", is_flag=True,
+              help="Answer yes to every permission question (`prompt` in permissions:).")
+@click.option("--max-tool-turns", type=click.IntRange(min=1, max=10_000), default=ToolLimits.max_turns,
+              show_default=True, metavar="N", help="Model turns with tool calls one session may take.")
+@click.option("--tool-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), default=ToolLimits.call_timeout,
+              show_default=True, metavar="SECONDS", help="Time one tool call (a command, a file read) may take.")
 @_OUTSIDE
 def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
         simulated_delay: float, idle_timeout: float | None, call_deadline: float | None, durable: bool,
-        as_json: bool, resume_id: str | None, workdir: Path | None, allow_outside: bool) -> None:
+        as_json: bool, resume_id: str | None, workdir: Path | None, assume_yes: bool, max_tool_turns: int,
+        tool_timeout: float, allow_outside: bool) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
     from .run_command import run_command
 
@@ -354,6 +362,8 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             workdir=workdir,
             simulated_delay=simulated_delay,
             durable=durable,
+            assume_yes=assume_yes,
+            tool_limits=ToolLimits(max_turns=max_tool_turns, call_timeout=tool_timeout),
             allow_outside=allow_outside,
             idle_timeout=idle_timeout,
             call_deadline=call_deadline,

@@ -11,14 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
 from .interpreter import RunEvent
 
-_STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", None: "cyan"}
-_STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", None: "…"}
+_STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", "error": "red", "denied": "magenta", None: "cyan"}
+_STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", "error": "✗", "denied": "⊘", None: "…"}
 
 
 @dataclass
@@ -56,6 +57,10 @@ class RunView:
         self.max_finished = max_finished
         self._open: dict[tuple[tuple[str, ...], str], list[str]] = {}
         self._seq = 0
+        self._sessions: dict[str, _Node] = {}  # session id -> its node, for tool calls
+        self._tools: dict[str, list[_Node]] = {}  # session id -> its running tool calls
+        self.tool_calls = 0
+        self.tools_denied = 0
 
     def feed(self, event: RunEvent) -> None:
         self.now = max(self.now, event.t)
@@ -72,13 +77,17 @@ class RunView:
             parent = self._group(event.path, event.t)
             self._seq += 1
             key = f"s{self._seq}"
-            title = _short(event.prompt or "session")
+            title = escape(_short(event.prompt or "session"))
             if event.binding:
                 title = f"{event.binding} = {title}"
             if event.agent:
                 title += f"  [dim]({event.agent})[/]"
-            parent.child(key, title, "session", event.t)
+            node = parent.child(key, title, "session", event.t)
             self._open.setdefault((event.path, event.prompt or ""), []).append(key)
+            if event.session:
+                self._sessions[event.session] = node
+        elif event.type in ("tool.start", "tool.end"):
+            self._feed_tool(event)
         elif event.type == "session.end":
             keys = self._open.get((event.path, event.prompt or ""))
             if keys:
@@ -95,6 +104,27 @@ class RunView:
         elif event.type == "run.end":
             self.final = event
 
+    def _feed_tool(self, event: RunEvent) -> None:
+        session = self._sessions.get(event.session or "")
+        if session is None:
+            return
+        running = self._tools.setdefault(event.session or "", [])
+        label = f"{event.tool} [dim]{escape(_short(event.summary, 60))}[/]"
+        if event.type == "tool.start":
+            self._seq += 1
+            running.append(session.child(f"t{self._seq}", label, "tool", event.t))
+            return
+        node = next((n for n in running if n.label == label), None)
+        if node is None:  # an end without a start (a refusal decided before the call)
+            self._seq += 1
+            node = session.child(f"t{self._seq}", label, "tool", event.t)
+        else:
+            running.remove(node)
+        node.ended, node.status = event.t, event.status
+        node.error = f"{event.rule}: {event.error}" if event.status == "denied" and event.rule else event.error
+        self.tool_calls += 1
+        self.tools_denied += event.status == "denied"
+
     def _group(self, path: tuple[str, ...], t: float) -> _Node:
         node = self.root
         for part in path:
@@ -106,6 +136,9 @@ class RunView:
         self._render_children(self.root, tree)
         parts: list[RenderableType] = [tree]
         footer = f"{self.sessions_done} sessions done · {self.now:.1f}s"
+        if self.tool_calls:
+            denied = f", {self.tools_denied} denied" if self.tools_denied else ""
+            footer += f" · {self.tool_calls} tool call{'s' if self.tool_calls != 1 else ''}{denied}"
         parts.append(Text(footer, style="dim"))
         for message in self.warnings[-3:]:
             parts.append(Text(f"warning: {message}", style="yellow"))
@@ -130,7 +163,7 @@ class RunView:
             mark = _STATUS_MARK.get(status, "?")
             style = _STATUS_STYLE.get(status, "white")
             extra = f"  {child.tokens} tok" if child.tokens else ""
-            error = f"  [red]{_short(child.error, 60)}[/]" if child.error else ""
+            error = f"  [red]{escape(_short(child.error, 60))}[/]" if child.error else ""
             label = f"[{style}]{mark}[/] {child.label}  [dim]{elapsed:.1f}s{extra}[/]{error}"
             branch = tree.add(Text.from_markup(label, overflow="ellipsis"))
             if child.children:

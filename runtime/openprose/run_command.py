@@ -16,6 +16,11 @@ import trio
 from rich.console import Console
 from rich.live import Live
 
+from rich.markup import escape
+from rich.text import Text
+
+from .agents.limits import ToolLimits
+from .agents.permissions import PermissionAsker, PermissionRequest
 from .backends import BackendConfig, make_backend
 from .diagnostics import LineIndex
 from .files import read_program
@@ -37,6 +42,8 @@ def run_command(
     workdir: Path | None,
     simulated_delay: float = 0.0,
     durable: bool = False,
+    assume_yes: bool = False,
+    tool_limits: ToolLimits | None = None,
     allow_outside: bool = False,
     idle_timeout: float | None = None,
     call_deadline: float | None = None,
@@ -61,12 +68,17 @@ def run_command(
     except ValueError as exc:
         err.print(f"prose: {exc}")
         return EXIT_NOT_RUNNABLE
-    options = RunOptions(durable=durable, allow_outside_workspace=allow_outside)
-    return trio.run(_main, file, source, backend, inputs, as_json, resume, workdir or Path.cwd(), err, options)
+    options = RunOptions(durable=durable, tool_limits=tool_limits or ToolLimits(),
+                         allow_outside_workspace=allow_outside)
+    workspace = workdir or Path.cwd()
+    if not workspace.is_dir():
+        err.print(f"prose: --workdir {workspace}: not a directory")
+        return EXIT_NOT_RUNNABLE
+    return trio.run(_main, file, source, backend, inputs, as_json, resume, workspace, err, options, assume_yes)
 
 
 async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resume, workdir: Path, err: Console,
-                options: RunOptions) -> int:
+                options: RunOptions, assume_yes: bool = False) -> int:
     out = Console(soft_wrap=not sys.stdout.isatty())
     view = RunView(file.name)
     interactive = not as_json and sys.stdin.isatty() and out.is_terminal
@@ -80,7 +92,7 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
             sys.stdout.flush()
             return
         view.feed(event)
-        if live is None and event.type in ("session.end", "branch.end", "warning"):
+        if live is None and event.type in ("session.end", "branch.end", "warning", "tool.end"):
             _print_line(out, event)
 
     async def ask(name: str, question: str) -> str:
@@ -93,6 +105,8 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
             if live is not None:
                 live.start()
         return answer
+
+    ask_permission = _permission_asker(out, live, view, interactive, assume_yes)
 
     async with trio.open_nursery() as nursery:
         run_scope = trio.CancelScope()
@@ -121,6 +135,7 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
                 result = await run_program(
                     source, file.resolve(), backend=backend, inputs=inputs, workdir=workdir, on_event=on_event,
                     resume=resume, ask_input=ask if interactive else None, options=options,
+                    ask_permission=ask_permission,
                 )
         except ProgramNotRunnable as exc:
             nursery.cancel_scope.cancel()
@@ -148,6 +163,44 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
     return EXIT_OK if result.status == "ok" else EXIT_FAILED
 
 
+def _permission_asker(out: Console, live: Live | None, view: RunView, interactive: bool,
+                      assume_yes: bool) -> PermissionAsker | None:
+    """How `prompt` permissions are answered: --yes, a y/n question at the terminal, or (no terminal) no."""
+    if assume_yes:
+        async def yes(request: PermissionRequest) -> bool:
+            return True
+
+        return yes
+    if not interactive:
+        return None  # the gate refuses, telling the model and the events how the user can allow it
+    lock = trio.Lock()  # parallel branches take turns at the terminal
+    always = False
+
+    async def ask(request: PermissionRequest) -> bool:
+        nonlocal always
+        async with lock:
+            if always:
+                return True
+            if live is not None:
+                live.update(view.render(), refresh=True)
+                live.stop()
+            try:
+                choices = escape("[y]es / [n]o / [a]lways this run")
+                prompt = Text.from_markup(f"[bold yellow]{escape(request.question())}[/] [dim]{choices}[/] ")
+                answer = await trio.to_thread.run_sync(lambda: out.input(prompt), abandon_on_cancel=True)
+            except EOFError:
+                answer = ""
+            finally:
+                if live is not None:
+                    live.start()
+            choice = answer.strip().lower()
+            if choice in ("a", "always"):
+                always = True
+            return choice in ("y", "yes", "a", "always")
+
+    return ask
+
+
 def _print_line(out: Console, event: RunEvent) -> None:
     """Plain progress lines when stdout is not a terminal (logs, CI)."""
     where = " / ".join(event.path)
@@ -159,6 +212,9 @@ def _print_line(out: Console, event: RunEvent) -> None:
         bind = f"{event.binding} = " if event.binding else ""
         tail = f": {event.error}" if event.error else ""
         out.print(f"{prefix} {event.status:9} {bind}{title}{'  (' + where + ')' if where else ''}{tail}", highlight=False)
+    elif event.type == "tool.end":
+        rule = f" ({event.rule})" if event.status == "denied" and event.rule else ""
+        out.print(f"{prefix}   tool {event.tool} {event.status}{rule}: {event.summary or ''}", highlight=False)
     elif event.type == "branch.end" and event.status != "ok":
         out.print(f"{prefix} branch {where} {event.status}{': ' + event.error if event.error else ''}", highlight=False)
 
