@@ -1375,14 +1375,15 @@ async def run_program(
     except OSError as exc:
         raise ProgramNotRunnable(f"cannot lock run {store.run_id}: {exc.strerror or exc}") from None
     try:
-        return await _execute(store, analysis, path, backend, inputs, on_event, resume, ask_input, options)
+        return await _execute(store, analysis, path, backend, inputs, on_event, resume, ask_input, options,
+                              ask_permission, workdir)
     finally:
         lock.release()
 
 
 async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Backend, inputs: dict[str, str],
                    on_event: EventSink | None, resume: str | None, ask_input: InputAsker | None,
-                   options: RunOptions) -> RunResult:
+                   options: RunOptions, ask_permission: PermissionAsker | None, workdir: Path) -> RunResult:
     start = trio.current_time()
     redactor = store.redactor
 

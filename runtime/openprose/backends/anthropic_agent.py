@@ -12,7 +12,7 @@ bash process group and closes it whatever happens, cancellation included.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..agents.tools import Toolbox
@@ -61,11 +61,14 @@ async def run_tool_loop(
     max_tokens: int,
     toolbox: Toolbox,
     describe: Callable[[Exception], str | None],
+    drain: Callable[[Any], Awaitable[None]] | None = None,
 ) -> SessionResult:
     """Run one session's tool loop to its final text.
 
     ``describe`` turns an SDK exception into the user-facing message (None for
-    exceptions it does not know, which then propagate).
+    exceptions it does not know, which then propagate). ``drain`` consumes one
+    turn's stream (the backend passes one with an idle timeout); by default the
+    stream is read to its end.
     """
     tools = [*toolbox.function_tools(), *(await toolbox.server_tools())]
     limit = toolbox.limits.max_turns
@@ -83,8 +86,11 @@ async def run_tool_loop(
     )
     try:
         async for stream in runner:
-            async for _event in stream:
-                pass
+            if drain is not None:
+                await drain(stream)
+            else:
+                async for _event in stream:
+                    pass
             message = await stream.get_final_message()
             turns += 1
             input_tokens += int(message.usage.input_tokens or 0)

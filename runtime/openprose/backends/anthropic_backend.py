@@ -165,6 +165,7 @@ class AnthropicBackend:
             max_tokens=self._config.max_tokens,
             toolbox=toolbox,
             describe=lambda exc: self._describe_failure(exc, model),
+            drain=lambda stream: _drain(stream, self._config.idle_timeout),
         )
 
     async def judge(self, condition: str, context: tuple[ContextItem, ...]) -> bool:
@@ -262,6 +263,8 @@ class AnthropicBackend:
             return f"Anthropic API request {what} ({self._base_url}) after {attempt} attempt(s)"
         if isinstance(exc, anthropic.AnthropicError):
             return self._scrub(f"Anthropic SDK error: {type(exc).__name__}: {exc}")
+        if isinstance(exc, _MALFORMED):
+            return self._scrub(_describe_malformed(exc, self._base_url))
         return None
 
     async def _stream_once(self, *, model: str, system: str | None, user: str, max_tokens: int) -> SessionResult:
