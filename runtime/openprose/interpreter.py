@@ -291,6 +291,16 @@ class Interpreter:
         self._occurrences[(kind, sid)] = count
         return f"{self.key_prefix}{kind}:{sid}:{count}"
 
+    def journal_session(self, key: str, result: SessionResult) -> ProseError | None:
+        """Record a finished session; the failure to do so, if any, for the caller to raise."""
+        try:
+            self.journal_record(key, {"text": result.text, "model": result.model,
+                                      "input_tokens": result.usage.input_tokens,
+                                      "output_tokens": result.usage.output_tokens})
+        except ProseError as exc:
+            return exc
+        return None
+
     def journal_record(self, key: str, result: dict[str, Any]) -> None:
         try:
             self.journal.record(key, result)
@@ -679,6 +689,7 @@ class Interpreter:
                   model=model_name, session=session_id)
         key = self.call_key("session", sid)
         recorded = self.journal.get(key)
+        unrecorded: ProseError | None = None
         attempt = 0
         while True:
             attempt += 1
@@ -692,11 +703,15 @@ class Interpreter:
                 self.reused += 1
                 break
             try:
+                # The journal entry is written the moment the reply is in (before the toolbox
+                # closes), so a kill after that point never makes a resumed run ask again.
                 if tools is not None:
                     async with tools:
                         result = await self.backend.run_session(request, tools)
+                        unrecorded = self.journal_session(key, result)
                 else:
                     result = await self.backend.run_session(request)
+                    unrecorded = self.journal_session(key, result)
                 break
             except BackendError as exc:
                 if attempt <= retries:
@@ -726,10 +741,8 @@ class Interpreter:
                 except OSError as exc:
                     raise ProseError(f"could not write the memory of agent '{agent_name}': {exc.strerror or exc}",
                                      s.span) from None
-            if recorded is None:
-                self.journal_record(key, {"text": result.text, "model": result.model,
-                                          "input_tokens": result.usage.input_tokens,
-                                          "output_tokens": result.usage.output_tokens})
+            if unrecorded is not None:
+                raise unrecorded
             if binding is None:
                 self.anon += 1
                 self.persist(f"anon_{self.anon:03d}", result.text, "let", frame.scope_id(), None)
