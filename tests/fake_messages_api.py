@@ -14,9 +14,16 @@ Usage from a test::
         assert fake_messages_api.requests[0].body["system"] == "..."
 
 Replies are picked per request: the first matching route (substring of the raw
-request body), else the next queued reply, else the default reply (an echo).
+request body), else the next queued reply, else the default reply (an echo, or, for
+a request that forces a tool call, a valid call of that tool).
 Whether a reply is streamed follows the request's ``"stream"`` flag, as the real
 API does.
+
+Billing: every reply the server finishes writing is billed, and ``tally()`` gives
+the server's own totals per model (input, output, cache read, cache write), so a
+test can compare a run's accounting with what the "API" charged. Prompt caching is
+simulated: a text block marked ``cache_control`` costs cache-write tokens the first
+time the server sees it and cache-read tokens afterwards (len(text) // 4 each).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["FAULTS", "FakeMessagesAPI", "RecordedRequest", "Reply", "fake_messages_api"]
+__all__ = ["FAULTS", "Billed", "FakeMessagesAPI", "RecordedRequest", "Reply", "fake_messages_api"]
 
 _ids = itertools.count(1)
 
@@ -75,10 +82,23 @@ class Reply:
     #: for ``stall_seconds``), "pings" (only pings for ``stall_seconds``, then close).
     corrupt: str | None = None
     stall_seconds: float = 0.0
+    #: Answer with a call of the tool the request forces with tool_choice (or `tool_name`),
+    #: with this input, after the text: how a model answers a condition or choice.
+    tool_input: dict[str, Any] | None = None
+    tool_name: str | None = None
+    #: Overrides the stop reason; "max_tokens" simulates a reply cut off at the budget.
+    stop: str | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     #: Client tool calls after the text, as (name, input); the reply then stops with "tool_use".
     tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
     #: Server tool calls the API ran itself, as (name, input, result content) — e.g. web_search.
     server_calls: tuple[tuple[str, dict[str, Any], Any], ...] = ()
+
+    @classmethod
+    def tool(cls, tool_input: dict[str, Any], **kw: Any) -> Reply:
+        """A reply that calls the tool the request forces (a decision), with this input."""
+        return cls(text=kw.pop("text", ""), tool_input=tool_input, **kw)
 
     @classmethod
     def tools(cls, *calls: tuple[str, dict[str, Any]], text: str = "", **kw: Any) -> Reply:
@@ -87,7 +107,9 @@ class Reply:
 
     @property
     def stop_reason(self) -> str:
-        return "tool_use" if self.tool_calls else "end_turn"
+        if self.stop is not None:
+            return self.stop
+        return "tool_use" if self.tool_calls or self.tool_input is not None else "end_turn"
 
     def blocks(self) -> list[dict[str, Any]]:
         """The reply's content blocks after its text block, with fresh ids."""
@@ -172,6 +194,17 @@ class RecordedRequest:
         return [t.get("name", "") for t in self.body.get("tools") or []]
 
 
+@dataclass(frozen=True)
+class Billed:
+    """What the server charged for one finished reply."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
 @dataclass
 class _Route:
     match: str
@@ -191,6 +224,10 @@ class FakeMessagesAPI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.changed = threading.Condition(self._lock)
+        self.billed: list[Billed] = []
+        self._cached: set[str] = set()
+        #: The automatic answer to a forced `decide` call (conditions) when nothing else matches.
+        self.auto_answer = True
         #: Ids of the messages this server sent: a message-thread continuation must name one.
         self.message_ids: set[str] = set()
 
@@ -243,7 +280,48 @@ class FakeMessagesAPI:
                 self.changed.wait(remaining)
         return True
 
+    def tally(self) -> dict[str, dict[str, int]]:
+        """The server's own bill: per model and "total", tokens of every finished reply and "calls"."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for bill in self.billed:
+                for key in (bill.model, "total"):
+                    row = out.setdefault(key, dict.fromkeys(
+                        ("calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0))
+                    row["calls"] += 1
+                    row["input_tokens"] += bill.input_tokens
+                    row["output_tokens"] += bill.output_tokens
+                    row["cache_read_tokens"] += bill.cache_read_tokens
+                    row["cache_write_tokens"] += bill.cache_write_tokens
+        return out
+
     # -- used by the handler -----------------------------------------------------------
+    def _bill(self, bill: Billed) -> None:
+        with self.changed:
+            self.billed.append(bill)
+            self.changed.notify_all()
+
+    def _cache_usage(self, body: dict[str, Any]) -> tuple[int, int]:
+        """(read, write) tokens for the cache_control blocks of a request."""
+        blocks: list[Any] = []
+        if isinstance(body.get("system"), list):
+            blocks += body["system"]
+        for message in body.get("messages") or []:
+            if isinstance(message.get("content"), list):
+                blocks += message["content"]
+        read = write = 0
+        with self._lock:
+            for block in blocks:
+                if isinstance(block, dict) and block.get("cache_control") and isinstance(block.get("text"), str):
+                    tokens = len(block["text"]) // 4
+                    key = f"{body.get('model')}\x00{block['text']}"
+                    if key in self._cached:
+                        read += tokens
+                    else:
+                        self._cached.add(key)
+                        write += tokens
+        return read, write
+
     def _pick(self, raw: str) -> Reply:
         with self._lock:
             for route in self._routes:
@@ -253,6 +331,12 @@ class FakeMessagesAPI:
                     return route.reply
             if self._queue:
                 return self._queue.popleft()
+            auto_answer = self.auto_answer
+        forced = _forced_tool(raw)
+        if forced == "decide":
+            return Reply.tool({"answer": auto_answer, "reason": "the fake judge always says so"})
+        if forced == "choose":
+            return Reply.tool({"option": 1, "reason": "the fake judge picks the first option"})
         return Reply(text=f"echo: {_last_user_text(raw)[:60]}")
 
     def _record(self, req: RecordedRequest) -> None:
@@ -263,6 +347,14 @@ class FakeMessagesAPI:
     def _touch(self) -> None:
         with self.changed:
             self.changed.notify_all()
+
+
+def _forced_tool(raw: str) -> str | None:
+    try:
+        choice = json.loads(raw).get("tool_choice") or {}
+    except (ValueError, AttributeError):
+        return None
+    return choice.get("name") if choice.get("type") == "tool" else None
 
 
 def _last_user_text(raw: str) -> str:
@@ -408,14 +500,39 @@ class _Handler(BaseHTTPRequestHandler):
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
+            "usage": self._usage(reply, body, output_tokens=1),
         }
+
+    def _usage(self, reply: Reply, body: dict[str, Any], *, output_tokens: int) -> dict[str, int]:
+        read, write = self.fake._cache_usage(body)
+        usage = {
+            "input_tokens": reply.input_tokens,
+            "output_tokens": output_tokens,
+            "cache_read_input_tokens": reply.cache_read_tokens + read,
+            "cache_creation_input_tokens": reply.cache_write_tokens + write,
+        }
+        return usage
+
+    def _blocks(self, reply: Reply, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Content blocks after the text: scripted tool calls, then the forced decision call."""
+        out = reply.blocks()
+        if reply.tool_input is not None:
+            name = reply.tool_name or (body.get("tool_choice") or {}).get("name") or "tool"
+            out.append({"type": "tool_use", "id": f"toolu_fake{next(_ids)}", "name": name, "input": reply.tool_input})
+        return out
+
+    def _finish_bill(self, reply: Reply, body: dict[str, Any], usage: dict[str, int]) -> None:
+        self.fake._bill(Billed(
+            model=reply.model or body.get("model") or self.fake.default_model,
+            input_tokens=usage["input_tokens"], output_tokens=reply.output_tokens,
+            cache_read_tokens=usage["cache_read_input_tokens"], cache_write_tokens=usage["cache_creation_input_tokens"],
+        ))
 
     def _send_json(self, rec: RecordedRequest, reply: Reply, body: dict[str, Any]) -> None:
         msg = self._message(reply, body)
-        msg["content"] = [{"type": "text", "text": reply.text}, *reply.blocks()]
+        msg["content"] = [{"type": "text", "text": reply.text}, *self._blocks(reply, body)]
         msg["stop_reason"] = reply.stop_reason
-        msg["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
+        msg["usage"] = {**msg["usage"], "output_tokens": reply.output_tokens}
         data = json.dumps(msg).encode()
         rec.reply_status = 200
         self.send_response(200)
@@ -423,8 +540,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data)))
         self.send_header("request-id", f"req_fake{next(_ids)}")
         self.end_headers()
-        self._write(rec, data)
-        rec.finished = True
+        if self._write(rec, data):
+            rec.finished = True
+            self._finish_bill(reply, body, msg["usage"])
         self.fake._touch()
 
     def _send_stream(self, rec: RecordedRequest, reply: Reply, body: dict[str, Any]) -> None:
@@ -435,8 +553,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.send_header("request-id", f"req_fake{next(_ids)}")
         self.end_headers()
+        opening = self._message(reply, body)
         events: list[tuple[str, dict[str, Any]]] = [
-            ("message_start", {"type": "message_start", "message": self._message(reply, body)}),
+            ("message_start", {"type": "message_start", "message": opening}),
             (
                 "content_block_start",
                 {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
@@ -460,7 +579,7 @@ class _Handler(BaseHTTPRequestHandler):
                 break
         else:
             events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
-            for index, block in enumerate(reply.blocks(), start=1):
+            for index, block in enumerate(self._blocks(reply, body), start=1):
                 if block["type"] in ("tool_use", "server_tool_use"):
                     start = {**block, "input": {}}
                     events += [
@@ -489,7 +608,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, data in events:
             if self.fake._stopping.is_set():
                 return
-            frame = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            text = json.dumps(data)
+            if reply.corrupt == "bad-json" and name == "content_block_delta":
+                text = text[: len(text) // 2]  # cut in the middle: not JSON any more
+            frame = f"event: {name}\ndata: {text}\n\n".encode()
             if not self._write(rec, b"%x\r\n%s\r\n" % (len(frame), frame)):
                 return
             if reply.chunk_delay and name == "content_block_delta":
@@ -501,6 +623,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if self._write(rec, b"0\r\n\r\n"):
             rec.finished = True
+            if reply.stream_error is None:
+                self._finish_bill(reply, body, opening["usage"])
         self.fake._touch()
 
     def _wait(self, rec: RecordedRequest, seconds: float) -> bool:

@@ -82,6 +82,8 @@ CASES: dict[str, tuple[str, int, int]] = {
     "E115": ('session "a"\n  context: ["literal"]\n', 2, 13),
     "E116": ('agent a:\n  persist: forever\n', 2, 12),
     "E117": ('use "./missing-program.prose" as gone\n', 1, 5),
+    "E120": ('agent a:\n  max_tokens: lots\n', 2, 15),
+    "E121": ('session "a"\n  effort: extreme\n', 2, 11),
     "W101": ('loop:\n  session "a"\n', 1, 1),
     "W102": ('loop until **ok**:\n  session "a"\n', 1, 12),
     "W103": ('let item = session "a"\nfor item in [1]:\n  session "b"\n', 2, 5),

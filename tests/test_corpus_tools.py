@@ -234,3 +234,15 @@ async def test_code_review_agents_review_the_files_they_were_pointed_at(tmp_path
     assert "src/users.js" in _results(backend)[0][1] and "db.query" in _results(backend)[2][1]
     agents = {e.agent for e in events if e.type == "tool.end"}
     assert agents == {"style-reviewer", "performance-reviewer", "security-reviewer"}
+
+
+async def test_web_skill_with_network_denied_is_a_located_contradiction(tmp_path: Path) -> None:
+    program = tmp_path / "p.prose"
+    program.write_text('use "@anthropic/web-search"\nagent r:\n  skills: ["web-search"]\n  permissions:\n'
+                       '    network: deny\nsession: r\n  prompt: "Research"\n')
+    import json
+
+    backend = ScriptedBackend(parse_script(json.dumps({"default": {"output": "x"}}), "test script"))
+    result = await run_program(program.read_bytes(), program, backend=backend, workdir=tmp_path)
+    assert result.status == "failed" and "network: deny" in (result.error or "")
+    assert result.error_span is not None and result.error_span.start_row == 2

@@ -25,8 +25,11 @@ BACKOFFS = ("none", "linear", "exponential")
 PIPE_OPERATORS = ("map", "filter", "reduce", "pmap")
 PERMISSION_TYPES = ("read", "write", "execute", "bash", "network")
 PERMISSION_VALUES = ("allow", "deny", "prompt")
-AGENT_PROPERTIES = ("model", "prompt", "persist", "context", "retry", "backoff", "skills", "permissions")
-SESSION_PROPERTIES = ("model", "prompt", "context", "retry", "backoff", "skills", "permissions")
+AGENT_PROPERTIES = ("model", "prompt", "persist", "context", "retry", "backoff", "skills", "permissions", "max_tokens",
+                    "effort")
+SESSION_PROPERTIES = ("model", "prompt", "context", "retry", "backoff", "skills", "permissions", "max_tokens", "effort")
+#: Thinking effort levels (runtime/openprose/backends/config.py EFFORT_LEVELS).
+EFFORT_VALUES = ("none", "low", "medium", "high")
 MAX_PROMPT = 10_000
 MAX_RETRY = 10
 
@@ -481,6 +484,20 @@ class _Checker:
         if isinstance(value, m.Name):
             return  # bound at run time
         self.error("E110", "retry must be a whole number of at least 1", value.span)  # type: ignore[union-attr]
+
+    def prop_max_tokens(self, prop: m.Property) -> None:
+        value = prop.value
+        if isinstance(value, m.Number) and value.is_integer and value.value >= 1:
+            return
+        self.error("E120", "max_tokens must be a whole number of tokens, at least 1", value.span)  # type: ignore[union-attr]
+
+    def prop_effort(self, prop: m.Property) -> None:
+        value = prop.value
+        if m.word(value) in EFFORT_VALUES:
+            return
+        hint, fixes = _suggest(m.word(value) or "", EFFORT_VALUES, value.span)  # type: ignore[union-attr]
+        self.error("E121", f"effort must be one of {', '.join(EFFORT_VALUES)}{hint}", value.span,  # type: ignore[union-attr]
+                   fixes=fixes)
 
     def prop_backoff(self, prop: m.Property) -> None:
         value = prop.value

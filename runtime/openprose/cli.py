@@ -334,13 +334,19 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
               show_default=True, metavar="N", help="Model turns with tool calls one session may take.")
 @click.option("--tool-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), default=ToolLimits.call_timeout,
               show_default=True, metavar="SECONDS", help="Time one tool call (a command, a file read) may take.")
+@click.option("--effort", type=click.Choice(["none", "low", "medium", "high"]), default=None,
+              help="Thinking effort of sessions that do not set `effort:` (default: low).")
+@click.option("--prices", "prices_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Price file for the cost estimate (default: $OPENPROSE_PRICES or the bundled prices.json).")
+@click.option("--estimate", is_flag=True,
+              help="Print how many model calls the program makes at least/at most, and run nothing.")
 @_OUTSIDE
 def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
-        simulated_delay: float, idle_timeout: float | None, call_deadline: float | None, durable: bool,
-        as_json: bool, resume_id: str | None, workdir: Path | None, assume_yes: bool, max_tool_turns: int,
-        tool_timeout: float, allow_outside: bool) -> None:
+        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None,
+        assume_yes: bool, max_tool_turns: int, tool_timeout: float, effort: str | None, prices_file: Path | None,
+        estimate: bool, idle_timeout: float | None, call_deadline: float | None, allow_outside: bool) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
-    from .run_command import run_command
+    from .run_command import estimate_command, run_command
 
     if not (math.isfinite(simulated_delay) and 0 <= simulated_delay <= MAX_SIMULATED_DELAY):
         raise click.BadParameter(f"expected 0 to {MAX_SIMULATED_DELAY:g} seconds, got {simulated_delay!r}",
@@ -350,6 +356,8 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             raise click.BadParameter(f"expected more than 0 and at most {MAX_TIMEOUT:g} seconds, got {value!r}",
                                      param_hint=hint)
 
+    if estimate:
+        sys.exit(estimate_command(file, as_json=as_json))
     sys.exit(
         run_command(
             file,
@@ -364,6 +372,8 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             durable=durable,
             assume_yes=assume_yes,
             tool_limits=ToolLimits(max_turns=max_tool_turns, call_timeout=tool_timeout),
+            effort=effort,
+            prices_file=prices_file,
             allow_outside=allow_outside,
             idle_timeout=idle_timeout,
             call_deadline=call_deadline,

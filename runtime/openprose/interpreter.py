@@ -28,9 +28,13 @@ from . import model as m
 from .agents.limits import ToolLimits
 from .agents.permissions import PermissionAsker
 from .agents.session_tools import SessionSetupError, prepare_session_tools
+from .agents.skills import listed_skills, use_name
 from .agents.tools import Toolbox
 from .analysis import Analysis, analyze, contract_of_program
-from .backends.base import Backend, BackendError, ContextItem, SessionRequest, SessionResult, Usage
+from .accounting import Ledger, PriceError, PriceTable, load_prices
+from .backends.base import Backend, BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, decide_with
+from .backends.base import SessionResult, Usage
+from .context import DECISION_BUDGET, SESSION_BUDGET, Flow, Output, bounded, current_flow, named_in, reset_flow, set_flow
 from .checker import is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
 from .files import confine, read_program
@@ -46,6 +50,7 @@ from .values import ErrorRecord, Value, as_list, encode, member, number, render,
 @dataclass(frozen=True)
 class RunEvent:
     type: str  # run.start | session.start | session.end | tool.start | tool.end | branch.start | branch.end | run.end | warning | input
+    #            | condition | choice (an AI decision: `answer` and its one-line `reason`)
     t: float
     prompt: str | None = None
     binding: str | None = None
@@ -55,7 +60,7 @@ class RunEvent:
     span: Span | None = None
     outputs: dict[str, str] | None = None
     run_dir: str | None = None
-    usage: dict[str, int] | None = None
+    usage: dict[str, Any] | None = None
     agent: str | None = None
     model: str | None = None
     code: str | None = None
@@ -65,6 +70,11 @@ class RunEvent:
     summary: str | None = None  # tool events: the path, command or query, shortened
     duration: float | None = None  # tool.end: seconds the tool itself took
     rule: str | None = None  # tool.end with status "denied": the permission rule that refused it
+    answer: str | None = None  # condition: "yes"/"no"; choice: the chosen option's label
+    reason: str | None = None  # condition/choice: the judge's one-line reason
+    #: Running totals of the whole run so far (tokens, calls, cost) after this event; see docs/accounting.md.
+    totals: dict[str, Any] | None = None
+    truncated: bool | None = None  # session.end: the output was cut off at max_tokens
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -80,7 +90,8 @@ class RunEvent:
         if self.span is not None:
             out["line"] = self.span.start_row + 1
             out["column"] = self.span.start_col + 1
-        for key in ("outputs", "run_dir", "usage", "agent", "model", "code", "session", "tool", "summary", "duration", "rule"):
+        for key in ("outputs", "run_dir", "usage", "agent", "model", "code", "session", "tool", "summary", "duration", "rule",
+                    "answer", "reason", "totals", "truncated"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -95,7 +106,7 @@ class RunResult:
     run_id: str
     error: str | None = None
     error_span: Span | None = None
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
 
 
 class ProgramNotRunnable(Exception):
@@ -213,6 +224,7 @@ class Interpreter:
         path_prefix: tuple[str, ...] = (),
         ask_permission: PermissionAsker | None = None,
         workspace: Path | None = None,
+        ledger: Ledger | None = None,
         journal: CallJournal | None = None,
         key_prefix: str = "",
     ) -> None:
@@ -238,12 +250,15 @@ class Interpreter:
                 alias = stmt.alias.name if stmt.alias else program_alias(stmt.path.text)
                 self.imports[alias] = stmt
         self.outputs: dict[str, Value] = {}
-        self.usage = {"input_tokens": 0, "output_tokens": 0, "sessions": 0}
+        self.ledger = ledger if ledger is not None else Ledger()
         self.anon = 0
         self.exec_ids = 0
         self.depth = 0
         self.root = Frame("program", None)
         self.current_error: ProseError | None = None
+        #: Notes (e.g. "truncated") that follow a session's output into every binding file that holds it.
+        self.value_notes: dict[str, str] = {}
+        self.last_ref: str | None = None  # binding file of the latest session output
         self.journal = journal if journal is not None else CallJournal.for_run(
             store.run_dir, redact=store.redactor.value, durable=options.durable)
         self.key_prefix = key_prefix
@@ -263,13 +278,16 @@ class Interpreter:
         target.kinds[name] = kind
         self.persist(name, value, kind, target.scope_id(), source)
 
-    def persist(self, name: str, value: Value, kind: str, scope: int | None, source: m.Stmt | None) -> None:
+    def persist(self, name: str, value: Value, kind: str, scope: int | None, source: m.Stmt | None,
+                note: str | None = None) -> None:
         tag, text = encode(value)
         if tag == "json":
             text = "```json\n" + text + "\n```\n"
         snippet = self.source_text(source.span) if source is not None else None
+        if note is None and isinstance(value, str):
+            note = self.value_notes.get(value)
         try:
-            self.store.write_binding(name, text, kind=kind, scope=scope, source=snippet)
+            self.store.write_binding(name, text, kind=kind, scope=scope, source=snippet, note=note)
         except (ValueError, RunStateError) as exc:  # a name the store cannot represent must not kill the run
             self.warn(f"could not record binding '{name}': {exc}", None)
         except OSError as exc:
@@ -399,7 +417,7 @@ class Interpreter:
         if isinstance(stmt, m.If):
             for branch in stmt.branches:
                 assert branch.condition is not None
-                if await self.condition_value(branch.condition, frame):
+                if await self.condition_value(branch.condition, frame, path, sid):
                     return await self.body(branch.body, frame, sid, path)
             if stmt.else_branch is not None:
                 return await self.body(stmt.else_branch.body, frame, sid, path)
@@ -415,18 +433,16 @@ class Interpreter:
         if isinstance(stmt, m.Choice):
             labels = tuple(option.label.text for option in stmt.options)
             criteria = self.interpolate_condition(stmt.criteria, frame)
-            key = self.call_key("choose", sid)
-            recorded = self.journal.get(key)
-            if recorded is not None and isinstance(recorded.get("index"), int):
-                index = recorded["index"]
-                self.reused += 1
-            else:
-                index = await self.backend.choose(criteria, labels, self.visible_context(frame))
-                if 0 <= index < len(stmt.options):
-                    self.journal_record(key, {"index": index})
-            if not 0 <= index < len(stmt.options):
-                raise ProseError(f"the backend chose option {index}, which does not exist", stmt.criteria.span)
-            self.state_line(f"{sid}→ choice:{_state_word(labels[index])}")
+            decision = await self.decide(
+                DecisionRequest("choice", criteria, labels, self.decision_context(stmt.criteria, frame)),
+                stmt.criteria.span, path)
+            index = decision.value
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(stmt.options):
+                raise ProseError(f"the backend chose option {index!r}, which does not exist", stmt.criteria.span)
+            self.state_line(f"{sid}→ choice:{_state_word(labels[index])}{_state_reason(decision.reason)}")
+            self.emit("choice", prompt=criteria, answer=labels[index], reason=decision.reason or None, path=path,
+                      span=stmt.criteria.span, model=decision.model, usage=_usage_json(decision.usage),
+                      totals=self.ledger.snapshot())
             return await self.body(stmt.options[index].body, frame, sid, path)
         raise ProseError(f"cannot run this statement ({type(stmt).__name__})", stmt.span)
 
@@ -484,9 +500,15 @@ class Interpreter:
         if isinstance(e, m.Pipeline):
             return await self.pipeline(e, frame, sid, path)
         if isinstance(e, m.Sequence):
+            # `a -> b`: each session of the chain is given the previous step's output.
             value: Value = None
+            piped: ContextItem | None = None
             for item in e.items:
-                value = await self.expr(item, frame, sid, path, binding=binding)
+                if isinstance(item, m.Session):
+                    value = await self.session(item, frame, sid, path, binding, piped=piped)
+                else:
+                    value = await self.expr(item, frame, sid, path, binding=binding)
+                piped = ContextItem("previous", render(value), self.last_ref)
             return value
         if isinstance(e, m.Try):
             return await self.try_(e, frame, sid, path)
@@ -566,18 +588,122 @@ class Interpreter:
             a, b = ln, rn  # type: ignore[assignment]
         return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]  # type: ignore[operator]
 
-    async def condition_value(self, e: Any, frame: Frame) -> bool:
+    async def condition_value(self, e: Any, frame: Frame, path: tuple[str, ...] = (), sid: str | None = None,
+                              since: int | None = None) -> bool:
         if isinstance(e, m.Condition):
             text = self.interpolate_condition(e, frame)
-            key = self.call_key("judge", _SID.get())
-            recorded = self.journal.get(key)
-            if recorded is not None and isinstance(recorded.get("answer"), bool):
-                self.reused += 1
-                return recorded["answer"]
-            answer = bool(await self.backend.judge(text, self.visible_context(frame)))
-            self.journal_record(key, {"answer": answer})
-            return answer
+            decision = await self.decide(DecisionRequest("condition", text, (), self.decision_context(e, frame, since)),
+                                         e.span, path)
+            verdict = bool(decision.value)
+            answer = "yes" if verdict else "no"
+            self.state_line(f"{sid or f'L{e.span.start_row + 1}'}→ condition:{answer}{_state_reason(decision.reason)}")
+            self.emit("condition", prompt=text, answer=answer, reason=decision.reason or None, path=path, span=e.span,
+                      model=decision.model, usage=_usage_json(decision.usage), totals=self.ledger.snapshot())
+            return verdict
+        if isinstance(e, m.Binary) and e.operator in ("and", "or"):
+            left = await self.condition_value(e.left, frame, path, sid, since)
+            if e.operator == "and" and not left:
+                return False
+            if e.operator == "or" and left:
+                return True
+            return await self.condition_value(e.right, frame, path, sid, since)
+        if isinstance(e, m.Unary) and e.operator == "not":
+            return not await self.condition_value(e.operand, frame, path, sid, since)
         return truthy(await self.simple(e, frame))
+
+    async def decide(self, request: DecisionRequest, span: Span, path: tuple[str, ...]) -> Decision:
+        """One decision from the backend; every failure becomes a located, catchable ProseError."""
+        what = "condition" if request.kind == "condition" else "choice"
+        key = self.call_key(request.kind, _SID.get())
+        recorded = self.journal.get(key)
+        if recorded is not None:
+            value = recorded.get("value")
+            valid = isinstance(value, bool) if request.kind == "condition" else (
+                isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(request.options))
+            if valid:
+                # Decided before the run was interrupted: the resumed run takes the same path.
+                self.reused += 1
+                reason = recorded.get("reason") if isinstance(recorded.get("reason"), str) else ""
+                return Decision(value, reason, model=recorded.get("model"), calls=0)
+        try:
+            decision = await decide_with(self.backend, request)
+        except BackendError as exc:
+            self.ledger.charge(request.kind, exc.model, exc.usage, exc.calls)
+            raise ProseError(str(exc), span) from None
+        except trio.Cancelled:
+            raise
+        except Exception as exc:  # a backend bug must end the run cleanly, not in a traceback
+            raise ProseError(f"the {what} could not be decided: {type(exc).__name__}: {exc}", span) from None
+        self.ledger.charge(request.kind, decision.model, decision.usage, decision.calls)
+        self.journal_record(key, {"value": decision.value, "reason": decision.reason, "model": decision.model})
+        return decision
+
+    def binding_ref(self, name: str, scope: int | None) -> str | None:
+        """The binding file of a value, relative to the workspace when it is inside it."""
+        try:
+            path = self.store.binding_path(name, scope)
+        except RunStateError:
+            return None
+        return path.relative_to(self.workspace).as_posix() if path.is_relative_to(self.workspace) else str(path)
+
+    def visible_bindings(self, frame: Frame) -> list[tuple[str, Value, int | None]]:
+        """Every binding in scope, innermost first: (name, value, scope id of its file)."""
+        out: list[tuple[str, Value, int | None]] = []
+        seen: set[str] = set()
+        current: Frame | None = frame
+        while current is not None:
+            for name in reversed(list(current.vars)):
+                if name not in seen:
+                    seen.add(name)
+                    out.append((name, current.vars[name], current.scope_id()))
+            current = current.parent
+        return out
+
+    def decision_context(self, question: m.Condition, frame: Frame, since: int | None = None) -> tuple[ContextItem, ...]:
+        """What a condition or choice is judged against (docs/context.md).
+
+        In full, within DECISION_BUDGET: the bindings the question names, then the
+        outputs it is about — the loop body's outputs of the latest iteration when
+        judging a loop, else the latest outputs of this flow. Every other binding
+        in scope is listed by its file only.
+        """
+        visible = self.visible_bindings(frame)
+        flow = current_flow()
+        interpolated = {ref.name for ref in question.references}
+        named = set(named_in(question.text, [name for name, _, _ in visible])) - interpolated
+        full: list[ContextItem] = []
+        for name, value, scope in visible:
+            if name in named:
+                full.append(ContextItem(name, render(value), self.binding_ref(name, scope)))
+        outputs = flow.since(since) if since is not None and flow.since(since) else flow.recent()
+        for out in outputs:
+            if out.binding not in named:
+                full.append(ContextItem(out.label, out.text, out.ref))
+        shown = {item.name for item in full}
+        rest = [ContextItem(name, "", self.binding_ref(name, scope)) for name, _, scope in visible if name not in shown]
+        return bounded(full, rest, DECISION_BUDGET)
+
+    def implicit_context(self, prompt: list[m.Str], frame: Frame, piped: ContextItem | None) -> tuple[ContextItem, ...]:
+        """What a session without `context:` sees (docs/context.md): the step it follows
+        in an `a -> b` chain, the bindings its prompt names but does not interpolate, and
+        the latest session outputs of its flow."""
+        full: list[ContextItem] = [piped] if piped is not None else []
+        visible = self.visible_bindings(frame)
+        interpolated = {part.name for text in prompt for part in text.parts if not isinstance(part, str)}
+        literal = " ".join(part for text in prompt for part in text.parts if isinstance(part, str))
+        for name in named_in(literal, [name for name, _, _ in visible]):
+            if name in interpolated:
+                continue
+            value, scope = next((v, sc) for n, v, sc in visible if n == name)
+            full.append(ContextItem(name, render(value), self.binding_ref(name, scope)))
+        shown = {item.name for item in full}
+        for out in current_flow().recent():
+            if out.label in shown or (out.binding is not None and out.binding in interpolated):
+                continue
+            if piped is not None and out.ref == piped.ref:
+                continue
+            full.append(ContextItem(out.label, out.text, out.ref))
+        return bounded(full, [], SESSION_BUDGET)
 
     def interpolate(self, s: m.Str, frame: Frame) -> str:
         out = []
@@ -607,19 +733,6 @@ class Interpreter:
             text = text.replace("{" + ".".join((ref.name, *ref.path)) + "}", render(value))
         return text
 
-    def visible_context(self, frame: Frame) -> tuple[ContextItem, ...]:
-        """Bindings a condition or choice is judged against: the innermost few."""
-        items: list[ContextItem] = []
-        seen: set[str] = set()
-        current: Frame | None = frame
-        while current is not None and len(items) < 8:
-            for name in reversed(list(current.vars)):
-                if name not in seen and len(items) < 8:
-                    seen.add(name)
-                    items.append(ContextItem(name, render(current.vars[name])))
-            current = current.parent
-        return tuple(items)
-
     # ------------------------------------------------------------ sessions
 
     def agent_memory_text(self, agent: str) -> str:
@@ -629,7 +742,8 @@ class Interpreter:
             return ""
         return self.store.read_memory(agent, persist) or ""
 
-    async def session(self, s: m.Session, frame: Frame, sid: str, path: tuple[str, ...], binding: str | None) -> Value:
+    async def session(self, s: m.Session, frame: Frame, sid: str, path: tuple[str, ...], binding: str | None,
+                      piped: ContextItem | None = None) -> Value:
         agent = self.agents.get(s.agent.name) if s.agent is not None else None
         merged: dict[str, m.Property] = {}
         if agent is not None:
@@ -650,7 +764,14 @@ class Interpreter:
             task = "Carry out your role as described in your instructions."
         model_prop = merged.get("model")
         model_name = _word(model_prop.value) if model_prop is not None and model_prop.value is not None else None
-        context = await self.context_items(s.property("context"), frame)
+        context_prop = s.property("context")
+        if context_prop is None:
+            written = [p for p in (s.prompt, task_prop.value if task_prop is not None else None) if isinstance(p, m.Str)]
+            context = self.implicit_context(written, frame, piped)
+        else:
+            context = await self.context_items(context_prop, frame)
+            if piped is not None and not _empty_context(context_prop):
+                context = (piped, *context)
         memory = None
         persist = _persist_value(agent) if agent is not None else None
         agent_name = agent.name.name if agent is not None else None
@@ -679,6 +800,8 @@ class Interpreter:
             agent=agent_name,
             memory=memory,
             binding=binding,
+            max_tokens=_int_prop(merged.get("max_tokens")),
+            effort=_word(merged["effort"].value) if merged.get("effort") is not None and merged["effort"].value is not None else None,
         )
         title = label or task
         session_id = f"s{next(self.session_ids)}"
@@ -699,21 +822,28 @@ class Interpreter:
                     text=recorded["text"],
                     usage=Usage(int(recorded.get("input_tokens") or 0), int(recorded.get("output_tokens") or 0)),
                     model=recorded.get("model") if isinstance(recorded.get("model"), str) else None,
+                    calls=0,  # no API call now: its cost was counted by the run that made it
                 )
                 self.reused += 1
                 break
             try:
                 # The journal entry is written the moment the reply is in (before the toolbox
                 # closes), so a kill after that point never makes a resumed run ask again.
-                if tools is not None:
-                    async with tools:
-                        result = await self.backend.run_session(request, tools)
+                try:
+                    if tools is not None:
+                        async with tools:
+                            result = await self.backend.run_session(request, tools)
+                            unrecorded = self.journal_session(key, result)
+                    else:
+                        result = await self.backend.run_session(request)
                         unrecorded = self.journal_session(key, result)
-                else:
-                    result = await self.backend.run_session(request)
-                    unrecorded = self.journal_session(key, result)
+                except (BackendError, trio.Cancelled):
+                    raise
+                except Exception as exc:  # a backend bug must end the run cleanly, not in a traceback
+                    raise BackendError(f"the session failed unexpectedly: {type(exc).__name__}: {exc}") from None
                 break
             except BackendError as exc:
+                self.ledger.charge("session", exc.model, exc.usage, exc.calls)
                 if attempt <= retries:
                     self.state_line(f"{sid}→ retry:{attempt}/{retries}")
                     delay = _backoff_delay(backoff, attempt, self.options.retry_base_delay)
@@ -728,10 +858,15 @@ class Interpreter:
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
                           status="cancelled", agent=agent_name, session=session_id)
                 raise
-        usage = {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens}
-        self.usage["input_tokens"] += result.usage.input_tokens
-        self.usage["output_tokens"] += result.usage.output_tokens
-        self.usage["sessions"] += 1
+        usage = _usage_json(result.usage)
+        self.ledger.charge("session", result.model, result.usage, result.calls)
+        self.ledger.sessions += 1
+        note = None
+        if result.truncated:
+            note = "truncated: the model stopped at max_tokens; this output is incomplete"
+        text = result.text
+        if note is not None:
+            self.value_notes[text] = note
         try:
             if persist is not None and agent_name is not None and recorded is None:
                 previous = memory or ""
@@ -745,14 +880,28 @@ class Interpreter:
                 raise unrecorded
             if binding is None:
                 self.anon += 1
-                self.persist(f"anon_{self.anon:03d}", result.text, "let", frame.scope_id(), None)
+                stored = f"anon_{self.anon:03d}"
+                self.persist(stored, text, "let", frame.scope_id(), None, note=note)
+            else:
+                stored = binding
         except ProseError as exc:
             # The reply exists but is not on disk: the session failed, and says why.
             self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
                       status="failed", error=exc.message, agent=agent_name, session=session_id)
             raise
+        self.last_ref = self.binding_ref(stored, frame.scope_id() if binding is None else _scope_of(frame, binding))
+        # The label goes into a `name="…"` attribute: no double quotes in it.
+        label = binding or "output of session: " + _quote(title)[1:-1].replace('"', "'")
+        current_flow().add(Output(label, result.text, self.last_ref, binding))
+        if not result.text.strip():
+            self.warn(f"session {_quote(title)} returned no text", s.span, "EMPTY")
+        if note is not None:
+            self.warn(f"session {_quote(title)} was cut off at max_tokens; its output is incomplete "
+                      "(raise max_tokens: on the agent or session)", s.span, "TRUNCATED")
+            self.state_line(f"{sid}→ truncated(max_tokens) {_state_word(binding or stored)}")
         self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status="ok",
-                  usage=usage, agent=agent_name, model=result.model, session=session_id)
+                  usage=usage, agent=agent_name, model=result.model, session=session_id,
+                  truncated=True if note else None, totals=self.ledger.snapshot())
         return result.text
 
     def session_tools(self, request: SessionRequest, s: m.Session, merged: dict[str, m.Property], frame: Frame,
@@ -925,7 +1074,12 @@ class Interpreter:
                 state["failure"] = outcome
                 cancel_rest()
 
+        parent_flow = current_flow()
+        forks: list[Flow | None] = [None] * n
+
         async def branch(i: int) -> None:
+            forks[i] = parent_flow.fork()
+            set_flow(forks[i])  # this task's own copy of the context: siblings are not disturbed
             branch_path = path + (names[i],)
             self.emit("branch.start", binding=names[i] if not names[i].startswith("branch ") else None, path=branch_path)
             with scopes[i]:
@@ -961,6 +1115,10 @@ class Interpreter:
         async with trio.open_nursery() as nursery:
             for i in range(n):
                 nursery.start_soon(branch, i)
+        for fork in forks:  # branch outputs join the parent's flow in branch order
+            if fork is not None:
+                for output in fork.own():
+                    parent_flow.add(output)
         failure = state["failure"]
         if strategy == "any" and not state["done"] and state["successes"] < count:
             failure = failure or next((o for o in outcomes if o.status == "failed"), None)
@@ -1022,9 +1180,10 @@ class Interpreter:
         shown = "∞" if limit == math.inf else str(int(limit))
         i = 0
         value: Value = None
+        mark: int | None = None  # where the latest iteration's outputs start in the flow
         while i < limit:
             if loop.condition is not None:
-                verdict = await self.condition_value(loop.condition, frame)
+                verdict = await self.condition_value(loop.condition, frame, path, sid, mark)
                 stop = verdict if loop.kind == "until" else not verdict
                 if stop:
                     self.state_line(f"{sid}→ loop:{i}/{shown} exit(condition)")
@@ -1034,6 +1193,7 @@ class Interpreter:
                 body.vars[loop.index.name] = i
             i += 1
             self.state_line(f"{sid}→ loop:{i}/{shown}")
+            mark = current_flow().mark()
             value = await self.body(loop.body, body, f"{sid}.{i}", path)
             await trio.lowlevel.checkpoint()
         self.state_line(f"{sid}→ loop:{i}/{shown} exit(max)")
@@ -1147,16 +1307,18 @@ class Interpreter:
         child = Interpreter(
             sub, self.backend, child_store, emit=self.emit, inputs=inputs, ask_input=self.ask_input,
             options=self.options, path_prefix=path + (f"call {call.function.name}",),
-            ask_permission=self.ask_permission, workspace=self.workspace,
+            ask_permission=self.ask_permission, workspace=self.workspace, ledger=self.ledger,
             journal=self.journal, key_prefix=self.call_key("call", sid) + "/",
         )
         child.depth = self.depth + 1
         child.session_ids = self.session_ids
         if child.depth > self.options.max_call_depth:
             raise ProseError("program calls nested too deep", call.span)
-        await child.run(set())
-        for key in ("input_tokens", "output_tokens", "sessions"):
-            self.usage[key] += child.usage[key]
+        token = set_flow(Flow())  # an imported program starts fresh, like a function call
+        try:
+            await child.run(set())
+        finally:
+            reset_flow(token)
         self.reused += child.reused
         try:
             child_store.finish()
@@ -1285,6 +1447,43 @@ def _whole(value: float, what: str, text: str, span: Span | None) -> int:
     return int(value)
 
 
+def _state_reason(reason: str) -> str:
+    """A decision's reason for its state.md line: one line, never ending in the done mark."""
+    flat = " ".join(reason.replace("✓", "").split())
+    if not flat:
+        return ""
+    return " · " + (flat if len(flat) <= 200 else flat[:199] + "…")
+
+
+def _usage_json(usage: Any) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+    }
+
+
+def _empty_context(prop: m.Property) -> bool:
+    return isinstance(prop.value, m.Array) and not prop.value.items
+
+
+def _int_prop(prop: m.Property | None) -> int | None:
+    if prop is None or not isinstance(prop.value, m.Number) or not prop.value.is_integer or prop.value.value <= 0:
+        return None
+    return int(prop.value.value)
+
+
+def _scope_of(frame: Frame, name: str) -> int | None:
+    owner = frame.find(name)
+    return owner.scope_id() if owner is not None else frame.scope_id()
+
+
+def _quote(text: str, limit: int = 50) -> str:
+    flat = " ".join(text.split())
+    return '"' + (flat if len(flat) <= limit else flat[: limit - 1] + "…") + '"'
+
+
 def _state_word(text: str) -> str:
     """One-line, space-free text for a state.md marker."""
     word = "_".join(text.split())
@@ -1334,8 +1533,9 @@ def prepare(source: bytes, path: Path, inputs: Mapping[str, str], options: RunOp
         ]
         names = ", ".join(p.name.name for p in missing)
         raise ProgramNotRunnable(f"missing input{'s' if len(missing) > 1 else ''}: {names}", diags)
+    skills = listed_skills(analysis.program)
     for stmt in analysis.program.body:
-        if isinstance(stmt, m.Use) and not is_local_program_path(stmt.path.text):
+        if isinstance(stmt, m.Use) and not is_local_program_path(stmt.path.text) and use_name(stmt) not in skills:
             raise ProgramNotRunnable(
                 f"cannot fetch '{stmt.path.text}': registry and URL programs need the network, and this runtime "
                 "runs local .prose programs only",
@@ -1356,8 +1556,12 @@ async def run_program(
     ask_input: InputAsker | None = None,
     options: RunOptions | None = None,
     ask_permission: PermissionAsker | None = None,
+    prices: PriceTable | None = None,
 ) -> RunResult:
     """Run a program to the end (or until the surrounding trio scope is cancelled).
+
+    `prices` prices the accounting in `run.end`; by default the bundled price file
+    (or $OPENPROSE_PRICES) is used.
 
     Raises ProgramNotRunnable before anything runs when the program does not
     check, an input is missing, or a resumed run cannot be found.
@@ -1389,14 +1593,15 @@ async def run_program(
         raise ProgramNotRunnable(f"cannot lock run {store.run_id}: {exc.strerror or exc}") from None
     try:
         return await _execute(store, analysis, path, backend, inputs, on_event, resume, ask_input, options,
-                              ask_permission, workdir)
+                              ask_permission, workdir, prices)
     finally:
         lock.release()
 
 
 async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Backend, inputs: dict[str, str],
                    on_event: EventSink | None, resume: str | None, ask_input: InputAsker | None,
-                   options: RunOptions, ask_permission: PermissionAsker | None, workdir: Path) -> RunResult:
+                   options: RunOptions, ask_permission: PermissionAsker | None, workdir: Path,
+                   prices: PriceTable | None) -> RunResult:
     start = trio.current_time()
     redactor = store.redactor
 
@@ -1410,13 +1615,22 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
         except Exception:  # a broken listener must not break the run
             pass
 
+    price_problem = None
+    if prices is None:
+        try:
+            prices = load_prices()
+        except PriceError as exc:
+            price_problem = f"no cost estimate: {exc}"
     interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input, options=options,
-                         ask_permission=ask_permission, workspace=workdir)
+                         ask_permission=ask_permission, workspace=workdir, ledger=Ledger(prices))
     done: set[str] = set()
     if resume is not None:
         done = store.completed_statements()
         _restore_bindings(interp, store)
     emit("run.start", run_dir=str(store.run_dir), prompt=path.name)
+    if price_problem is not None:
+        interp.warn(price_problem, None, "PRICES")
+    flow_token = set_flow(Flow())
     status, error, error_span = "ok", None, None
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))  # nested bodies are nested coroutine calls
@@ -1428,6 +1642,10 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
         status = "ok"
     except RecursionError:
         status, error = "failed", "the program is nested too deeply to run; flatten it (for example with blocks)"
+    except BackendError as exc:  # a backend error that escaped its call site still ends the run cleanly
+        status, error = "failed", str(exc)
+    except Exception as exc:  # a bug (ours or a backend's) still ends the run cleanly: run.end, state.md closed
+        status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
     except BaseException as exc:
         if not _is_cancellation(exc):
             raise
@@ -1438,6 +1656,7 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
         raise
     finally:
         sys.setrecursionlimit(limit)
+        reset_flow(flow_token)
     return _finish(store, interp, status, error, error_span, emit)
 
 
@@ -1470,8 +1689,8 @@ def _finish(store: RunStore, interp: Interpreter, status: str, error: str | None
     redact = store.redactor.value
     outputs, error = redact(outputs), redact(error)
     emit("run.end", status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),
-         usage=dict(interp.usage))
-    return RunResult(status, outputs, store.run_dir, store.run_id, error, error_span, dict(interp.usage))
+         usage=interp.ledger.snapshot())
+    return RunResult(status, outputs, store.run_dir, store.run_id, error, error_span, interp.ledger.snapshot())
 
 
 def _restore_bindings(interp: Interpreter, store: RunStore) -> None:

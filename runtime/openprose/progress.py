@@ -16,6 +16,7 @@ from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
+from .accounting import format_usage
 from .interpreter import RunEvent
 
 _STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", "error": "red", "denied": "magenta", None: "cyan"}
@@ -57,6 +58,7 @@ class RunView:
         self.max_finished = max_finished
         self._open: dict[tuple[tuple[str, ...], str], list[str]] = {}
         self._seq = 0
+        self.totals: dict | None = None  # the latest running totals (tokens, calls, cost)
         self._sessions: dict[str, _Node] = {}  # session id -> its node, for tool calls
         self._tools: dict[str, list[_Node]] = {}  # session id -> its running tool calls
         self.tool_calls = 0
@@ -64,6 +66,7 @@ class RunView:
 
     def feed(self, event: RunEvent) -> None:
         self.now = max(self.now, event.t)
+        self._note_totals(event)
         if event.type == "run.start":
             self.run_dir = event.run_dir
             self.root.label = f"{self.program}  [dim]{event.run_dir or ''}[/]"
@@ -99,10 +102,45 @@ class RunView:
                         node.tokens = int(event.usage.get("input_tokens", 0)) + int(event.usage.get("output_tokens", 0))
             if event.status == "ok":
                 self.sessions_done += 1
+        elif event.type in ("condition", "choice"):
+            self._decision(event)
         elif event.type == "warning" and event.error:
             self.warnings.append(event.error)
         elif event.type == "run.end":
             self.final = event
+
+    def _note_totals(self, event: RunEvent) -> None:
+        if event.totals is not None:
+            self.totals = event.totals
+        elif event.type == "run.end" and event.usage:
+            self.totals = event.usage
+
+    def _decision(self, event: RunEvent) -> None:
+        """A condition or choice as a finished step: its answer and the judge's reason."""
+        parent = self._group(event.path, event.t)
+        self._seq += 1
+        kind = "condition" if event.type == "condition" else "choice"
+        answer = f"→ [bold]{escape(event.answer or '?')}[/]"
+        reason = f"  [dim italic]{escape(_short(event.reason, 80))}[/]" if event.reason else ""
+        node = parent.child(f"d{self._seq}", f"{kind} **{escape(_short(event.prompt, 50))}** {answer}{reason}",
+                            "decision", event.t)
+        node.ended, node.status = event.t, "ok"
+        if event.usage:
+            node.tokens = sum(int(v) for v in event.usage.values())
+
+    def totals_line(self) -> str | None:
+        """Running totals for the footer: tokens so far and the estimated cost."""
+        t = self.totals
+        if not t or not (t.get("calls") or {}).get("total"):
+            return None
+        cached = t.get("cache_read_tokens", 0)
+        line = (f"{t['calls']['total']} model calls · {t.get('input_tokens', 0):,} in / "
+                f"{t.get('output_tokens', 0):,} out tokens")
+        if cached:
+            line += f" · {cached:,} from cache"
+        if isinstance(t.get("cost_usd"), (int, float)):
+            line += f" · ≈ ${t['cost_usd']:.4f}"
+        return line
 
     def _feed_tool(self, event: RunEvent) -> None:
         session = self._sessions.get(event.session or "")
@@ -140,6 +178,9 @@ class RunView:
             denied = f", {self.tools_denied} denied" if self.tools_denied else ""
             footer += f" · {self.tool_calls} tool call{'s' if self.tool_calls != 1 else ''}{denied}"
         parts.append(Text(footer, style="dim"))
+        totals = self.totals_line()
+        if totals is not None:
+            parts.append(Text(totals, style="dim"))
         for message in self.warnings[-3:]:
             parts.append(Text(f"warning: {message}", style="yellow"))
         if self.final is not None:
@@ -176,10 +217,8 @@ class RunView:
             where = f" (line {event.span.start_row + 1})" if event.span is not None else ""
             lines.append(f"[red]error{where}: {event.error}[/]")
         if event.usage:
-            lines.append(
-                f"sessions: {event.usage.get('sessions', 0)}  tokens in/out: "
-                f"{event.usage.get('input_tokens', 0)}/{event.usage.get('output_tokens', 0)}"
-            )
+            lines.append(f"sessions: {event.usage.get('sessions', 0)}")
+            lines += [escape(line) for line in format_usage(event.usage)]
         if event.run_dir:
             lines.append(f"run directory: {event.run_dir}")
         body = Text.from_markup("\n".join(lines))

@@ -70,7 +70,7 @@ READONLY_KINDS = frozenset(
 
 #: Properties whose bare-word values are keywords of the language.
 KEYWORD_PROPERTIES = frozenset(
-    {"model", "persist", "backoff", "bash", "network", "read", "write", "execute"}
+    {"model", "persist", "backoff", "effort", "bash", "network", "read", "write", "execute"}
 )
 
 

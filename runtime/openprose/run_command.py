@@ -21,7 +21,10 @@ from rich.text import Text
 
 from .agents.limits import ToolLimits
 from .agents.permissions import PermissionAsker, PermissionRequest
+from .accounting import PriceError, PriceTable, load_prices
+from .analysis import analyze
 from .backends import BackendConfig, make_backend
+from .estimate import estimate_program, format_estimate
 from .diagnostics import LineIndex
 from .files import read_program
 from .interpreter import ProgramNotRunnable, RunEvent, RunOptions, RunResult, run_program
@@ -44,6 +47,8 @@ def run_command(
     durable: bool = False,
     assume_yes: bool = False,
     tool_limits: ToolLimits | None = None,
+    effort: str | None = None,
+    prices_file: Path | None = None,
     allow_outside: bool = False,
     idle_timeout: float | None = None,
     call_deadline: float | None = None,
@@ -54,7 +59,14 @@ def run_command(
     except OSError as exc:
         err.print(f"prose: {file}: cannot read: {exc.strerror or exc}")
         return EXIT_NOT_RUNNABLE
-    config = BackendConfig(simulated_delay=max(0.0, simulated_delay))
+    try:
+        prices = load_prices(prices_file)
+    except PriceError as exc:
+        if prices_file is not None:
+            err.print(f"prose: {exc}", highlight=False, markup=False)
+            return EXIT_NOT_RUNNABLE
+        prices = None  # the run warns that it has no cost estimate
+    config = BackendConfig(simulated_delay=max(0.0, simulated_delay), effort=effort)
     if idle_timeout is not None:
         config = replace(config, read_timeout=idle_timeout, idle_timeout=idle_timeout)
     if call_deadline is not None:
@@ -74,11 +86,33 @@ def run_command(
     if not workspace.is_dir():
         err.print(f"prose: --workdir {workspace}: not a directory")
         return EXIT_NOT_RUNNABLE
-    return trio.run(_main, file, source, backend, inputs, as_json, resume, workspace, err, options, assume_yes)
+    return trio.run(_main, file, source, backend, inputs, as_json, resume, workspace, err, options, assume_yes, prices)
+
+
+def estimate_command(file: Path, *, as_json: bool) -> int:
+    """`prose run --estimate`: bounds on the model calls, from the program text; nothing runs."""
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        source = file.read_bytes()
+    except OSError as exc:
+        err.print(f"prose: {file}: cannot read: {exc.strerror or exc}")
+        return EXIT_NOT_RUNNABLE
+    analysis = analyze(source, file.resolve())
+    if analysis.has_errors:
+        _report_not_runnable(err, file, source, ProgramNotRunnable("the program has errors; fix them first",
+                                                                   analysis.errors), as_json)
+        return EXIT_NOT_RUNNABLE
+    estimate = estimate_program(analysis.program, file.resolve())
+    if as_json:
+        sys.stdout.write(json.dumps({"type": "estimate", "file": str(file), **estimate.to_json()}) + "\n")
+    else:
+        for line in format_estimate(estimate):
+            print(line)
+    return EXIT_OK
 
 
 async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resume, workdir: Path, err: Console,
-                options: RunOptions, assume_yes: bool = False) -> int:
+                options: RunOptions, assume_yes: bool = False, prices: PriceTable | None = None) -> int:
     out = Console(soft_wrap=not sys.stdout.isatty())
     view = RunView(file.name)
     interactive = not as_json and sys.stdin.isatty() and out.is_terminal
@@ -92,7 +126,7 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
             sys.stdout.flush()
             return
         view.feed(event)
-        if live is None and event.type in ("session.end", "branch.end", "warning", "tool.end"):
+        if live is None and event.type in ("session.end", "branch.end", "warning", "tool.end", "condition", "choice"):
             _print_line(out, event)
 
     async def ask(name: str, question: str) -> str:
@@ -134,7 +168,7 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
             with run_scope:
                 result = await run_program(
                     source, file.resolve(), backend=backend, inputs=inputs, workdir=workdir, on_event=on_event,
-                    resume=resume, ask_input=ask if interactive else None, options=options,
+                    resume=resume, ask_input=ask if interactive else None, options=options, prices=prices,
                     ask_permission=ask_permission,
                 )
         except ProgramNotRunnable as exc:
@@ -212,6 +246,10 @@ def _print_line(out: Console, event: RunEvent) -> None:
         bind = f"{event.binding} = " if event.binding else ""
         tail = f": {event.error}" if event.error else ""
         out.print(f"{prefix} {event.status:9} {bind}{title}{'  (' + where + ')' if where else ''}{tail}", highlight=False)
+    elif event.type in ("condition", "choice"):
+        reason = f" · {event.reason}" if event.reason else ""
+        out.print(f"{prefix} {event.type:9} **{' '.join((event.prompt or '').split())[:60]}** → {event.answer}{reason}",
+                  highlight=False, markup=False)
     elif event.type == "tool.end":
         rule = f" ({event.rule})" if event.status == "denied" and event.rule else ""
         out.print(f"{prefix}   tool {event.tool} {event.status}{rule}: {event.summary or ''}", highlight=False)

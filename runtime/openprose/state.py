@@ -339,14 +339,20 @@ class RunStore:
         kind: str = "let",
         scope: str | int | None = None,
         source: str | None = None,
+        note: str | None = None,
     ) -> Path:
-        """Store a binding's value (replacing any previous one) and return its file."""
+        """Store a binding's value (replacing any previous one) and return its file.
+
+        `note` is a one-line remark in the header, e.g. that the value was cut off.
+        """
         if not _KIND.match(kind):
             raise ValueError(f"invalid binding kind {kind!r}")
         path = self.binding_path(name, scope)
         head = [f"# {name}", "", f"kind: {kind}"]
         if scope is not None:
             head.append(f"execution_id: {scope}")
+        if note:
+            head.append(f"note: {' '.join(note.split())}")
         head.append("")
         if source:
             fence = _fence(source)

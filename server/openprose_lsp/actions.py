@@ -6,11 +6,14 @@ from lsprotocol import types as lsp
 
 from openprose.analysis import Analysis
 from openprose.diagnostics import Diagnostic
+from openprose.estimate import estimate_program, format_estimate, lens_title
 
 from .diagnostics import SOURCE, text_edits, to_lsp
 from .positions import Text, overlaps
 
 RUN_COMMAND = "openprose.run"
+#: Shows the full model-call estimate (the lens's title is its summary).
+ESTIMATE_COMMAND = "openprose.estimate"
 STOP_COMMAND = "openprose.stop"
 
 
@@ -62,10 +65,10 @@ def _key(rng: lsp.Range) -> tuple[int, int, int, int]:
     return rng.start.line, rng.start.character, rng.end.line, rng.end.character
 
 
-def code_lenses(uri: str) -> list[lsp.CodeLens]:
-    """"Run" and "Run (simulated)" above the first line of a program."""
+def code_lenses(uri: str, analysis: Analysis | None = None) -> list[lsp.CodeLens]:
+    """"Run" and "Run (simulated)" above the first line of a program, then the call estimate."""
     top = lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0))
-    return [
+    lenses = [
         lsp.CodeLens(range=top, command=lsp.Command(title="▶ Run", command=RUN_COMMAND, arguments=[uri])),
         lsp.CodeLens(
             range=top,
@@ -74,3 +77,13 @@ def code_lenses(uri: str) -> list[lsp.CodeLens]:
             ),
         ),
     ]
+    if analysis is not None and not analysis.has_errors:
+        estimate = estimate_program(analysis.program, analysis.path)
+        lenses.append(lsp.CodeLens(range=top, command=lsp.Command(
+            title=lens_title(estimate), command=ESTIMATE_COMMAND, arguments=[uri])))
+    return lenses
+
+
+def estimate_message(analysis: Analysis) -> str:
+    """The estimate as one message (what the lens shows when clicked)."""
+    return "OpenProse: " + "\n".join(format_estimate(estimate_program(analysis.program, analysis.path)))

@@ -193,6 +193,14 @@ PROPERTY_DOCS: dict[str, str] = {
         "`bash` and `network` take `allow`, `deny` or `prompt`. A type the block leaves out keeps its "
         "default.\n\n" + PERMISSION_DEFAULTS_DOC
     ),
+    "max_tokens": (
+        "**`max_tokens: N`** the session's output budget, thinking included (default 8192); an output cut off "
+        "at it is kept but flagged `truncated`."
+    ),
+    "effort": (
+        "**`effort:`** how hard the model thinks before answering: `none`, `low` (default), `medium` or `high`; "
+        "thinking never takes more than half of `max_tokens`."
+    ),
 }
 
 PIPE_DOCS: dict[str, str] = {

@@ -404,7 +404,7 @@ class RunManager:
             message = redact(result.error or "the run failed here")
             self._attach(run, [Diagnostic("RUN", Severity.ERROR, message, result.error_span)])
         outputs = ", ".join(f"{name} = {_short(value)}" for name, value in result.outputs.items()) or "no outputs"
-        summary = f"OpenProse: run {result.status}: {outputs}. Run directory: {result.run_dir}"
+        summary = f"OpenProse: run {result.status}: {outputs}.{_cost(result.usage)} Run directory: {result.run_dir}"
         if result.status == "failed":
             summary = f"OpenProse: run failed: {redact(result.error or 'unknown error')}. Run directory: {result.run_dir}"
         kind = lsp.MessageType.Info if result.status == "ok" else lsp.MessageType.Error
@@ -481,3 +481,13 @@ def _short(value: str, limit: int = 60) -> str:
 def _redacted(payload: Any) -> Any:
     """Every string of an event, at any depth (outputs, paths, tool errors), with secrets removed."""
     return redact(payload)
+
+
+def _cost(usage: dict[str, Any]) -> str:
+    """" 7 model calls, ≈ $0.0123." for the end-of-run message (empty without accounting)."""
+    calls = (usage.get("calls") or {}).get("total")
+    if not calls:
+        return ""
+    cost = usage.get("cost_usd")
+    price = f", ≈ ${cost:.4f}" if isinstance(cost, (int, float)) else ", cost unknown"
+    return f" {calls} model call{'' if calls == 1 else 's'}{price}."

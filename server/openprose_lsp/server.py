@@ -28,7 +28,7 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from . import __version__
-from .actions import RUN_COMMAND, STOP_COMMAND, code_actions, code_lenses
+from .actions import ESTIMATE_COMMAND, RUN_COMMAND, STOP_COMMAND, code_actions, code_lenses, estimate_message
 from .completion import complete
 from .diagnostics import convert_all
 from .documents import Document, DocumentStore, uri_to_path
@@ -521,9 +521,26 @@ def on_code_action(ls: ProseServer, params: lsp.CodeActionParams) -> list[lsp.Co
 @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
 @guarded(list)
 def on_code_lens(ls: ProseServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
-    if ls.documents.get(params.text_document.uri) is None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
         return []
-    return code_lenses(params.text_document.uri)
+    return code_lenses(params.text_document.uri, ls.documents.analysis(doc))
+
+
+@server.command(ESTIMATE_COMMAND)
+@guarded()
+def estimate_command(ls: ProseServer, *args: Any) -> dict[str, Any] | None:
+    """`[uri]`: shows how many model calls the program makes at least/at most; returns the numbers."""
+    from openprose.estimate import estimate_program
+
+    doc = ls.documents.load(args[0]) if args and isinstance(args[0], str) else None
+    if doc is None:
+        return None
+    analysis = ls.documents.analysis(doc)
+    if analysis.has_errors:
+        return None
+    ls.show(lsp.MessageType.Info, estimate_message(analysis))
+    return estimate_program(analysis.program, analysis.path).to_json()
 
 
 # ---------------------------------------------------------------------- runs

@@ -301,7 +301,29 @@ async def test_code_lenses(client: LanguageClient, tmp_path: Path) -> None:
     assert commands == [
         (0, "▶ Run", "openprose.run", [uri]),
         (0, "Run (simulated)", "openprose.run", [uri, {"backend": "simulated"}]),
+        (0, "≈ 1 model call", "openprose.estimate", [uri]),
     ]
+
+
+async def test_estimate_code_lens_counts_loops_at_max_and_marks_unknowns(client: LanguageClient, tmp_path: Path) -> None:
+    uri = new_uri(tmp_path)
+    text = ('loop until **done** (max: 3):\n  session "step"\nlet xs = session "list"\n'
+            'parallel for x in xs:\n  session "each"\n')
+    await open_doc(client, uri, text)
+    lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=_doc(uri)))
+    assert lenses is not None
+    [lens] = [lens for lens in lenses if lens.command and lens.command.command == "openprose.estimate"]
+    assert lens.command.title == "≈ at least 2 model calls (some counts unknown)"
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(command="openprose.estimate", arguments=[uri]))
+    assert result["calls"] == {"min": 2, "max": None}
+    assert result["sessions"] == {"min": 1, "max": None} and result["conditions"] == {"min": 1, "max": 3}
+    assert result["unknown"] == [{"line": 4, "what": "parallel for over 'xs': number of items unknown"}]
+    # A program with errors gets no estimate lens (the run lenses stay).
+    edit(client, uri, 2, (0, 0), (0, 0), "parallel (frist):\n  session \"a\"\n")
+    await diagnostics_for(client, uri, 2)
+    lenses = await client.text_document_code_lens_async(lsp.CodeLensParams(text_document=_doc(uri)))
+    assert [lens.command.command for lens in lenses or [] if lens.command] == ["openprose.run", "openprose.run"]
 
 
 async def test_edit_then_navigation_uses_new_text(client: LanguageClient, tmp_path: Path) -> None:

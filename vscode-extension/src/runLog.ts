@@ -32,6 +32,9 @@ export interface RunEvent {
   agent?: string | null;
   model?: string | null;
   code?: string | null;
+  /** condition / choice: the decision ("yes"/"no" or the option's label) and the judge's one-line reason. */
+  answer?: string | null;
+  reason?: string | null;
   /** The session's id within the run; tool events carry the id of their session. */
   session?: string | null;
   tool?: string | null;
@@ -287,9 +290,55 @@ export function formatOutputs(outputs: Record<string, unknown> | undefined): str
   return lines;
 }
 
+const CALL_KINDS: [string, string][] = [
+  ['session', 'session'],
+  ['tool_turn', 'tool turn'],
+  ['condition', 'condition'],
+  ['choice', 'choice'],
+];
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+function tokens(usage: Record<string, unknown>): string {
+  const n = (key: string) => count(usage[key]).toLocaleString('en-US');
+  return `in ${n('input_tokens')} · out ${n('output_tokens')} · cache read ${n('cache_read_tokens')} · cache write ${n('cache_write_tokens')}`;
+}
+
+function money(value: unknown): string {
+  return typeof value === 'number' ? `≈ $${value.toFixed(4)}` : 'cost unknown';
+}
+
+/** The run's accounting (docs/accounting.md): calls per kind, tokens and cost, then one line per model. */
+function formatAccounting(usage: Record<string, unknown>, calls: Record<string, unknown>): string {
+  const kinds = CALL_KINDS.filter(([key]) => count(calls[key]) > 0).map(
+    ([key, word]) => `${count(calls[key])} ${word}${count(calls[key]) === 1 ? '' : 's'}`,
+  );
+  const lines = [
+    `  Usage: ${count(calls.total)} model calls${kinds.length ? ` (${kinds.join(', ')})` : ''} · ${tokens(usage)} · ${money(usage.cost_usd)}`,
+  ];
+  const saved = usage.cache_savings_usd;
+  if (typeof saved === 'number' && saved > 0) {
+    lines.push(`    prompt cache saved $${saved.toFixed(4)}`);
+  }
+  const byModel = usage.by_model;
+  if (byModel && typeof byModel === 'object') {
+    for (const [model, entry] of Object.entries(byModel as Record<string, Record<string, unknown>>)) {
+      const modelCalls = entry.calls && typeof entry.calls === 'object' ? (entry.calls as Record<string, unknown>) : {};
+      const total = Object.values(modelCalls).reduce<number>((sum, value) => sum + count(value), 0);
+      lines.push(`    ${model}: ${total} calls · ${tokens(entry)} · ${money(entry.cost_usd)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
 export function formatUsage(usage: Record<string, unknown> | undefined): string | undefined {
   if (!usage || Object.keys(usage).length === 0) {
     return undefined;
+  }
+  if (usage.calls && typeof usage.calls === 'object') {
+    return formatAccounting(usage, usage.calls as Record<string, unknown>);
   }
   const parts = Object.entries(usage).map(([key, value]) =>
     `${key}=${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`,
@@ -485,6 +534,12 @@ export class RunTracker {
           line += `: ${excerpt(event.error, 200)}`;
         }
         lines.push(line);
+        break;
+      }
+      case 'condition':
+      case 'choice': {
+        const reason = event.reason ? ` · ${excerpt(event.reason, 120)}` : '';
+        lines.push(`${stamp} ◆ ${event.type} **${excerpt(event.prompt ?? '', 60)}** → ${event.answer ?? '?'}${reason}`);
         break;
       }
       case 'warning': {

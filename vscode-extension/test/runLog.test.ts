@@ -321,3 +321,37 @@ describe('run log formatting', () => {
     assert.equal(toolOutcome({ ...base, status: 'cancelled', duration: 0.25 }), 'cancelled (0.25s)');
   });
 });
+
+describe('decisions and accounting', () => {
+  it('shows decisions with their answer and reason, and the accounting per model', () => {
+    const tracker = new RunTracker();
+    const lines: string[] = [];
+    const feed = (params: RunEventParams) => {
+      const result = tracker.apply(params);
+      lines.push(...result.lines);
+      return result;
+    };
+    feed(event('r9', 'run.start', 0, { prompt: 'loop.prose', run_dir: '/tmp/.prose/runs/r9' }));
+    feed(event('r9', 'condition', 0.4, { prompt: 'the tests pass', answer: 'no', reason: 'two tests still fail' }));
+    feed(event('r9', 'choice', 0.6, { prompt: 'the severity', answer: 'Minor' }));
+    feed(
+      event('r9', 'run.end', 1, {
+        status: 'ok',
+        usage: {
+          input_tokens: 1840, output_tokens: 512, cache_read_tokens: 6100, cache_write_tokens: 2050, sessions: 4,
+          calls: { session: 4, tool_turn: 3, condition: 2, choice: 1, total: 10 },
+          by_model: { 'claude-sonnet-5-5': { input_tokens: 1840, output_tokens: 512, cache_read_tokens: 6100,
+            cache_write_tokens: 2050, calls: { session: 4, tool_turn: 3, condition: 2, choice: 1 }, cost_usd: 0.0255 } },
+          cost_usd: 0.0255,
+          cache_savings_usd: 0.0088,
+        },
+      }),
+    );
+    const text = lines.join('\n');
+    assert.match(text, /◆ condition \*\*the tests pass\*\* → no · two tests still fail/);
+    assert.match(text, /◆ choice \*\*the severity\*\* → Minor$/m);
+    assert.match(text, /Usage: 10 model calls \(4 sessions, 3 tool turns, 2 conditions, 1 choice\) · in 1,840 · out 512 · cache read 6,100 · cache write 2,050 · ≈ \$0\.0255/);
+    assert.match(text, /prompt cache saved \$0\.0088/);
+    assert.match(text, /claude-sonnet-5-5: 10 calls · in 1,840/);
+  });
+});

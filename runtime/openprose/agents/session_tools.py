@@ -93,6 +93,10 @@ def prepare_session_tools(
             found = find_skill(source, program_dir, workspace)
             if isinstance(found, str):
                 raise SessionSetupError(found, item.span)
+            if found.folder is None and permissions.network == "deny":
+                raise SessionSetupError(
+                    f"skill '{item.text}' is {found.description}, but this agent's permissions say network: deny",
+                    item.span)
             skills.append(found)
     folders = [s.folder for s in skills if s.folder is not None]
     gate = Gate(

@@ -19,8 +19,8 @@ from .. import model as m
 from ..diagnostics import Diagnostic, Severity, Span
 
 __all__ = [
-    "BUILTIN_SKILLS", "Skill", "SkillSource", "find_skill", "locate_skill", "skill_diagnostics", "skill_sources",
-    "skills_prompt",
+    "BUILTIN_SKILLS", "Skill", "SkillSource", "find_skill", "listed_skills", "locate_skill", "skill_diagnostics",
+    "skill_sources", "skills_prompt", "use_name",
 ]
 
 #: Skills that are tools the API provides rather than folders.
@@ -59,7 +59,7 @@ def skill_sources(program: m.Program) -> dict[str, SkillSource]:
             if name:
                 found.setdefault(name, SkillSource(name, stmt.source.text, stmt.source.span))
         elif isinstance(stmt, m.Use) and not stmt.path.text.endswith(".prose"):
-            name = stmt.alias.name if stmt.alias is not None else stmt.path.text.rstrip("/").rsplit("/", 1)[-1]
+            name = use_name(stmt)
             if name:
                 found.setdefault(name, SkillSource(name, stmt.path.text, stmt.path.span))
     return found
@@ -149,15 +149,26 @@ def skills_prompt(skills: list[Skill], workspace: Path) -> str:
     return "<skills>\n" + "\n\n".join(parts) + "\n</skills>" if parts else ""
 
 
-def skill_diagnostics(program: m.Program, program_dir: Path | None) -> list[Diagnostic]:
-    """W114 for each skill that an agent lists and that cannot be loaded from here."""
-    sources = skill_sources(program)
+def listed_skills(program: m.Program) -> set[str]:
+    """Names that some agent's `skills:` lists: a `use` of one of them imports a skill, not a program."""
     listed: set[str] = set()
     for stmt in program.body:
         if isinstance(stmt, m.AgentDef):
             prop = stmt.property("skills")
             if prop is not None and isinstance(prop.value, m.Array):
                 listed.update(item.text for item in prop.value.items if isinstance(item, m.Str))
+    return listed
+
+
+def use_name(stmt: m.Use) -> str:
+    """The name a `use` binds: its alias, else the last part of its path."""
+    return stmt.alias.name if stmt.alias is not None else stmt.path.text.rstrip("/").rsplit("/", 1)[-1]
+
+
+def skill_diagnostics(program: m.Program, program_dir: Path | None) -> list[Diagnostic]:
+    """W114 for each skill that an agent lists and that cannot be loaded from here."""
+    sources = skill_sources(program)
+    listed = listed_skills(program)
     base = program_dir or Path.cwd()
     out = []
     for name in sorted(listed & set(sources)):

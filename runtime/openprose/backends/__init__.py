@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from .base import Backend, BackendError, ContextItem, SessionRequest, SessionResult, Usage
+from .base import Backend, BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, SessionResult, Usage
 from .config import DEFAULT_MODEL_ALIASES, BackendConfig, resolve_model
 from .scripted import ScriptedBackend, ScriptError
 from .simulated import SimulatedBackend
@@ -23,6 +23,8 @@ __all__ = [
     "BackendConfig",
     "BackendError",
     "ContextItem",
+    "Decision",
+    "DecisionRequest",
     "ScriptError",
     "SessionRequest",
     "SessionResult",

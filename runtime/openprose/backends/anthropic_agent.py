@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..agents.tools import Toolbox
-from .base import BackendError, SessionResult, Usage
+from .base import BackendError, SessionResult, Usage, usage_of
 
 __all__ = ["TOOLS_PREAMBLE", "run_tool_loop"]
 
@@ -57,32 +57,39 @@ async def run_tool_loop(
     *,
     model: str,
     system: str | None,
-    user: str,
+    user: str | list[dict[str, Any]],
     max_tokens: int,
     toolbox: Toolbox,
     describe: Callable[[Exception], str | None],
+    thinking: dict[str, Any] | None = None,
     drain: Callable[[Any], Awaitable[None]] | None = None,
 ) -> SessionResult:
     """Run one session's tool loop to its final text.
 
     ``describe`` turns an SDK exception into the user-facing message (None for
-    exceptions it does not know, which then propagate). ``drain`` consumes one
+    exceptions it does not know, which then propagate). Every turn's usage is
+    counted, cache tokens included; a failure reports what the turns so far cost. ``drain`` consumes one
     turn's stream (the backend passes one with an idle timeout); by default the
     stream is read to its end.
     """
+    from .anthropic_backend import system_param  # the request layout is the plain session's
+
     tools = [*toolbox.function_tools(), *(await toolbox.server_tools())]
     limit = toolbox.limits.max_turns
-    input_tokens = output_tokens = turns = 0
+    usage = Usage()
+    turns = 0
     last: Any = None
     failure: str | None = None
+    extra: dict[str, Any] = {"thinking": thinking} if thinking is not None else {}
     runner = client.beta.messages.tool_runner(
         model=model,
         max_tokens=max_tokens,
-        system=_system_with_tools(system, toolbox),
+        system=system_param(_system_with_tools(system, toolbox)),
         messages=[{"role": "user", "content": user}],
         tools=tools,
         stream=True,
         max_iterations=limit,
+        **extra,
     )
     try:
         async for stream in runner:
@@ -93,8 +100,7 @@ async def run_tool_loop(
                     pass
             message = await stream.get_final_message()
             turns += 1
-            input_tokens += int(message.usage.input_tokens or 0)
-            output_tokens += int(message.usage.output_tokens or 0)
+            usage = usage + usage_of(message)
             _record_server_tools(message, toolbox)
             last = message
     except Exception as exc:  # noqa: BLE001 - mapped to a BackendError below, outside the handler
@@ -103,14 +109,16 @@ async def run_tool_loop(
             raise
     finally:
         await runner.close()
+    used = (last.model if last is not None else None) or model
     if failure is not None:
-        raise BackendError(failure)
+        raise BackendError(failure, usage=usage, calls=turns, model=used)
     if last is None:
         raise BackendError("the model API returned no reply")
     if last.stop_reason == "tool_use":
         raise BackendError(
             f"the session was stopped after {turns} model turns with tool calls still pending: the per-session limit is "
-            f"{limit} (raise it with `prose run --max-tool-turns N`)"
+            f"{limit} (raise it with `prose run --max-tool-turns N`)",
+            usage=usage, calls=turns, model=used,
         )
     text = "".join(block.text for block in last.content if block.type == "text")
-    return SessionResult(text=text, usage=Usage(input_tokens, output_tokens), model=last.model or model)
+    return SessionResult(text=text, usage=usage, model=used, stop_reason=last.stop_reason, calls=turns)

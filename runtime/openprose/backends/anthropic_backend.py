@@ -26,6 +26,13 @@ resumed memory a ``<memory>`` section, ahead of the task, inside one user messag
 XML-style tags are what Anthropic's prompting guidance recommends for separating
 material, and the name attribute lets the prompt refer to bindings by name.
 
+Decisions (conditions and choices) are forced tool calls (``decide`` / ``choose``)
+with a one-line reason, retried once with a correction when the reply is not a
+valid call (see ``decide``). Thinking is set explicitly per kind of call
+(``config.session_budget`` / ``decision_budget``). A long agent prompt and long
+shared context are marked for the prompt cache (``system_param``, ``user_content``).
+Every result and error carries the usage of all its calls, cache tokens included.
+
 Secrets: the key is given to the SDK client and kept nowhere else. Error messages
 are composed here from the status, error type and server message, with the key (and
 any bearer token) scrubbed, and are raised outside the ``except`` block so the SDK
@@ -46,29 +53,74 @@ import trio
 
 from ..agents.tools import Toolbox
 from .anthropic_agent import run_tool_loop
-from .base import BackendError, ContextItem, SessionRequest, SessionResult, Usage
-from .config import BackendConfig, resolve_model
+from .base import BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, SessionResult, Usage, usage_of
+from .config import BackendConfig, decision_budget, resolve_model, session_budget
 
-__all__ = ["AnthropicBackend", "render_user_message"]
+__all__ = ["AnthropicBackend", "render_user_message", "system_param", "user_content"]
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 _RETRYABLE_TYPES = frozenset({"rate_limit_error", "overloaded_error", "api_error"})
-_JUDGE_MAX_TOKENS = 16
+#: Below about 1024 tokens the API does not cache a prefix, so marking shorter text only adds noise.
+CACHE_MIN_CHARS = 4096
+_CACHE = {"type": "ephemeral"}
 
 _JUDGE_SYSTEM = (
     "You evaluate one condition for a program that coordinates AI work sessions. "
     "Weigh the context you are given. When the evidence is unclear, say NO. "
-    "Reply with a single word: YES or NO."
+    "Answer YES or NO by calling the `decide` tool: answer true for YES, false for NO, "
+    "and a one-sentence reason."
 )
 _CHOOSE_SYSTEM = (
     "You pick one option for a program that coordinates AI work sessions, "
     "judging the options against the stated criteria and the context you are given. "
-    "Reply with the number of the chosen option and nothing else."
+    "Answer by calling the `choose` tool with the number of the chosen option and a one-sentence reason."
 )
+_REASON = {"type": "string", "description": "One sentence: why, citing the context."}
+
+
+def _decide_tool() -> dict[str, Any]:
+    return {
+        "name": "decide",
+        "description": "Record whether the condition holds, and why.",
+        "input_schema": {
+            "type": "object",
+            "properties": {"answer": {"type": "boolean", "description": "true = YES, false = NO"}, "reason": _REASON},
+            "required": ["answer", "reason"],
+            "additionalProperties": False,
+        },
+    }
+
+
+def _choose_tool(count: int) -> dict[str, Any]:
+    return {
+        "name": "choose",
+        "description": "Record the chosen option's number, and why.",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "option": {"type": "integer", "enum": list(range(1, count + 1)), "description": "the option's number"},
+                "reason": _REASON,
+            },
+            "required": ["option", "reason"],
+            "additionalProperties": False,
+        },
+    }
+
+
+def _section(item: ContextItem) -> str:
+    """One binding as a labelled section; a shortened or by-reference value says where the rest is."""
+    if item.ref is None:
+        return f'<context name="{item.name}">\n{item.text}\n</context>'
+    if not item.text:
+        return f'<context name="{item.name}" file="{item.ref}" />'
+    note = f"\n[shortened; the whole value is in {item.ref}]" if item.truncated else ""
+    return f'<context name="{item.name}" file="{item.ref}">\n{item.text}{note}\n</context>'
 
 
 def _sections(context: tuple[ContextItem, ...], memory: str | None = None) -> list[str]:
-    parts = [f'<context name="{item.name}">\n{item.text}\n</context>' for item in context]
+    parts = [_section(item) for item in context]
+    if any(item.ref is not None and not item.text for item in context):
+        parts.append("Values listed only with a file are stored in those files (paths relative to the project).")
     if memory is not None:
         parts.append(f"<memory>\n{memory}\n</memory>")
     return parts
@@ -83,6 +135,27 @@ def render_user_message(request: SessionRequest) -> str:
     if not parts:
         return request.prompt
     return "\n\n".join([*parts, f"<task>\n{request.prompt}\n</task>"])
+
+
+def user_content(shared: list[str], rest: list[str]) -> str | list[dict[str, Any]]:
+    """The user message: one string, or, when the shared material (context, memory) is long
+    enough to be worth caching, a cached block for it followed by the rest."""
+    if not shared:
+        return "\n\n".join(rest)
+    head = "\n\n".join(shared)
+    if len(head) < CACHE_MIN_CHARS:
+        return "\n\n".join([head, *rest])
+    return [{"type": "text", "text": head, "cache_control": _CACHE}, {"type": "text", "text": "\n\n".join(rest)}]
+
+
+def system_param(system: str | None) -> str | list[dict[str, Any]] | None:
+    """The system prompt, marked for the prompt cache when it is long enough to be cached:
+    every session of an agent starts with the same agent prompt."""
+    if not system:
+        return None
+    if len(system) < CACHE_MIN_CHARS:
+        return system
+    return [{"type": "text", "text": system, "cache_control": _CACHE}]
 
 
 class _Scrubber:
@@ -149,56 +222,93 @@ class AnthropicBackend:
 
     # -- the Backend protocol ---------------------------------------------------------
     async def run_session(self, request: SessionRequest, toolbox: Toolbox | None = None) -> SessionResult:
+        thinking, max_tokens = session_budget(request.effort or self._config.effort,
+                                              request.max_tokens or self._config.max_tokens)
+        shared = _sections(request.context, request.memory)
+        user = user_content(shared, [f"<task>\n{request.prompt}\n</task>"] if shared else [request.prompt])
         model = resolve_model(request.model, self._config)
-        if toolbox is None or not toolbox.offers_anything:
-            return await self._complete(
-                model=model, system=request.system, user=render_user_message(request), max_tokens=self._config.max_tokens
+        if toolbox is not None and toolbox.offers_anything:
+            # Inside a tool loop the SDK's own retries cover each request (429, 5xx, connection
+            # errors, honouring retry-after); a failure mid-stream fails the session, which the
+            # program's `retry:` and `try` then see.
+            return await run_tool_loop(
+                self._loop_client,
+                model=model,
+                system=request.system,
+                user=user,
+                max_tokens=max_tokens,
+                thinking=thinking,
+                toolbox=toolbox,
+                describe=lambda exc: self._describe_failure(exc, model),
+                drain=lambda stream: _drain(stream, self._config.idle_timeout),
             )
-        # In a tool loop the SDK's own retries cover each request (429, 5xx, connection
-        # errors, honouring retry-after); a failure mid-stream fails the session, which the
-        # program's `retry:` and `try` then see.
-        return await run_tool_loop(
-            self._loop_client,
+        message = await self._complete(
             model=model,
-            system=request.system,
-            user=render_user_message(request),
-            max_tokens=self._config.max_tokens,
-            toolbox=toolbox,
-            describe=lambda exc: self._describe_failure(exc, model),
-            drain=lambda stream: _drain(stream, self._config.idle_timeout),
+            max_tokens=max_tokens,
+            messages=[{"role": "user", "content": user}],
+            system=system_param(request.system),
+            thinking=thinking,
         )
+        text = "".join(block.text for block in message.content if block.type == "text")
+        return SessionResult(text=text, usage=usage_of(message), model=message.model or model,
+                             stop_reason=message.stop_reason)
 
     async def judge(self, condition: str, context: tuple[ContextItem, ...]) -> bool:
-        user = "\n\n".join(
-            [*_sections(context), f"<condition>\n{condition}\n</condition>", "Does the condition hold? Answer YES or NO."]
-        )
-        result = await self._complete(
-            model=self._judge_model(), system=_JUDGE_SYSTEM, user=user, max_tokens=_JUDGE_MAX_TOKENS
-        )
-        match = re.match(r"[\s*\"'`]*(yes|no|true|false)\b", result.text, re.IGNORECASE)
-        if match is None:
-            raise BackendError(
-                f"could not read a YES/NO answer for condition **{_short(condition)}**; "
-                f"the model replied {_short(self._scrub(result.text))!r}"
-            )
-        return match.group(1).lower() in ("yes", "true")
+        return bool((await self.decide(DecisionRequest("condition", condition, (), context))).value)
 
     async def choose(self, criteria: str, options: tuple[str, ...], context: tuple[ContextItem, ...]) -> int:
-        if not options:
-            raise BackendError(f"choice **{_short(criteria)}** has no options to choose from")
-        listing = "\n".join(f"{i}. {label}" for i, label in enumerate(options, 1))
-        user = "\n\n".join(
-            [
-                *_sections(context),
-                f"<criteria>\n{criteria}\n</criteria>",
+        return int((await self.decide(DecisionRequest("choice", criteria, options, context))).value)
+
+    async def decide(self, request: DecisionRequest) -> Decision:
+        """A condition or choice as a forced tool call, retried once with a correction.
+
+        The model must call `decide` (or `choose`) with a valid answer and a reason. A
+        reply that starts with a plain YES/NO (or option number) is accepted too, as
+        it is unambiguous. Anything else — prose, an empty reply, a malformed or
+        cut-off call — is sent back once with a message saying what was wrong; a
+        second bad reply is a BackendError that counts both calls.
+        """
+        if request.kind == "choice" and not request.options:
+            raise BackendError(f"choice **{_short(request.question)}** has no options to choose from")
+        model = self._judge_model()
+        thinking, max_tokens = decision_budget()
+        if request.kind == "condition":
+            system, tool = _JUDGE_SYSTEM, _decide_tool()
+            body = [f"<condition>\n{request.question}\n</condition>", "Does the condition hold? Answer YES or NO."]
+        else:
+            system, tool = _CHOOSE_SYSTEM, _choose_tool(len(request.options))
+            listing = "\n".join(f"{i}. {label}" for i, label in enumerate(request.options, 1))
+            body = [
+                f"<criteria>\n{request.question}\n</criteria>",
                 f"<options>\n{listing}\n</options>",
                 "Which option fits the criteria best? Answer with its number only.",
             ]
-        )
-        result = await self._complete(
-            model=self._judge_model(), system=_CHOOSE_SYSTEM, user=user, max_tokens=_JUDGE_MAX_TOKENS
-        )
-        return _parse_choice(result.text, options, criteria, self._scrub)
+        shared = _sections(request.context)
+        usage, calls, problem = Usage(), 0, ""
+        for attempt in (1, 2):
+            rest = body if attempt == 1 else [*body, _correction(problem, tool["name"])]
+            try:
+                message = await self._complete(
+                    model=model,
+                    max_tokens=max_tokens,
+                    messages=[{"role": "user", "content": user_content(shared, rest)}],
+                    system=system,
+                    thinking=thinking,
+                    tools=[tool],
+                    tool_choice={"type": "tool", "name": tool["name"]},
+                )
+            except BackendError as exc:
+                raise BackendError(str(exc), usage=usage, calls=calls, model=model) from None
+            usage, calls = usage + usage_of(message), calls + 1
+            used = message.model or model
+            answer = _read_decision(message, request)
+            if isinstance(answer, Decision):
+                return Decision(answer.value, answer.reason, usage, used, calls)
+            problem = answer
+        what = (f"a YES/NO answer for condition **{_short(request.question)}**" if request.kind == "condition"
+                else f"an option number (1-{len(request.options)}) for choice **{_short(request.question)}**")
+        raise BackendError(f"could not read {what} after {calls} attempts: {self._scrub(problem)}",
+                           usage=usage, calls=calls, model=model)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -207,15 +317,16 @@ class AnthropicBackend:
     def _judge_model(self) -> str:
         return resolve_model(self._config.judge_model or self._config.default_model, self._config)
 
-    async def _complete(self, *, model: str, system: str | None, user: str, max_tokens: int) -> SessionResult:
-        """One call, all attempts included, within the per-call deadline."""
+    async def _complete(self, **params: Any) -> Any:
+        """One Messages API request, streamed, with transport retries, within the per-call deadline."""
         deadline = self._config.call_deadline
         with trio.move_on_after(deadline) as scope:
-            return await self._attempts(model=model, system=system, user=user, max_tokens=max_tokens)
+            return await self._attempts(**params)
         assert scope.cancelled_caught
         raise BackendError(f"Anthropic API call did not finish within {deadline:g} s ({self._base_url})")
 
-    async def _attempts(self, *, model: str, system: str | None, user: str, max_tokens: int) -> SessionResult:
+    async def _attempts(self, **params: Any) -> Any:
+        model = params["model"]
         attempts = max(1, self._config.max_attempts)
         attempt = 0
         while True:
@@ -223,7 +334,7 @@ class AnthropicBackend:
             failure: str | None = None
             delay = 0.0
             try:
-                return await self._stream_once(model=model, system=system, user=user, max_tokens=max_tokens)
+                return await self._stream_once(params)
             except anthropic.APIStatusError as exc:
                 retryable = exc.status_code == 429 or exc.status_code >= 500 or exc.type in _RETRYABLE_TYPES
                 if not retryable or attempt >= attempts:
@@ -267,24 +378,11 @@ class AnthropicBackend:
             return self._scrub(_describe_malformed(exc, self._base_url))
         return None
 
-    async def _stream_once(self, *, model: str, system: str | None, user: str, max_tokens: int) -> SessionResult:
-        kwargs: dict[str, Any] = {}
-        if system:
-            kwargs["system"] = system
-        async with self._client.messages.stream(
-            model=model,
-            max_tokens=max_tokens,
-            messages=[{"role": "user", "content": user}],
-            **kwargs,
-        ) as stream:
+    async def _stream_once(self, params: dict[str, Any]) -> Any:
+        kwargs = {k: v for k, v in params.items() if v is not None}
+        async with self._client.messages.stream(**kwargs) as stream:
             await _drain(stream, self._config.idle_timeout)
-            message = await stream.get_final_message()
-        text = "".join(block.text for block in message.content if block.type == "text")
-        usage = Usage(
-            input_tokens=int(message.usage.input_tokens or 0),
-            output_tokens=int(message.usage.output_tokens or 0),
-        )
-        return SessionResult(text=text, usage=usage, model=message.model or model)
+            return await stream.get_final_message()
 
     def _delay(self, attempt: int, headers: Any) -> float:
         cfg = self._config
@@ -361,7 +459,49 @@ async def _drain(stream: Any, idle: float) -> None:
             raise _Stalled(idle)
 
 
-def _parse_choice(text: str, options: tuple[str, ...], criteria: str, scrub: _Scrubber) -> int:
+def _correction(problem: str, tool: str) -> str:
+    return (f"<correction>\nYour previous reply could not be used: {problem}. "
+            f"Reply only by calling the `{tool}` tool, with every field filled in.\n</correction>")
+
+
+def _read_decision(message: Any, request: DecisionRequest) -> Decision | str:
+    """The decision in a reply, or a description of what is wrong with the reply."""
+    truncated = message.stop_reason == "max_tokens"
+    calls = [block for block in message.content if block.type == "tool_use"]
+    text = "".join(block.text for block in message.content if block.type == "text").strip()
+    for block in calls:
+        data = block.input if isinstance(block.input, dict) else {}
+        reason = data.get("reason")
+        reason = " ".join(reason.split()) if isinstance(reason, str) else ""
+        if request.kind == "condition":
+            answer = data.get("answer")
+            if isinstance(answer, str) and answer.strip().lower() in ("true", "false", "yes", "no"):
+                answer = answer.strip().lower() in ("true", "yes")
+            if isinstance(answer, bool):
+                return Decision(answer, reason)
+            return f"the `decide` call had answer={answer!r}, not true or false"
+        option = data.get("option")
+        if isinstance(option, str) and option.strip().isdigit():
+            option = int(option.strip())
+        if isinstance(option, int) and not isinstance(option, bool) and 1 <= option <= len(request.options):
+            return Decision(option - 1, reason)
+        return f"the `choose` call had option={option!r}, not a number from 1 to {len(request.options)}"
+    if truncated:
+        return "the reply was cut off at max_tokens before the answer"
+    if not text:
+        return "the reply was empty"
+    if request.kind == "condition":
+        match = re.match(r"[\s*\"'`]*(yes|no|true|false)\b[\s*\"'`.,:;-]*(.*)", text, re.IGNORECASE | re.DOTALL)
+        if match is not None:
+            return Decision(match.group(1).lower() in ("yes", "true"), _first_line(match.group(2)))
+        return f"the model replied in prose instead of YES/NO: {_short(text)!r}"
+    index = _parse_choice(text, request.options)
+    if index is not None:
+        return Decision(index, "")
+    return f"the model replied {_short(text)!r} instead of an option number"
+
+
+def _parse_choice(text: str, options: tuple[str, ...]) -> int | None:
     m = re.match(r"[\s*\"'`]*(?:option\s*)?#?(\d+)\b", text, re.IGNORECASE)
     if m is not None and 1 <= int(m.group(1)) <= len(options):
         return int(m.group(1)) - 1
@@ -369,10 +509,11 @@ def _parse_choice(text: str, options: tuple[str, ...], criteria: str, scrub: _Sc
     for i, label in enumerate(options):
         if reply == label.casefold():
             return i
-    raise BackendError(
-        f"could not read an option number (1-{len(options)}) for choice **{_short(criteria)}**; "
-        f"the model replied {_short(scrub(text))!r}"
-    )
+    return None
+
+
+def _first_line(text: str) -> str:
+    return _short(text.strip().split("\n", 1)[0], 200) if text.strip() else ""
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["DEFAULT_MODEL_ALIASES", "BackendConfig", "resolve_model"]
+__all__ = [
+    "DECISION_MAX_TOKENS",
+    "DEFAULT_EFFORT",
+    "DEFAULT_MODEL_ALIASES",
+    "EFFORT_LEVELS",
+    "BackendConfig",
+    "decision_budget",
+    "resolve_model",
+    "session_budget",
+]
 
 #: Newest model of each family known to the pinned SDK (anthropic 2.14.0, `types/model.py`).
 DEFAULT_MODEL_ALIASES: Mapping[str, str] = MappingProxyType(
@@ -42,7 +51,10 @@ class BackendConfig:
     #: Model used for `**condition**` judgements and `choice` selection.
     judge_model: str | None = None
     base_url: str | None = None
+    #: Output budget of a session (thinking included, capped at half of it; see `session_budget`).
     max_tokens: int = 8192
+    #: Default thinking effort of sessions (`prose run --effort`); programs may set `effort:` per agent.
+    effort: str | None = None
     #: Total tries per request (first try included) for 429 / 5xx / connection errors.
     max_attempts: int = 4
     retry_initial_delay: float = 1.0
@@ -69,3 +81,38 @@ def resolve_model(model: str | None, config: BackendConfig) -> str:
     name = (model or config.default_model).strip()
     aliases = {k.lower(): v for k, v in config.model_aliases.items()}
     return aliases.get(name.lower(), name)
+
+
+# -- thinking and output budgets, per kind of call ------------------------------------------------
+
+#: Effort levels a program (`effort:`) or `prose run --effort` may ask for, and the thinking
+#: budget each gives a session. "none" turns thinking off.
+EFFORT_LEVELS: Mapping[str, int] = MappingProxyType({"none": 0, "low": 1024, "medium": 4096, "high": 16384})
+DEFAULT_EFFORT = "low"
+#: The smallest thinking budget the Messages API accepts.
+MIN_THINKING_BUDGET = 1024
+#: Output budget of a decision call: a forced tool call with a one-sentence reason fits easily.
+DECISION_MAX_TOKENS = 1024
+
+
+def session_budget(effort: str | None, max_tokens: int) -> tuple[dict[str, object], int]:
+    """The `thinking` parameter and `max_tokens` for a session.
+
+    Thinking counts against `max_tokens`, so the thinking budget is capped at half
+    of it: whatever the effort, at least half of the budget is left for the answer.
+    A budget too small for the API's minimum (1024 thinking tokens) turns thinking
+    off rather than starving the answer. Raise `max_tokens` to let a model think more.
+    """
+    level = (effort or DEFAULT_EFFORT).strip().lower()
+    if level not in EFFORT_LEVELS:
+        raise ValueError(f"unknown effort {effort!r}; choose one of: {', '.join(EFFORT_LEVELS)}")
+    budget = min(EFFORT_LEVELS[level], max_tokens // 2)
+    if budget < MIN_THINKING_BUDGET:
+        return {"type": "disabled"}, max_tokens
+    return {"type": "enabled", "budget_tokens": budget}, max_tokens
+
+
+def decision_budget() -> tuple[dict[str, object], int]:
+    """Decisions never think: a forced tool call cannot be combined with thinking, and a
+    condition must be cheap and bounded. The budget leaves room for the reason."""
+    return {"type": "disabled"}, DECISION_MAX_TOKENS

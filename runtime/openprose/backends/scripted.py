@@ -9,8 +9,9 @@ a live model. The script format::
                      {"match": "...", "delay": 0.1, "fail": "message", "times": 2},
                      {"match": "...", "tools": [{"tool": "bash", "input": {"command": "pytest -q"}}],
                       "output": "text"}],
-      "conditions": [{"match": "...", "answers": [false, true]}],
-      "choices":    [{"match": "...", "option": "Label"}],
+      "conditions": [{"match": "...", "answers": [false, true], "reason": "why"}],
+      "choices":    [{"match": "...", "option": "Label", "reason": "why"},
+                     {"match": "...", "fail": "the judge gave up"}],
       "default":    {"delay": 0, "output": "ok"},
       "call_log":   "calls.jsonl"
     }
@@ -21,9 +22,12 @@ or the default apply. A rule's ``tools`` are tool calls made, in order, before i
 output: they run for real in the workspace, through the session's permissions,
 exactly as a model's calls would (inputs follow the SDK agent-toolset schemas, e.g.
 ``read {file_path}``, ``write {file_path, content}``, ``bash {command}``), so
-programs' tool use can be tested offline. Condition answers are consumed in order per rule and the last
-one repeats. A session no rule matches, with no ``default``, is an error: a test
-script should not silently answer something it did not anticipate.
+programs' tool use can be tested offline. Condition answers are consumed in order
+per rule and the last one repeats. A decision rule may give a ``reason`` (shown
+like a model's reason; by default it names the rule) or, instead of an answer,
+``fail`` with a message, which makes that decision fail as a broken model reply
+would. A session no rule matches, with no ``default``, is an error: a test script
+should not silently answer something it did not anticipate.
 
 ``call_log`` (a path, relative to the script file) makes the backend append one
 JSON line per call it completes (``{"kind": "session", "prompt": ...}``), so a
@@ -43,7 +47,7 @@ from typing import Any
 import trio
 
 from ..agents.tools import Toolbox, ToolOutcome
-from .base import BackendError, ContextItem, SessionRequest, SessionResult
+from .base import BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, SessionResult
 
 __all__ = ["ScriptError", "ScriptedBackend", "load_script"]
 
@@ -71,6 +75,8 @@ class _SessionRule:
 class _ConditionRule:
     match: str
     answers: list[bool]
+    reason: str | None = None
+    fail: str | None = None
     used: int = 0
 
 
@@ -78,6 +84,8 @@ class _ConditionRule:
 class _ChoiceRule:
     match: str
     option: str
+    reason: str | None = None
+    fail: str | None = None
 
 
 @dataclass
@@ -178,17 +186,31 @@ def parse_script(text: str, source: str) -> Script:
     conditions = []
     for i, raw in enumerate(c.rules(data, "conditions")):
         where = f"conditions[{i}]"
-        d = c.obj(raw, where, {"match", "answers"})
+        d = c.obj(raw, where, {"match", "answers", "reason", "fail"})
         match = c.string(d, "match", where)
+        reason = c.string(d, "reason", where, required=False)
+        fail = c.string(d, "fail", where, required=False)
         answers = d.get("answers")
+        if fail is not None and answers is None:
+            answers = [False]
+        elif fail is not None:
+            raise c.fail(where, "needs exactly one of 'answers' or 'fail'")
         if not isinstance(answers, list) or not answers or not all(isinstance(a, bool) for a in answers):
             raise c.fail(f"{where}.answers", "expected a non-empty list of true/false")
-        conditions.append(_ConditionRule(match=match or "", answers=list(answers)))
+        conditions.append(_ConditionRule(match=match or "", answers=list(answers), reason=reason, fail=fail))
     choices = []
     for i, raw in enumerate(c.rules(data, "choices")):
         where = f"choices[{i}]"
-        d = c.obj(raw, where, {"match", "option"})
-        choices.append(_ChoiceRule(match=c.string(d, "match", where) or "", option=c.string(d, "option", where) or ""))
+        d = c.obj(raw, where, {"match", "option", "reason", "fail"})
+        fail = c.string(d, "fail", where, required=False)
+        if (fail is None) == ("option" not in d):
+            raise c.fail(where, "needs exactly one of 'option' or 'fail'")
+        choices.append(_ChoiceRule(
+            match=c.string(d, "match", where) or "",
+            option=c.string(d, "option", where, required=fail is None) or "",
+            reason=c.string(d, "reason", where, required=False),
+            fail=fail,
+        ))
     default = None
     if "default" in data:
         default = _session_rule(c, data["default"], "default", is_default=True)
@@ -278,28 +300,39 @@ class ScriptedBackend:
             os.close(fd)
 
     async def judge(self, condition: str, context: tuple[ContextItem, ...]) -> bool:
-        await trio.lowlevel.checkpoint()
-        for rule in self._script.conditions:
-            if rule.match in condition:
-                answer = rule.answers[min(rule.used, len(rule.answers) - 1)]
-                rule.used += 1
-                self._log("judge", condition)
-                return answer
-        raise BackendError(f"script {self._script.source}: no condition rule matches **{_short(condition)}**")
+        return bool((await self.decide(DecisionRequest("condition", condition, (), context))).value)
 
     async def choose(self, criteria: str, options: tuple[str, ...], context: tuple[ContextItem, ...]) -> int:
+        return int((await self.decide(DecisionRequest("choice", criteria, options, context))).value)
+
+    async def decide(self, request: DecisionRequest) -> Decision:
         await trio.lowlevel.checkpoint()
-        for rule in self._script.choices:
-            if rule.match in criteria:
-                if rule.option not in options:
-                    listed = ", ".join(repr(o) for o in options)
+        src = self._script.source
+        if request.kind == "condition":
+            for i, rule in enumerate(self._script.conditions):
+                if rule.match in request.question:
+                    answer = rule.answers[min(rule.used, len(rule.answers) - 1)]
+                    rule.used += 1
+                    if rule.fail is not None:
+                        raise BackendError(rule.fail)
+                    reason = rule.reason or f"scripted: conditions[{i}] answers {'yes' if answer else 'no'}"
+                    self._log("judge", request.question)
+                    return Decision(answer, reason, model="scripted", calls=0)
+            raise BackendError(f"script {src}: no condition rule matches **{_short(request.question)}**")
+        for i, rule in enumerate(self._script.choices):
+            if rule.match in request.question:
+                if rule.fail is not None:
+                    raise BackendError(rule.fail)
+                if rule.option not in request.options:
+                    listed = ", ".join(repr(o) for o in request.options)
                     raise BackendError(
-                        f"script {self._script.source}: choice rule {rule.match!r} picks option {rule.option!r}, "
+                        f"script {src}: choice rule {rule.match!r} picks option {rule.option!r}, "
                         f"which is not among the options ({listed})"
                     )
-                self._log("choose", criteria)
-                return options.index(rule.option)
-        raise BackendError(f"script {self._script.source}: no choice rule matches **{_short(criteria)}**")
+                self._log("choose", request.question)
+                reason = rule.reason or f"scripted: choices[{i}] picks {rule.option!r}"
+                return Decision(request.options.index(rule.option), reason, model="scripted", calls=0)
+        raise BackendError(f"script {src}: no choice rule matches **{_short(request.question)}**")
 
     async def aclose(self) -> None:
         return None

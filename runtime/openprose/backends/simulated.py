@@ -24,12 +24,16 @@ import zlib
 
 import trio
 
-from .base import BackendError, ContextItem, SessionRequest, SessionResult, Usage
+from .base import BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, SessionResult, Usage
 from .config import BackendConfig
 
 __all__ = ["SimulatedBackend"]
 
 _EXCERPT = 80
+
+
+def _nth(n: int) -> str:
+    return {2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
 
 def _stable_hash(text: str) -> int:
@@ -77,19 +81,27 @@ class SimulatedBackend:
         return SessionResult(text=text, usage=usage, model=f"simulated:{label}")
 
     async def judge(self, condition: str, context: tuple[ContextItem, ...]) -> bool:
-        await self._pause()
-        h = _stable_hash(condition)
-        period = 2 + h % 2
-        phase = (h // 2) % period
-        k = self._judge_calls.get(condition, 0)
-        self._judge_calls[condition] = k + 1
-        return (k + phase) % period == 0
+        return bool((await self.decide(DecisionRequest("condition", condition, (), context))).value)
 
     async def choose(self, criteria: str, options: tuple[str, ...], context: tuple[ContextItem, ...]) -> int:
+        return int((await self.decide(DecisionRequest("choice", criteria, options, context))).value)
+
+    async def decide(self, request: DecisionRequest) -> Decision:
         await self._pause()
-        if not options:
-            raise BackendError(f"choice **{_excerpt(criteria, 40)}** has no options to choose from")
-        return _stable_hash(criteria) % len(options)
+        h = _stable_hash(request.question)
+        if request.kind == "condition":
+            period = 2 + h % 2
+            phase = (h // 2) % period
+            k = self._judge_calls.get(request.question, 0)
+            self._judge_calls[request.question] = k + 1
+            answer = (k + phase) % period == 0
+            return Decision(answer, f"simulated: this condition holds on every {_nth(period)} check", calls=0,
+                            model="simulated")
+        if not request.options:
+            raise BackendError(f"choice **{_excerpt(request.question, 40)}** has no options to choose from")
+        index = h % len(request.options)
+        return Decision(index, "simulated: picked by a hash of the criteria, not by judgement", calls=0,
+                        model="simulated")
 
     async def aclose(self) -> None:
         return None
