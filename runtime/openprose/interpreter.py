@@ -311,6 +311,8 @@ class Interpreter:
 
     def journal_session(self, key: str, result: SessionResult) -> ProseError | None:
         """Record a finished session; the failure to do so, if any, for the caller to raise."""
+        if not isinstance(result, SessionResult):
+            return None  # a broken backend: the code after the call reports it
         try:
             self.journal_record(key, {"text": result.text, "model": result.model,
                                       "input_tokens": result.usage.input_tokens,
