@@ -33,7 +33,7 @@ async def prose_client(lsp_client: LanguageClient):  # type: ignore[no-untyped-d
 async def test_prose_lsp_over_stdio(prose_client: LanguageClient, tmp_path: Path) -> None:
     caps = prose_client.init_result.capabilities  # type: ignore[attr-defined]
     assert caps.text_document_sync.change == lsp.TextDocumentSyncKind.Incremental
-    assert caps.execute_command_provider and set(caps.execute_command_provider.commands) == {"openprose.run", "openprose.stop"}
+    assert caps.execute_command_provider and set(caps.execute_command_provider.commands) == {"openprose.estimate", "openprose.run", "openprose.stop"}
     assert caps.rename_provider and caps.rename_provider.prepare_provider
     assert caps.hover_provider and caps.completion_provider and caps.document_formatting_provider
     uri = new_uri(tmp_path)
