@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["Billed", "FakeMessagesAPI", "RecordedRequest", "Reply", "fake_messages_api"]
+__all__ = ["FAULTS", "Billed", "FakeMessagesAPI", "RecordedRequest", "Reply", "fake_messages_api"]
 
 _ids = itertools.count(1)
 
@@ -73,6 +73,15 @@ class Reply:
     delay: float = 0.0
     #: Drop the connection after the first streamed text chunk (a network failure).
     hang_up: bool = False
+    #: Faults of a broken server or proxy (see FAULTS): a raw ``body`` sent as is with
+    #: ``content_type`` (an HTML or empty 200), or a stream ``corrupt``ed in one way.
+    body: bytes | None = None
+    content_type: str = "text/html"
+    #: "bad-json" (an event whose data is not JSON), "wrong-index" (a delta for a block
+    #: that never started), "stall" (stop after the first chunk, keep the connection open
+    #: for ``stall_seconds``), "pings" (only pings for ``stall_seconds``, then close).
+    corrupt: str | None = None
+    stall_seconds: float = 0.0
     #: Answer with a call of the tool the request forces with tool_choice (or `tool_name`),
     #: with this input, after the text: how a model answers a condition or choice.
     tool_input: dict[str, Any] | None = None
@@ -81,8 +90,6 @@ class Reply:
     stop: str | None = None
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
-    #: "bad-json": the first streamed content event carries data that is not JSON (a broken proxy).
-    corrupt: str | None = None
     #: Client tool calls after the text, as (name, input); the reply then stops with "tool_use".
     tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
     #: Server tool calls the API ran itself, as (name, input, result content) — e.g. web_search.
@@ -405,8 +412,12 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.fake._pick(raw)
         if reply.delay and not self._wait(rec, reply.delay):
             return
-        if reply.status != 200:
+        if reply.body is not None:
+            self._send_raw(rec, reply)
+        elif reply.status != 200:
             self._send_error(rec, reply)
+        elif reply.corrupt is not None and body.get("stream"):
+            self._send_corrupt_stream(rec, reply, body)
         elif body.get("stream"):
             self._send_stream(rec, reply, body)
         else:
@@ -430,6 +441,52 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self._write(rec, data)
         rec.finished = True
+        self.fake._touch()
+
+    def _send_raw(self, rec: RecordedRequest, reply: Reply) -> None:
+        data = reply.body or b""
+        rec.reply_status = reply.status
+        self.send_response(reply.status)
+        self.send_header("content-type", reply.content_type)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self._write(rec, data)
+        rec.finished = True
+        self.fake._touch()
+
+    def _send_corrupt_stream(self, rec: RecordedRequest, reply: Reply, body: dict[str, Any]) -> None:
+        """A 200 event stream that goes wrong in the way ``reply.corrupt`` names."""
+        rec.reply_status = 200
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        start = {"type": "message_start", "message": self._message(reply, body)}
+        block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "partial"}}
+        frames: list[bytes] = [_sse("message_start", json.dumps(start))]
+        if reply.corrupt == "bad-json":
+            frames += [_sse("content_block_start", json.dumps(block)), _sse("content_block_delta", '{"type": "content_bl')]
+        elif reply.corrupt == "wrong-index":
+            wrong = dict(delta, index=7)
+            frames += [_sse("content_block_start", json.dumps(block)), _sse("content_block_delta", json.dumps(wrong))]
+        elif reply.corrupt == "stall":
+            frames += [_sse("content_block_start", json.dumps(block)), _sse("content_block_delta", json.dumps(delta))]
+        for frame in frames:
+            if not self._write(rec, b"%x\r\n%s\r\n" % (len(frame), frame)):
+                return
+        if reply.corrupt in ("stall", "pings"):
+            deadline = time.monotonic() + reply.stall_seconds
+            while time.monotonic() < deadline and not self.fake._stopping.is_set():
+                if reply.corrupt == "pings":
+                    ping = _sse("ping", '{"type": "ping"}')
+                    if not self._write(rec, b"%x\r\n%s\r\n" % (len(ping), ping)):
+                        return
+                if not self._wait(rec, 0.05):
+                    return
+        self.close_connection = True
+        if self._write(rec, b"0\r\n\r\n"):
+            rec.finished = True
         self.fake._touch()
 
     def _message(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
@@ -594,6 +651,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.fake._touch()
             return False
+
+
+def _sse(name: str, data: str) -> bytes:
+    return f"event: {name}\ndata: {data}\n\n".encode()
+
+
+#: One reply per way a Messages API (or a proxy in front of it) can fail, for fault-injection tests.
+FAULTS: dict[str, Reply] = {
+    "429": Reply.error(429, "slow down", retry_after=0),
+    "500": Reply.error(500, "internal"),
+    "529-overloaded": Reply.error(529, "overloaded"),
+    "401": Reply.error(401, "bad key"),
+    "400": Reply.error(400, "bad request"),
+    "stream-overloaded": Reply(text="abc", stream_error="overloaded_error"),
+    "hang-up": Reply(text="abcdef", hang_up=True),
+    "bad-json-event": Reply(corrupt="bad-json"),
+    "wrong-content-index": Reply(corrupt="wrong-index"),
+    "html-200": Reply(body=b"<html><body>Gateway says hi</body></html>", content_type="text/html"),
+    "empty-200": Reply(body=b"", content_type="text/event-stream"),
+    "json-200-not-a-message": Reply(body=b'{"hello": "world"}', content_type="application/json"),
+    "stalled-stream": Reply(corrupt="stall", stall_seconds=30.0),
+    "pings-only": Reply(corrupt="pings", stall_seconds=30.0),
+    "slow-headers": Reply(text="late", delay=30.0),
+}
 
 
 def _has_key(headers: dict[str, str], key: str) -> bool:

@@ -2,7 +2,8 @@
 
 The CLI, the interpreter and the language server all go through `analyze`,
 so they agree on every diagnostic. Local programs named by `use` are read
-(never fetched) to learn their inputs and outputs.
+(never fetched) to learn their inputs and outputs, through `files.read_program`
+and only from inside the workspace (see `workspace_root`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .agents.skills import skill_diagnostics
 from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
 from .indentation import tab_diagnostics
+from .files import MAX_PROGRAM_BYTES, confine, read_program
 from .resolve import Resolution, program_alias
 from .syntax import parse, syntax_diagnostics
 
@@ -28,7 +30,16 @@ Reader = Callable[[Path], bytes]
 
 
 def _read(path: Path) -> bytes:
-    return path.read_bytes()
+    return read_program(path)
+
+
+def workspace_root(path: Path | None, workspace: Path | None, allow_outside: bool) -> Path | None:
+    """Where `use` may read from: the given workspace, else the program's directory; None = anywhere."""
+    if allow_outside:
+        return None
+    if workspace is not None:
+        return workspace
+    return path.parent if path is not None else Path.cwd()
 
 
 @dataclass
@@ -40,6 +51,8 @@ class Analysis:
     diagnostics: list[Diagnostic]
     path: Path | None = None
     contracts: dict[str, Contract] = field(default_factory=dict)
+    #: The directory `use` targets must lie in (None: the user allowed anywhere).
+    workspace: Path | None = None
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -82,16 +95,27 @@ def _child_bodies(stmt: m.Stmt) -> list[tuple[m.Stmt, ...]]:
 
 
 def load_contracts(
-    program: m.Program, base: Path | None, reader: Reader = _read, _seen: frozenset[Path] = frozenset()
+    program: m.Program, base: Path | None, reader: Reader = _read, _seen: frozenset[Path] = frozenset(),
+    workspace: Path | None = None,
 ) -> tuple[dict[str, Contract], list[Diagnostic]]:
-    """Contracts of local `use` targets, with a diagnostic for each one that cannot be read."""
+    """Contracts of local `use` targets, with a diagnostic for each one that cannot be read.
+
+    Targets outside ``workspace`` (after following symlinks) are refused; None allows any.
+    """
     contracts: dict[str, Contract] = {}
     problems: list[Diagnostic] = []
     for stmt in program.body:
         if not isinstance(stmt, m.Use) or not is_local_program_path(stmt.path.text):
             continue
         alias = stmt.alias.name if stmt.alias else program_alias(stmt.path.text)
-        target = ((base or Path.cwd()) / stmt.path.text).resolve()
+        try:
+            target = confine((base or Path.cwd()) / stmt.path.text, workspace, stmt.path.text)
+        except OSError as exc:
+            problems.append(
+                Diagnostic("E117", Severity.ERROR, f"cannot read program '{_shown(stmt.path.text)}': {exc.strerror or exc}",
+                           stmt.path.span)
+            )
+            continue
         if target in _seen:
             problems.append(
                 Diagnostic("E117", Severity.ERROR, f"'{stmt.path.text}' imports itself (directly or indirectly)", stmt.path.span)
@@ -102,7 +126,8 @@ def load_contracts(
         except OSError as exc:
             reason = exc.strerror or exc.__class__.__name__
             problems.append(
-                Diagnostic("E117", Severity.ERROR, f"cannot read program '{stmt.path.text}': {reason}", stmt.path.span)
+                Diagnostic("E117", Severity.ERROR, f"cannot read program '{_shown(stmt.path.text)}': {reason}",
+                           stmt.path.span)
             )
             continue
         tree = parse(data)
@@ -120,20 +145,34 @@ def load_contracts(
     return contracts, problems
 
 
+def _shown(text: str) -> str:
+    """A path from the program as safe, short message text (no NUL, no 10 KB names)."""
+    flat = text.replace("\0", "\\0")
+    return flat if len(flat) <= 120 else flat[:119] + "…"
+
+
 def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, tree: ts.Tree | None = None,
-            cache: m.ModelCache | None = None) -> Analysis:
+            cache: m.ModelCache | None = None, workspace: Path | None = None,
+            allow_outside: bool = False) -> Analysis:
     """Parse (unless a tree is given), build the model and run every check.
+
+    `use` targets are read only inside ``workspace`` (default: the program's
+    directory) unless ``allow_outside``. Sources over `MAX_PROGRAM_BYTES` are
+    not parsed: the answer is one diagnostic saying so.
 
     The cyclic garbage collector is paused meanwhile: the model is tens of
     thousands of small objects with no cycles worth collecting, and a
     collection in the middle is what made latency spiky.
     """
+    root = workspace_root(path, workspace, allow_outside)
+    if len(source) > MAX_PROGRAM_BYTES:
+        return too_large(source, path, root)
     enabled = gc.isenabled()
     gc.disable()
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))  # the model follows the program's nesting
     try:
-        return _analyze(source, path, reader, tree, cache)
+        return _analyze(source, path, reader, tree, cache, root)
     except RecursionError:
         return _too_deep(source, path, tree)
     finally:
@@ -144,6 +183,18 @@ def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, 
 
 #: Enough for programs nested several hundred levels deep.
 _RECURSION_LIMIT = 8000
+
+
+def too_large(source: bytes, path: Path | None, workspace: Path | None = None) -> Analysis:
+    """The answer for a source too large to analyze: one diagnostic, an empty program."""
+    tree = parse(b"")
+    program = m.Program(Span.of(tree.root_node), (), b"")
+    _, resolution = check_program(program)
+    size = len(source) / (1024 * 1024)
+    message = (f"the program is {size:.1f} MiB; programs over {MAX_PROGRAM_BYTES // (1024 * 1024)} MiB "
+               "are not analyzed, formatted or run")
+    diagnostic = Diagnostic("E005", Severity.ERROR, message, Span(0, 0, 0, 0, 0, 0))
+    return Analysis(source, tree, program, resolution, [diagnostic], path, workspace=workspace)
 
 
 def _too_deep(source: bytes, path: Path | None, tree: ts.Tree | None) -> Analysis:
@@ -157,7 +208,7 @@ def _too_deep(source: bytes, path: Path | None, tree: ts.Tree | None) -> Analysi
 
 
 def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | None,
-             cache: m.ModelCache | None) -> Analysis:
+             cache: m.ModelCache | None, workspace: Path | None) -> Analysis:
     if tree is None:
         tree = parse(source)
     program = cache.build(tree, source) if cache is not None else m.build_program(tree, source)
@@ -171,7 +222,7 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
         diagnostics = [d for d in diagnostics if not (d.code == "E005" and d.span.start_row in rows)]
         diagnostics.extend(tabs)
     base = path.parent if path is not None else None
-    contracts, problems = load_contracts(program, base, reader)
+    contracts, problems = load_contracts(program, base, reader, workspace=workspace)
     problems.extend(skill_diagnostics(program, base))
     semantic, resolution = check_program(program, contracts=contracts)
     diagnostics.extend(problems)
@@ -187,7 +238,7 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
         ]
     diagnostics.extend(semantic)
     diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
-    return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts)
+    return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts, workspace)
 
 
 def encoding_diagnostics(source: bytes) -> list[Diagnostic]:
@@ -214,4 +265,4 @@ def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-__all__ = ["Analysis", "analyze", "contract_of_program", "load_contracts", "Span"]
+__all__ = ["Analysis", "analyze", "contract_of_program", "load_contracts", "too_large", "workspace_root", "Span"]

@@ -38,6 +38,10 @@ _URL_PATH = re.compile(r"^https?://\S+$")
 _IMPORT_SOURCE = re.compile(r"^(github:|npm:|https?://|\./|\.\./|/|~/|@)")
 
 
+#: Properties that may be followed by an indented block (`key: value` lines) instead of a value.
+_BLOCK_PROPERTIES = frozenset({"permissions", "context", "prompt"})
+
+
 def is_local_program_path(path: str) -> bool:
     return path.endswith(".prose") and not _URL_PATH.match(path)
 
@@ -508,6 +512,11 @@ class _Checker:
                 continue
             if prop.value is None and not prop.has_block:
                 self.error("E005", f"property '{prop.key}' needs a value", prop.key_span)
+                continue
+            if prop.value is None and prop.key not in _BLOCK_PROPERTIES:
+                # `model:` followed by an indented block: the value handlers below need a value.
+                self.error("E005", f"property '{prop.key}' needs a value on its own line, not an indented block",
+                           prop.key_span)
                 continue
             if prop.key != "permissions":
                 self.nested_values(prop.children)

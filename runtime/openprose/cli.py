@@ -8,6 +8,9 @@ read or the command is used wrongly.
 from __future__ import annotations
 
 import json
+import math
+import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from . import __version__
 from .agents.limits import ToolLimits
 from .analysis import analyze
 from .diagnostics import Diagnostic, LineIndex, Severity
+from .files import MAX_PROGRAM_BYTES, confine, read_program
 
 
 @dataclass
@@ -28,24 +32,75 @@ class _Loaded:
     source: bytes
 
 
+@dataclass(frozen=True)
+class _Target:
+    path: Path
+    display: str
+    #: The directory named on the command line, when the file was found under it.
+    root: Path | None = None
+    #: Why the file is refused before reading (e.g. a symlink out of that directory).
+    refused: str | None = None
+
+
 class InputError(Exception):
     """A path that cannot be read; reported with exit code 2."""
 
 
-def iter_program_files(paths: Iterable[str]) -> Iterator[tuple[Path, str]]:
+def _walk(root: Path) -> Iterator[Path]:
+    """`*.prose` entries under ``root``, iteratively (no recursion limit), never following
+    symlinked directories (a loop would never end) and skipping `.prose/` run state."""
+    stack = [root]
+    found: list[Path] = []
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".prose":
+                        stack.append(Path(entry.path))
+                elif entry.name.endswith(".prose"):
+                    found.append(Path(entry.path))
+            except OSError:
+                continue
+    yield from sorted(found)
+
+
+def iter_targets(paths: Iterable[str], *, allow_outside: bool = False) -> Iterator[_Target]:
+    """The files a command works on: named files, and `*.prose` found under named directories.
+
+    A file found under a directory that is a symlink leaving it, or not a regular
+    file (a FIFO, a device), is refused with a reason instead of being read.
+    """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.prose") if p.is_file() and ".prose" not in p.parent.parts)
-            for child in found:
-                yield child, str(child)
+            for child in _walk(path):
+                refused = None
+                try:
+                    if not allow_outside:
+                        confine(child, path, str(child))
+                    if not stat.S_ISREG(child.stat().st_mode):
+                        refused = "not a regular file"
+                except OSError as exc:
+                    refused = exc.strerror or str(exc)
+                yield _Target(child, str(child), path, refused)
         else:
-            yield path, raw
+            yield _Target(path, raw)
+
+
+def iter_program_files(paths: Iterable[str]) -> Iterator[tuple[Path, str]]:
+    for target in iter_targets(paths):
+        if target.refused is None:
+            yield target.path, target.display
 
 
 def load(path: Path, display: str) -> _Loaded:
     try:
-        return _Loaded(path, display, path.read_bytes())
+        return _Loaded(path, display, read_program(path))
     except OSError as exc:
         raise InputError(f"{display}: cannot read: {exc.strerror or exc}") from exc
 
@@ -64,6 +119,10 @@ def diagnostic_record(display: str, diag: Diagnostic, index: LineIndex) -> dict[
     }
 
 
+#: Widest source line shown under a diagnostic; longer lines are cut around the caret.
+SNIPPET_WIDTH = 160
+
+
 def _snippet(index: LineIndex, diag: Diagnostic) -> str:
     span = diag.span
     line = index.line_text(span.start_row)
@@ -72,6 +131,15 @@ def _snippet(index: LineIndex, diag: Diagnostic) -> str:
         end = max(start + 1, index.char_col(span.end_row, span.end_col))
     else:
         end = max(start + 1, len(line))
+    if len(line) > SNIPPET_WIDTH:
+        # A 200 KB line is not echoed whole: show a window around the start of the span.
+        left = max(0, min(start - SNIPPET_WIDTH // 4, len(line) - SNIPPET_WIDTH))
+        right = left + SNIPPET_WIDTH
+        head, tail = ("…" if left else ""), ("…" if right < len(line) else "")
+        line = head + line[left:right] + tail
+        start = start - left + len(head)
+        end = min(end - left + len(head), len(head) + SNIPPET_WIDTH)
+        end = max(end, start + 1)
     number = str(span.start_row + 1)
     pad = " " * len(number)
     return f" {number} | {line}\n {pad} | {' ' * start}{'^' * (end - start)}"
@@ -83,22 +151,28 @@ def main() -> None:
     """OpenProse tooling: check, format and run .prose programs."""
 
 
-def _check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool = False) -> None:
+def _check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool = False,
+           allow_outside: bool = False) -> None:
     records: list[dict[str, object]] = []
     errors = warnings = files = 0
     unreadable: list[str] = []
-    targets = list(iter_program_files(paths))
+    targets = list(iter_targets(paths, allow_outside=allow_outside))
     if not targets:
         click.echo("prose: no .prose files found", err=True)
         sys.exit(2)
-    for path, display in targets:
+    for target in targets:
+        path, display = target.path, target.display
+        if target.refused is not None:
+            unreadable.append(f"{display}: cannot read: {target.refused}")
+            continue
         try:
             loaded = load(path, display)
         except InputError as exc:
             unreadable.append(str(exc))
             continue
         files += 1
-        analysis = analyze(loaded.source, path.resolve())
+        workspace = target.root.resolve() if target.root is not None else None
+        analysis = analyze(loaded.source, path.resolve(), workspace=workspace, allow_outside=allow_outside)
         index = LineIndex(loaded.source)
         found = analysis.diagnostics
         if strict:
@@ -140,6 +214,10 @@ _STRICT = click.option(
     "--strict", is_flag=True,
     help="Apply the language reference's rules where prose deliberately differs (see docs/diagnostics.md).",
 )
+_OUTSIDE = click.option(
+    "--allow-outside-workspace", "allow_outside", is_flag=True,
+    help="Let `use` read programs outside the workspace (the named directory, else the program's own).",
+)
 
 
 @main.command()
@@ -147,9 +225,11 @@ _STRICT = click.option(
 @_FORMAT
 @_SNIPPETS
 @_STRICT
-def check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool) -> None:
+@_OUTSIDE
+def check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool,
+          allow_outside: bool) -> None:
     """Check programs (files or directories) for errors and warnings."""
-    _check(paths, output_format, snippets, strict)
+    _check(paths, output_format, snippets, strict, allow_outside)
 
 
 @main.command()
@@ -157,9 +237,11 @@ def check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bo
 @_FORMAT
 @_SNIPPETS
 @_STRICT
-def compile(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool) -> None:  # noqa: A001 - upstream's word
+@_OUTSIDE
+def compile(paths: tuple[str, ...], output_format: str, snippets: bool, strict: bool,  # noqa: A001
+            allow_outside: bool) -> None:
     """Same as `check`; upstream OpenProse calls validation "compiling"."""
-    _check(paths, output_format, snippets, strict)
+    _check(paths, output_format, snippets, strict, allow_outside)
 
 
 @main.command()
@@ -170,7 +252,10 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     from .fmt import FormatError, format_source
 
     if not paths or paths == ("-",):
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
+        if len(data) > MAX_PROGRAM_BYTES:
+            click.echo(f"<stdin>: programs are limited to {MAX_PROGRAM_BYTES // (1024 * 1024)} MiB", err=True)
+            sys.exit(2)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -187,9 +272,14 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
         return
     changed = failed = 0
     unreadable = False
-    for path, display in iter_program_files(paths):
+    for target in iter_targets(paths):
+        path, display = target.path, target.display
+        if target.refused is not None:
+            click.echo(f"prose: {display}: cannot read: {target.refused}", err=True)
+            unreadable = True
+            continue
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = read_program(path).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             click.echo(f"prose: {display}: cannot read: {getattr(exc, 'strerror', None) or exc}", err=True)
             unreadable = True
@@ -261,7 +351,11 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--model-alias", "alias_pairs", multiple=True, metavar="ALIAS=MODEL_ID",
               help="Map a model alias (sonnet/opus/haiku) to a model id (repeatable).")
 @click.option("--simulated-delay", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="Latency of each simulated session (to watch progress on the offline backend).")
+              help="Latency of each simulated session, 0 to 3600 (to watch progress on the offline backend).")
+@click.option("--idle-timeout", type=float, default=None, metavar="SECONDS",
+              help="Abandon an API attempt after this long without data or a stream event (default 60/90).")
+@click.option("--call-deadline", type=float, default=None, metavar="SECONDS",
+              help="Longest one API call may take, all retries included (default 900).")
 @click.option("--durable", is_flag=True, help="fsync every state file (survives power loss; slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line instead of live progress.")
 @click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
@@ -279,12 +373,21 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
               help="Price file for the cost estimate (default: $OPENPROSE_PRICES or the bundled prices.json).")
 @click.option("--estimate", is_flag=True,
               help="Print how many model calls the program makes at least/at most, and run nothing.")
+@_OUTSIDE
 def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
         simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None,
         assume_yes: bool, max_tool_turns: int, tool_timeout: float, effort: str | None, prices_file: Path | None,
-        estimate: bool) -> None:
+        estimate: bool, idle_timeout: float | None, call_deadline: float | None, allow_outside: bool) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
     from .run_command import estimate_command, run_command
+
+    if not (math.isfinite(simulated_delay) and 0 <= simulated_delay <= MAX_SIMULATED_DELAY):
+        raise click.BadParameter(f"expected 0 to {MAX_SIMULATED_DELAY:g} seconds, got {simulated_delay!r}",
+                                 param_hint="--simulated-delay")
+    for value, hint in ((idle_timeout, "--idle-timeout"), (call_deadline, "--call-deadline")):
+        if value is not None and not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+            raise click.BadParameter(f"expected more than 0 and at most {MAX_TIMEOUT:g} seconds, got {value!r}",
+                                     param_hint=hint)
 
     if estimate:
         sys.exit(estimate_command(file, as_json=as_json))
@@ -304,8 +407,17 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             tool_limits=ToolLimits(max_turns=max_tool_turns, call_timeout=tool_timeout),
             effort=effort,
             prices_file=prices_file,
+            allow_outside=allow_outside,
+            idle_timeout=idle_timeout,
+            call_deadline=call_deadline,
         )
     )
+
+
+#: Upper bound for --simulated-delay: an hour per session is already far beyond any demo.
+MAX_SIMULATED_DELAY = 3600.0
+#: Upper bound for the API timeouts: a day.
+MAX_TIMEOUT = 86400.0
 
 
 @main.command()

@@ -11,6 +11,7 @@ trio scope around it.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import json
 import math
@@ -32,10 +33,14 @@ from .agents.tools import Toolbox
 from .analysis import Analysis, analyze, contract_of_program
 from .accounting import Ledger, PriceError, PriceTable, load_prices
 from .backends.base import Backend, BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, decide_with
+from .backends.base import SessionResult, Usage
 from .context import DECISION_BUDGET, SESSION_BUDGET, Flow, Output, bounded, current_flow, named_in, reset_flow, set_flow
 from .checker import is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
+from .files import confine, read_program
+from .journal import CallJournal
 from .resolve import program_alias
+from .runlock import RunBusy, RunLock
 from .state import RunStateError, RunStore
 from .values import ErrorRecord, Value, as_list, encode, member, number, render, truthy
 
@@ -127,6 +132,10 @@ class RunOptions:
     tool_limits: ToolLimits = ToolLimits()  # per-session tool turns, per-call timeout, output cap
     #: A context value longer than this (characters) reaches an acting session by reference: its binding file.
     inline_context_limit: int = 20_000
+    #: Directory `use` may read programs from (default: the program's own directory).
+    use_root: Path | None = None
+    #: Let `use` read (and run) programs outside that directory, e.g. `../shared.prose` or a symlink out.
+    allow_outside_workspace: bool = False
 
 
 # -------------------------------------------------------------------- errors
@@ -157,8 +166,10 @@ class Frame:
 
     __slots__ = ("kind", "parent", "vars", "exec_id", "kinds")
 
-    def __init__(self, kind: str, parent: "Frame | None", exec_id: int | None = None) -> None:
-        self.kind = kind  # "program" | "block" | "body"
+    def __init__(self, kind: str, parent: "Frame | None", exec_id: int | str | None = None) -> None:
+        # "iteration" is one iteration of a `parallel for` or `pmap`: its `let`s are its own,
+        # so concurrent iterations never read each other's values.
+        self.kind = kind  # "program" | "block" | "body" | "iteration"
         self.parent = parent
         self.vars: dict[str, Value] = {}
         self.kinds: dict[str, str] = {}
@@ -173,6 +184,14 @@ class Frame:
         return None
 
     def namespace(self) -> "Frame":
+        """The program or block invocation this frame belongs to."""
+        frame = self
+        while frame.kind in ("body", "iteration") and frame.parent is not None:
+            frame = frame.parent
+        return frame
+
+    def declarations(self) -> "Frame":
+        """Where a `let` made here is bound: the nearest iteration, block or program frame."""
         frame = self
         while frame.kind == "body" and frame.parent is not None:
             frame = frame.parent
@@ -184,8 +203,8 @@ class Frame:
             frame = frame.parent
         return frame
 
-    def scope_id(self) -> int | None:
-        return self.namespace().exec_id
+    def scope_id(self) -> int | str | None:
+        return self.declarations().exec_id
 
 
 # -------------------------------------------------------------- interpreter
@@ -206,6 +225,8 @@ class Interpreter:
         ask_permission: PermissionAsker | None = None,
         workspace: Path | None = None,
         ledger: Ledger | None = None,
+        journal: CallJournal | None = None,
+        key_prefix: str = "",
     ) -> None:
         self.analysis = analysis
         self.program = analysis.program
@@ -238,6 +259,11 @@ class Interpreter:
         #: Notes (e.g. "truncated") that follow a session's output into every binding file that holds it.
         self.value_notes: dict[str, str] = {}
         self.last_ref: str | None = None  # binding file of the latest session output
+        self.journal = journal if journal is not None else CallJournal.for_run(
+            store.run_dir, redact=store.redactor.value, durable=options.durable)
+        self.key_prefix = key_prefix
+        self._occurrences: dict[tuple[str, str], int] = {}
+        self.reused = 0  # calls answered from the journal of a resumed run
 
     # ------------------------------------------------------------- state
 
@@ -245,7 +271,7 @@ class Interpreter:
              source: m.Stmt | None = None) -> None:
         """Set a binding in the frame that owns it and mirror it to disk."""
         if declare:
-            target = frame.namespace()
+            target = frame.declarations()
         else:
             target = frame.find(name) or frame.root()
         target.vars[name] = value
@@ -262,8 +288,44 @@ class Interpreter:
             note = self.value_notes.get(value)
         try:
             self.store.write_binding(name, text, kind=kind, scope=scope, source=snippet, note=note)
-        except Exception as exc:  # a binding name the store cannot represent must not kill the run
+        except (ValueError, RunStateError) as exc:  # a name the store cannot represent must not kill the run
             self.warn(f"could not record binding '{name}': {exc}", None)
+        except OSError as exc:
+            # Disk full, read-only or deleted state directory: a value that is not on disk
+            # must not be reported as done, so the statement fails (try/catch can see it).
+            raise ProseError(f"could not write binding '{name}' to the run directory {self.store.run_dir}: "
+                             f"{exc.strerror or exc}") from None
+
+    def state_line(self, line: str) -> None:
+        """Append to state.md; a write failure fails the statement instead of being lost."""
+        try:
+            self.store.append_state(line)
+        except OSError as exc:
+            raise ProseError(f"could not write to {self.store.state_path}: {exc.strerror or exc}") from None
+
+    def call_key(self, kind: str, sid: str) -> str:
+        """The journal key of the next `kind` call under statement `sid` (see journal.py)."""
+        count = self._occurrences.get((kind, sid), 0) + 1
+        self._occurrences[(kind, sid)] = count
+        return f"{self.key_prefix}{kind}:{sid}:{count}"
+
+    def journal_session(self, key: str, result: SessionResult) -> ProseError | None:
+        """Record a finished session; the failure to do so, if any, for the caller to raise."""
+        if not isinstance(result, SessionResult):
+            return None  # a broken backend: the code after the call reports it
+        try:
+            self.journal_record(key, {"text": result.text, "model": result.model,
+                                      "input_tokens": result.usage.input_tokens,
+                                      "output_tokens": result.usage.output_tokens})
+        except ProseError as exc:
+            return exc
+        return None
+
+    def journal_record(self, key: str, result: dict[str, Any]) -> None:
+        try:
+            self.journal.record(key, result)
+        except OSError as exc:
+            raise ProseError(f"could not record a finished call in {self.journal.path}: {exc.strerror or exc}") from None
 
     def source_text(self, span: Span) -> str:
         text = self.program.source[span.start_byte : span.end_byte].decode("utf-8", errors="replace")
@@ -294,9 +356,13 @@ class Interpreter:
     def mark_done(self, sid: str, stmt: m.Stmt) -> None:
         name = _bound_name(stmt)
         try:
-            self.store.mark_statement_done(sid, name)
-        except ValueError:
-            self.store.mark_statement_done(sid, None)
+            try:
+                self.store.mark_statement_done(sid, name)
+            except ValueError:
+                self.store.mark_statement_done(sid, None)
+        except OSError as exc:
+            raise ProseError(f"could not record statement {sid} as done in {self.store.state_path}: "
+                             f"{exc.strerror or exc}", stmt.span) from None
 
     async def body(self, stmts: tuple[m.Stmt, ...], frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
         value: Value = None
@@ -305,12 +371,15 @@ class Interpreter:
         return value
 
     async def statement(self, stmt: m.Stmt, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
+        token = _SID.set(sid)
         try:
             return await self._statement(stmt, frame, sid, path)
         except ProseError as exc:
             if exc.span is None:
                 exc.span = stmt.span
             raise
+        finally:
+            _SID.reset(token)
 
     async def _statement(self, stmt: m.Stmt, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
         if isinstance(stmt, (m.AgentDef, m.BlockDef, m.Use, m.Import)):
@@ -377,7 +446,7 @@ class Interpreter:
             index = decision.value
             if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(stmt.options):
                 raise ProseError(f"the backend chose option {index!r}, which does not exist", stmt.criteria.span)
-            self.store.append_state(f"{sid}→ choice:{_state_word(labels[index])}{_state_reason(decision.reason)}")
+            self.state_line(f"{sid}→ choice:{_state_word(labels[index])}{_state_reason(decision.reason)}")
             self.emit("choice", prompt=criteria, answer=labels[index], reason=decision.reason or None, path=path,
                       span=stmt.criteria.span, model=decision.model, usage=_usage_json(decision.usage),
                       totals=self.ledger.snapshot())
@@ -460,6 +529,8 @@ class Interpreter:
         if isinstance(e, m.Str):
             return self.interpolate(e, frame)
         if isinstance(e, m.Number):
+            if not math.isfinite(e.value):
+                raise ProseError(f"the number {_short_number(e.text)} is too large to compute with", e.span)
             return int(e.value) if e.is_integer else e.value
         if isinstance(e, m.Literal):
             return e.value
@@ -532,7 +603,7 @@ class Interpreter:
                                          e.span, path)
             verdict = bool(decision.value)
             answer = "yes" if verdict else "no"
-            self.store.append_state(f"{sid or f'L{e.span.start_row + 1}'}→ condition:{answer}{_state_reason(decision.reason)}")
+            self.state_line(f"{sid or f'L{e.span.start_row + 1}'}→ condition:{answer}{_state_reason(decision.reason)}")
             self.emit("condition", prompt=text, answer=answer, reason=decision.reason or None, path=path, span=e.span,
                       model=decision.model, usage=_usage_json(decision.usage), totals=self.ledger.snapshot())
             return verdict
@@ -550,6 +621,17 @@ class Interpreter:
     async def decide(self, request: DecisionRequest, span: Span, path: tuple[str, ...]) -> Decision:
         """One decision from the backend; every failure becomes a located, catchable ProseError."""
         what = "condition" if request.kind == "condition" else "choice"
+        key = self.call_key(request.kind, _SID.get())
+        recorded = self.journal.get(key)
+        if recorded is not None:
+            value = recorded.get("value")
+            valid = isinstance(value, bool) if request.kind == "condition" else (
+                isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(request.options))
+            if valid:
+                # Decided before the run was interrupted: the resumed run takes the same path.
+                self.reused += 1
+                reason = recorded.get("reason") if isinstance(recorded.get("reason"), str) else ""
+                return Decision(value, reason, model=recorded.get("model"), calls=0)
         try:
             decision = await decide_with(self.backend, request)
         except BackendError as exc:
@@ -560,6 +642,7 @@ class Interpreter:
         except Exception as exc:  # a backend bug must end the run cleanly, not in a traceback
             raise ProseError(f"the {what} could not be decided: {type(exc).__name__}: {exc}", span) from None
         self.ledger.charge(request.kind, decision.model, decision.usage, decision.calls)
+        self.journal_record(key, {"value": decision.value, "reason": decision.reason, "model": decision.model})
         return decision
 
     def binding_ref(self, name: str, scope: int | None) -> str | None:
@@ -734,16 +817,33 @@ class Interpreter:
             request, tools = self.session_tools(request, s, merged, frame, agent_name, session_id, sid, path)
         self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name,
                   model=model_name, session=session_id)
+        key = self.call_key("session", sid)
+        recorded = self.journal.get(key)
+        unrecorded: ProseError | None = None
         attempt = 0
         while True:
             attempt += 1
+            if recorded is not None and isinstance(recorded.get("text"), str):
+                # Finished before the run was interrupted: reuse it (memory was written then too).
+                result = SessionResult(
+                    text=recorded["text"],
+                    usage=Usage(int(recorded.get("input_tokens") or 0), int(recorded.get("output_tokens") or 0)),
+                    model=recorded.get("model") if isinstance(recorded.get("model"), str) else None,
+                    calls=0,  # no API call now: its cost was counted by the run that made it
+                )
+                self.reused += 1
+                break
             try:
+                # The journal entry is written the moment the reply is in (before the toolbox
+                # closes), so a kill after that point never makes a resumed run ask again.
                 try:
                     if tools is not None:
                         async with tools:
                             result = await self.backend.run_session(request, tools)
+                            unrecorded = self.journal_session(key, result)
                     else:
                         result = await self.backend.run_session(request)
+                        unrecorded = self.journal_session(key, result)
                 except (BackendError, trio.Cancelled):
                     raise
                 except Exception as exc:  # a backend bug must end the run cleanly, not in a traceback
@@ -752,14 +852,14 @@ class Interpreter:
             except BackendError as exc:
                 self.ledger.charge("session", exc.model, exc.usage, exc.calls)
                 if attempt <= retries:
-                    self.store.append_state(f"{sid}→ retry:{attempt}/{retries}")
+                    self.state_line(f"{sid}→ retry:{attempt}/{retries}")
                     delay = _backoff_delay(backoff, attempt, self.options.retry_base_delay)
                     if delay:
                         await trio.sleep(delay)
                     continue
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
                           status="failed", error=str(exc), agent=agent_name, session=session_id)
-                self.store.append_state(f"{sid}→ ✗ {_state_word(str(exc))}")
+                self.state_line(f"{sid}→ ✗ {_state_word(str(exc))}")
                 raise ProseError(str(exc), s.span) from exc
             except trio.Cancelled:
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
@@ -771,19 +871,31 @@ class Interpreter:
         note = None
         if result.truncated:
             note = "truncated: the model stopped at max_tokens; this output is incomplete"
-        if persist is not None and agent_name is not None:
-            previous = memory or ""
-            entry = f"## {task[:200]}\n\n{result.text}\n"
-            self.store.write_memory(agent_name, persist, (previous + "\n\n" + entry).strip() + "\n", prompt=task)
         text = result.text
         if note is not None:
             self.value_notes[text] = note
-        if binding is None:
-            self.anon += 1
-            stored = f"anon_{self.anon:03d}"
-            self.persist(stored, text, "let", frame.scope_id(), None, note=note)
-        else:
-            stored = binding
+        try:
+            if persist is not None and agent_name is not None and recorded is None:
+                previous = memory or ""
+                entry = f"## {task[:200]}\n\n{result.text}\n"
+                try:
+                    self.store.write_memory(agent_name, persist, (previous + "\n\n" + entry).strip() + "\n", prompt=task)
+                except OSError as exc:
+                    raise ProseError(f"could not write the memory of agent '{agent_name}': {exc.strerror or exc}",
+                                     s.span) from None
+            if unrecorded is not None:
+                raise unrecorded
+            if binding is None:
+                self.anon += 1
+                stored = f"anon_{self.anon:03d}"
+                self.persist(stored, text, "let", frame.scope_id(), None, note=note)
+            else:
+                stored = binding
+        except ProseError as exc:
+            # The reply exists but is not on disk: the session failed, and says why.
+            self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
+                      status="failed", error=exc.message, agent=agent_name, session=session_id)
+            raise
         self.last_ref = self.binding_ref(stored, frame.scope_id() if binding is None else _scope_of(frame, binding))
         # The label goes into a `name="…"` attribute: no double quotes in it.
         label = binding or "output of session: " + _quote(title)[1:-1].replace('"', "'")
@@ -793,7 +905,7 @@ class Interpreter:
         if note is not None:
             self.warn(f"session {_quote(title)} was cut off at max_tokens; its output is incomplete "
                       "(raise max_tokens: on the agent or session)", s.span, "TRUNCATED")
-            self.store.append_state(f"{sid}→ truncated(max_tokens) {_state_word(binding or stored)}")
+            self.state_line(f"{sid}→ truncated(max_tokens) {_state_word(binding or stored)}")
         self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status="ok",
                   usage=usage, agent=agent_name, model=result.model, session=session_id,
                   truncated=True if note else None, totals=self.ledger.snapshot())
@@ -877,7 +989,7 @@ class Interpreter:
         retries = 0
         prop = props.get("retry")
         if prop is not None and isinstance(prop.value, m.Number):
-            retries = max(0, int(prop.value.value))
+            retries = max(0, _whole(prop.value.value, "retry", prop.value.text, prop.value.span))
         backoff = "none"
         prop = props.get("backoff")
         if prop is not None and prop.value is not None:
@@ -890,7 +1002,7 @@ class Interpreter:
         strategy, policy, count = _join_options(p.modifiers)
         names = [_branch_name(stmt, i) for i, stmt in enumerate(p.body)]
         label = f"L{p.span.start_row + 1}"
-        self.store.append_state(f"{sid}→ ∥start {','.join(_state_word(n) for n in names)}")
+        self.state_line(f"{sid}→ ∥start {','.join(_state_word(n) for n in names)}")
 
         async def run_branch(index: int, branch_path: tuple[str, ...]) -> Value:
             return await self.statement(p.body[index], frame, f"{sid}{_letter(index)}", branch_path)
@@ -905,7 +1017,7 @@ class Interpreter:
                 target = _bound_name(stmt)
                 if target is not None:
                     self.bind(frame, target, outcome.value, source=stmt)
-        self.store.append_state(f"{sid}→ ∥done")
+        self.state_line(f"{sid}→ ∥done")
         return _block_value(outcomes, order, strategy, policy, count)
 
     async def join(
@@ -986,12 +1098,17 @@ class Interpreter:
                 status=outcomes[i].status,
                 error=outcomes[i].error.message if outcomes[i].error else None,
             )
-            if outcomes[i].status == "ok":
-                self.store.append_state(f"{sid}{_letter(i)}→ {_state_word(names[i])} ✓")
-            elif outcomes[i].status == "cancelled":
-                self.store.append_state(f"{sid}{_letter(i)}→ cancelled")
-            else:
-                self.store.append_state(f"{sid}{_letter(i)}→ ✗ {_state_word(outcomes[i].error.message)}")  # type: ignore[union-attr]
+            try:
+                if outcomes[i].status == "ok":
+                    self.store.append_state(f"{sid}{_letter(i)}→ {_state_word(names[i])} ✓")
+                elif outcomes[i].status == "cancelled":
+                    self.store.append_state(f"{sid}{_letter(i)}→ cancelled")
+                else:
+                    self.store.append_state(f"{sid}{_letter(i)}→ ✗ {_state_word(outcomes[i].error.message)}")  # type: ignore[union-attr]
+            except OSError as exc:
+                if outcomes[i].status != "cancelled":
+                    problem = ProseError(f"could not write to {self.store.state_path}: {exc.strerror or exc}")
+                    outcomes[i] = _Outcome("failed", ErrorRecord(problem.message, names[i]), problem)
             if outcomes[i].status != "cancelled":
                 settle(i)
 
@@ -1023,11 +1140,12 @@ class Interpreter:
         items = as_list(await self.simple(loop.collection, frame))
 
         async def one(i: int, item: Value, branch_path: tuple[str, ...]) -> Value:
-            body = Frame("body", frame)
+            iteration_sid = f"{sid}.{i + 1}"
+            body = Frame("iteration", frame, _scope_word(iteration_sid)) if loop.parallel else Frame("body", frame)
             body.vars[loop.item.name] = item
             if loop.index is not None:
                 body.vars[loop.index.name] = i
-            return await self.body(loop.body, body, f"{sid}.{i + 1}", branch_path)
+            return await self.body(loop.body, body, iteration_sid, branch_path)
 
         if not loop.parallel:
             values = []
@@ -1059,7 +1177,7 @@ class Interpreter:
         limit = math.inf
         for mod in loop.modifiers:
             if mod.key == "max" and mod.value is not None:
-                limit = int(float(mod.value))
+                limit = _whole(float(mod.value), "max", mod.value, mod.value_span or mod.span)
         shown = "∞" if limit == math.inf else str(int(limit))
         i = 0
         value: Value = None
@@ -1069,17 +1187,17 @@ class Interpreter:
                 verdict = await self.condition_value(loop.condition, frame, path, sid, mark)
                 stop = verdict if loop.kind == "until" else not verdict
                 if stop:
-                    self.store.append_state(f"{sid}→ loop:{i}/{shown} exit(condition)")
+                    self.state_line(f"{sid}→ loop:{i}/{shown} exit(condition)")
                     return value
             body = Frame("body", frame)
             if loop.index is not None:
                 body.vars[loop.index.name] = i
             i += 1
-            self.store.append_state(f"{sid}→ loop:{i}/{shown}")
+            self.state_line(f"{sid}→ loop:{i}/{shown}")
             mark = current_flow().mark()
             value = await self.body(loop.body, body, f"{sid}.{i}", path)
             await trio.lowlevel.checkpoint()
-        self.store.append_state(f"{sid}→ loop:{i}/{shown} exit(max)")
+        self.state_line(f"{sid}→ loop:{i}/{shown} exit(max)")
         return value
 
     async def pipeline(self, p: m.Pipeline, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
@@ -1090,7 +1208,9 @@ class Interpreter:
 
             async def apply(i: int, item: Value, branch_path: tuple[str, ...], stage: m.PipeStage = stage,
                             stage_sid: str = stage_sid) -> Value:
-                body = Frame("body", frame)
+                # pmap iterations run concurrently: each binds its own `let`s.
+                concurrent = stage.operator == "pmap"
+                body = Frame("iteration", frame, _scope_word(f"{stage_sid}.{i + 1}")) if concurrent else Frame("body", frame)
                 body.vars["item"] = item
                 return await self.body(stage.body, body, f"{stage_sid}.{i + 1}", branch_path)
 
@@ -1144,15 +1264,18 @@ class Interpreter:
         for param, value in zip(block.parameters, args):
             inner.vars[param.name] = value
             inner.kinds[param.name] = "const"
-        self.store.append_state(f"{sid}→ block:{_state_word(block.name.name)}#{exec_id}")
+        self.state_line(f"{sid}→ block:{_state_word(block.name.name)}#{exec_id}")
+        # The body's statement ids come from the call site, not from exec_id (a counter that
+        # concurrent branches advance in any order), so resume finds the same calls again.
+        occurrence = self.call_key("block", sid).rsplit(":", 1)[1]
         self.depth += 1
         try:
-            value = await self.body(block.body, inner, f"{sid}#{exec_id}", path + (f"do {block.name.name}",))
+            value = await self.body(block.body, inner, f"{sid}#{occurrence}", path + (f"do {block.name.name}",))
         except _Return as ret:
             value = ret.value
         finally:
             self.depth -= 1
-        self.store.append_state(f"{sid}→ #{exec_id} done")
+        self.state_line(f"{sid}→ #{exec_id} done")
         return value
 
     async def call_program(self, call: m.Call, frame: Frame, sid: str, path: tuple[str, ...]) -> Value:
@@ -1163,12 +1286,12 @@ class Interpreter:
         if not is_local_program_path(target):
             raise ProseError(f"cannot fetch '{target}': this runtime runs local .prose programs only", use.path.span)
         base = self.analysis.path.parent if self.analysis.path is not None else Path.cwd()
-        file = (base / target).resolve()
         try:
-            source = file.read_bytes()
+            file = confine(base / target, self.analysis.workspace, target)
+            source = read_program(file)
         except OSError as exc:
-            raise ProseError(f"cannot read program '{target}': {exc.strerror or exc}", use.path.span) from exc
-        sub = analyze(source, file)
+            raise ProseError(f"cannot read program '{target}': {exc.strerror or exc}", use.path.span) from None
+        sub = analyze(source, file, workspace=self.analysis.workspace, allow_outside=self.analysis.workspace is None)
         if sub.has_errors:
             first = sub.errors[0]
             raise ProseError(f"'{target}' does not check: line {first.span.start_row + 1}: {first.message}", use.path.span)
@@ -1186,6 +1309,7 @@ class Interpreter:
             sub, self.backend, child_store, emit=self.emit, inputs=inputs, ask_input=self.ask_input,
             options=self.options, path_prefix=path + (f"call {call.function.name}",),
             ask_permission=self.ask_permission, workspace=self.workspace, ledger=self.ledger,
+            journal=self.journal, key_prefix=self.call_key("call", sid) + "/",
         )
         child.depth = self.depth + 1
         child.session_ids = self.session_ids
@@ -1196,7 +1320,11 @@ class Interpreter:
             await child.run(set())
         finally:
             reset_flow(token)
-        child_store.finish()
+        self.reused += child.reused
+        try:
+            child_store.finish()
+        except OSError as exc:
+            raise ProseError(f"could not record the end of '{target}': {exc.strerror or exc}", call.span) from None
         return dict(child.outputs)
 
 
@@ -1260,7 +1388,7 @@ def _join_options(modifiers: tuple[m.Modifier, ...]) -> tuple[str, str, int]:
         elif mod.key == "on-fail" and mod.value:
             policy = mod.value
         elif mod.key == "count" and mod.value:
-            count = int(float(mod.value))
+            count = _whole(float(mod.value), "count", mod.value, mod.value_span or mod.span)
     return strategy, policy, count
 
 
@@ -1310,12 +1438,27 @@ def _tidy(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
+#: Longest wait between two attempts of a session, whatever `retry:`/`backoff:` say.
+MAX_BACKOFF_DELAY = 600.0
+
+
 def _backoff_delay(kind: str, attempt: int, base: float) -> float:
     if kind == "linear":
-        return base * attempt
+        return min(MAX_BACKOFF_DELAY, base * attempt)
     if kind == "exponential":
-        return base * (2 ** (attempt - 1))
+        return min(MAX_BACKOFF_DELAY, base * (2 ** min(attempt - 1, 30)))
     return 0.0
+
+
+def _short_number(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:12]}…({len(text)} digits)"
+
+
+def _whole(value: float, what: str, text: str, span: Span | None) -> int:
+    """A whole-number setting (retry, count, max); a literal too large for a float is an error."""
+    if not math.isfinite(value):
+        raise ProseError(f"{what} {_short_number(text)} is too large", span)
+    return int(value)
 
 
 def _state_reason(reason: str) -> str:
@@ -1361,6 +1504,15 @@ def _state_word(text: str) -> str:
     return word[:80] or "-"
 
 
+def _scope_word(sid: str) -> str:
+    """A statement id as a binding-file scope (letters, digits, dashes)."""
+    return "i" + (re.sub(r"[^A-Za-z0-9]+", "-", sid).strip("-") or "0")
+
+
+#: The statement being run in the current task; conditions key their journal entries by it.
+_SID: contextvars.ContextVar[str] = contextvars.ContextVar("openprose_sid", default="0")
+
+
 def _state_slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "program"
 
@@ -1379,9 +1531,10 @@ def program_parameters(program: m.Program) -> list[m.Input]:
     return params
 
 
-def prepare(source: bytes, path: Path, inputs: Mapping[str, str]) -> Analysis:
+def prepare(source: bytes, path: Path, inputs: Mapping[str, str], options: RunOptions | None = None) -> Analysis:
     """Check a program and its inputs before anything runs."""
-    analysis = analyze(source, path)
+    options = options or RunOptions()
+    analysis = analyze(source, path, workspace=options.use_root, allow_outside=options.allow_outside_workspace)
     if analysis.has_errors:
         count = len(analysis.errors)
         raise ProgramNotRunnable(f"the program has {count} error{'s' if count != 1 else ''}; fix them before running",
@@ -1430,7 +1583,7 @@ async def run_program(
     inputs = dict(inputs or {})
     options = options or RunOptions()
     workdir = Path(workdir) if workdir is not None else Path.cwd()
-    analysis = prepare(source, path, inputs)
+    analysis = prepare(source, path, inputs, options)
     try:
         if resume is not None:
             store = RunStore.open(workdir, resume, durable=options.durable)
@@ -1443,12 +1596,34 @@ async def run_program(
             store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name, durable=options.durable)
     except RunStateError as exc:
         raise ProgramNotRunnable(str(exc)) from exc
+    except OSError as exc:
+        where = workdir / ".prose" / "runs"
+        raise ProgramNotRunnable(f"cannot write the run state under {where}: {exc.strerror or exc}") from None
+    try:
+        lock = RunLock.acquire(store.run_dir)  # held until this run returns; the kernel drops it if we die
+    except RunBusy as exc:
+        raise ProgramNotRunnable(f"run {store.run_id} is already running ({exc}); wait for it to end or stop it") from None
+    except OSError as exc:
+        raise ProgramNotRunnable(f"cannot lock run {store.run_id}: {exc.strerror or exc}") from None
+    try:
+        return await _execute(store, analysis, path, backend, inputs, on_event, resume, ask_input, options,
+                              ask_permission, workdir, prices)
+    finally:
+        lock.release()
+
+
+async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Backend, inputs: dict[str, str],
+                   on_event: EventSink | None, resume: str | None, ask_input: InputAsker | None,
+                   options: RunOptions, ask_permission: PermissionAsker | None, workdir: Path,
+                   prices: PriceTable | None) -> RunResult:
     start = trio.current_time()
+    redactor = store.redactor
 
     def emit(kind: str, **fields: Any) -> None:
         if on_event is None:
             return
-        event = RunEvent(kind, trio.current_time() - start, **fields)
+        # The one point every event passes through: secrets go, at any depth, in any common encoding.
+        event = RunEvent(kind, trio.current_time() - start, **redactor.value(fields))
         try:
             on_event(event)
         except Exception:  # a broken listener must not break the run
@@ -1485,7 +1660,10 @@ async def run_program(
         status, error = "failed", str(exc)
     except Exception as exc:  # a bug (ours or a backend's) still ends the run cleanly: run.end, state.md closed
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
-    except trio.Cancelled:
+    except BaseException as exc:
+        if not _is_cancellation(exc):
+            raise
+        # Ctrl-C or Stop: trio.Cancelled, or (inside a `parallel`) a group of them from the nursery.
         status, error = "cancelled", "the run was cancelled"
         with trio.CancelScope(shield=True):
             _finish(store, interp, status, error, error_span, emit)
@@ -1500,13 +1678,30 @@ async def run_program(
 _RECURSION_LIMIT = 8000
 
 
+def _is_cancellation(exc: BaseException) -> bool:
+    """trio.Cancelled itself, or an exception group made only of Cancelled (what a nursery raises)."""
+    if isinstance(exc, trio.Cancelled):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_cancellation(inner) for inner in exc.exceptions)
+    return False
+
+
 def _finish(store: RunStore, interp: Interpreter, status: str, error: str | None, error_span: Span | None,
             emit: Callable[..., None]) -> RunResult:
     outputs = {name: render(value) for name, value in interp.outputs.items()}
-    if status == "ok":
-        store.finish()
-    else:
-        store.finish(error or status)
+    try:
+        if status == "ok":
+            store.finish()
+        else:
+            store.finish(error or status)
+    except OSError as exc:
+        # The end marker could not be written (disk full, state directory gone): the run
+        # is not on disk as finished, so it must not be reported as ok either.
+        problem = f"could not record the end of the run in {store.state_path}: {exc.strerror or exc}"
+        status, error = "failed", problem if status == "ok" else f"{error}; {problem}"
+    redact = store.redactor.value
+    outputs, error = redact(outputs), redact(error)
     emit("run.end", status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),
          usage=interp.ledger.snapshot())
     return RunResult(status, outputs, store.run_dir, store.run_id, error, error_span, interp.ledger.snapshot())

@@ -26,6 +26,7 @@ from .analysis import analyze
 from .backends import BackendConfig, make_backend
 from .estimate import estimate_program, format_estimate
 from .diagnostics import LineIndex
+from .files import read_program
 from .interpreter import ProgramNotRunnable, RunEvent, RunOptions, RunResult, run_program
 from .progress import RunView
 
@@ -48,10 +49,13 @@ def run_command(
     tool_limits: ToolLimits | None = None,
     effort: str | None = None,
     prices_file: Path | None = None,
+    allow_outside: bool = False,
+    idle_timeout: float | None = None,
+    call_deadline: float | None = None,
 ) -> int:
     err = Console(stderr=True, soft_wrap=True)
     try:
-        source = file.read_bytes()
+        source = read_program(file)
     except OSError as exc:
         err.print(f"prose: {file}: cannot read: {exc.strerror or exc}")
         return EXIT_NOT_RUNNABLE
@@ -63,6 +67,10 @@ def run_command(
             return EXIT_NOT_RUNNABLE
         prices = None  # the run warns that it has no cost estimate
     config = BackendConfig(simulated_delay=max(0.0, simulated_delay), effort=effort)
+    if idle_timeout is not None:
+        config = replace(config, read_timeout=idle_timeout, idle_timeout=idle_timeout)
+    if call_deadline is not None:
+        config = replace(config, call_deadline=call_deadline)
     if aliases:
         merged = dict(config.model_aliases)
         merged.update(aliases)
@@ -72,7 +80,8 @@ def run_command(
     except ValueError as exc:
         err.print(f"prose: {exc}")
         return EXIT_NOT_RUNNABLE
-    options = RunOptions(durable=durable, tool_limits=tool_limits or ToolLimits())
+    options = RunOptions(durable=durable, tool_limits=tool_limits or ToolLimits(),
+                         allow_outside_workspace=allow_outside)
     workspace = workdir or Path.cwd()
     if not workspace.is_dir():
         err.print(f"prose: --workdir {workspace}: not a directory")

@@ -12,8 +12,9 @@ The directory is the durable record of a run: people inspect it, and
   with no newline (only possible after power loss), and the next append starts a
   fresh line, so a torn tail can never corrupt later events.
 * Text that contains the value of a credential-like environment variable (names
-  containing KEY, TOKEN, SECRET, PASSWORD or CREDENTIAL) is redacted before it is
-  written, so an echoed API key never lands on disk.
+  containing KEY, TOKEN, SECRET, PASSWORD or CREDENTIAL), verbatim or in a common
+  encoding, is redacted before it is written (by the runtime's one `Redactor`),
+  so an echoed API key never lands on disk.
 
 Layout under ``root`` (the project directory)::
 
@@ -34,8 +35,10 @@ import re
 import secrets as _secrets
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
+
+from .redact import Redactor, env_secrets
 
 __all__ = ["RunNotFoundError", "RunStateError", "RunStore"]
 
@@ -45,9 +48,7 @@ _SCOPE = re.compile(r"^[A-Za-z0-9-]+$")
 _KIND = re.compile(r"^[a-z][a-z-]*$")
 _SLUG = re.compile(r"^[A-Za-z0-9_.-]+$")
 _EVENT = re.compile(r"^(?P<id>[^\s→]+)→ (?P<rest>.*)$")
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 _DONE = "✓"
-_REDACTED = "[redacted]"
 
 
 class RunStateError(Exception):
@@ -101,11 +102,6 @@ def _atomic_write(path: Path, text: str, durable: bool = True) -> None:
         _fsync_dir(path.parent)
 
 
-def _env_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
-    found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 8}
-    return tuple(sorted(found, key=len, reverse=True))
-
-
 def _fence(text: str) -> str:
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
@@ -157,7 +153,8 @@ class RunStore:
         self._root = Path(root)
         self._run_dir = Path(run_dir)
         self._home = home
-        self._secrets = tuple(secrets) if secrets is not None else _env_secrets(os.environ)
+        self._secrets = tuple(secrets) if secrets is not None else env_secrets(os.environ)
+        self._redactor = Redactor(self._secrets)
         self._durable = durable  # fsync every write (survives power loss, costs ~ms per write)
 
     # -- construction ------------------------------------------------------------------------
@@ -263,10 +260,12 @@ class RunStore:
 
     # -- writing helpers ------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, _REDACTED)
-        return text
+        return self._redactor.text(text)
+
+    @property
+    def redactor(self) -> Redactor:
+        """The redactor this run applies to everything it stores and shows."""
+        return self._redactor
 
     def _write(self, path: Path, text: str) -> None:
         _atomic_write(path, self._redact(text), self._durable)

@@ -19,7 +19,8 @@ from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
 from openprose import syntax
-from openprose.analysis import Analysis, analyze
+from openprose.analysis import Analysis, analyze, too_large
+from openprose.files import MAX_PROGRAM_BYTES, read_program
 from openprose.diagnostics import Diagnostic
 from openprose.model import ModelCache
 
@@ -52,6 +53,8 @@ class Document:
     #: Bumped on every content change, so a version-less document is still ordered.
     generation: int = 0
     analysis_seconds: float = 0.0
+    #: The tree is known to equal a fresh parse of the bytes (see `_reparse`).
+    exact: bool = True
     _text: Text | None = None
 
     @property
@@ -88,25 +91,41 @@ class Document:
         self.source = self.source[:start] + inserted + self.source[end:]
         self._changed()
 
+    def verify(self) -> bool:
+        """Compare an incremental tree with a fresh parse; on a difference adopt the
+        fresh one and drop the analysis. Returns True when the analysis changed."""
+        if self.exact or self.tree is None or self.analysis is None:
+            return False
+        fresh = syntax.parse(self.source)
+        self.exact = True
+        if _same_shape(self.tree.root_node, fresh.root_node):
+            return False
+        self.tree = None  # the next analysis parses from scratch
+        self.cache = ModelCache()
+        self.analysis = None
+        return True
+
     def _changed(self) -> None:
         self._text = None
         self.analysis = None
         self.run_diagnostics = []
         self.generation += 1
 
-    def analyze(self, reader: Callable[[Path], bytes]) -> Analysis:
+    def analyze(self, reader: Callable[[Path], bytes], workspace: Path | None = None,
+                allow_outside: bool = False) -> Analysis:
         """The analysis of the current bytes, computed at most once per change."""
         if self.analysis is not None:
             return self.analysis
         began = time.perf_counter()
-        old = self.tree
-        self.tree = syntax.parse(self.source, old) if old is not None else syntax.parse(self.source)
-        if old is not None and self.tree.root_node.has_error:
-            # Error recovery can settle differently when old subtrees are reused, and
-            # the squiggles must be exactly what `prose check` reports for these bytes:
-            # a broken document is parsed afresh (a few milliseconds even for long files).
-            self.tree = syntax.parse(self.source)
-        self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache)
+        if len(self.source) > MAX_PROGRAM_BYTES:
+            # Not parsed at all: a 50 MB buffer would cost gigabytes and seconds per keystroke.
+            self.tree = None
+            self.analysis = too_large(self.source, self.path, workspace)
+            self.analysis_seconds = time.perf_counter() - began
+            return self.analysis
+        self.tree, self.exact = _reparse(self.source, self.tree)
+        self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache,
+                                workspace=workspace, allow_outside=allow_outside)
         self.analysis_seconds = time.perf_counter() - began
         return self.analysis
 
@@ -117,6 +136,9 @@ class DocumentStore:
     def __init__(self) -> None:
         self._docs: dict[str, Document] = {}
         self.encoding = UTF16
+        #: Workspace folders from the client; `use` stays inside the one holding the document.
+        self.workspace_folders: list[Path] = []
+        self.allow_outside_workspace = False
 
     def open(self, uri: str, version: int | None, text: str) -> Document:
         doc = Document(uri, version, encode(text), self.encoding, uri_to_path(uri))
@@ -125,6 +147,9 @@ class DocumentStore:
 
     def get(self, uri: str) -> Document | None:
         return self._docs.get(uri)
+
+    def all(self) -> list[Document]:
+        return list(self._docs.values())
 
     def close(self, uri: str) -> Document | None:
         return self._docs.pop(uri, None)
@@ -138,7 +163,7 @@ class DocumentStore:
         if path is None:
             return None
         try:
-            data = path.read_bytes()
+            data = read_program(path)
         except OSError:
             return None
         return Document(uri, None, data, self.encoding, path)
@@ -149,10 +174,21 @@ class DocumentStore:
         for doc in self._docs.values():
             if doc.path is not None and _resolved(doc.path) == resolved:
                 return doc.source
-        return path.read_bytes()
+        return read_program(path)  # regular files only, size-capped: a FIFO or /dev/zero cannot stall the server
+
+    def workspace_for(self, doc: Document) -> Path | None:
+        """The workspace folder holding the document, else its own directory (None: no file)."""
+        if doc.path is None:
+            return None
+        here = _resolved(doc.path.parent)  # the folder it was opened from, not where a symlinked file points
+        for folder in sorted(self.workspace_folders, key=lambda p: len(p.parts), reverse=True):
+            root = _resolved(folder)
+            if root == here or root in here.parents:
+                return root
+        return here
 
     def analysis(self, doc: Document) -> Analysis:
-        return doc.analyze(self.read)
+        return doc.analyze(self.read, self.workspace_for(doc), self.allow_outside_workspace)
 
     def dependents(self, changed: Document) -> list[Document]:
         """Open documents whose `use` reads the changed one: their contracts may differ now."""
@@ -166,6 +202,38 @@ class DocumentStore:
     def invalidate(self, doc: Document) -> None:
         """Forget an analysis whose inputs (another file) changed; the bytes did not."""
         doc.analysis = None
+
+
+#: Documents up to this size are parsed from scratch on every change (exact by
+#: construction, and only a few milliseconds); larger ones are reparsed
+#: incrementally and checked against a fresh parse once edits pause.
+EXACT_PARSE_BELOW = 64 * 1024
+
+
+def _reparse(source: bytes, old: ts.Tree | None) -> tuple[ts.Tree, bool]:
+    """The tree of ``source`` and whether it is known to equal a fresh parse.
+
+    An incremental reparse through the indentation scanner can differ from a
+    fresh parse of the same bytes (fuzzing found edits where it does), while the
+    diagnostics must be those of a fresh analysis. Small documents therefore
+    always get a fresh parse; for large ones the incremental tree (fast, and its
+    unchanged subtrees let the model cache skip untouched statements) is used
+    until `Document.verify` compares it with a fresh parse.
+    """
+    if old is None or len(source) <= EXACT_PARSE_BELOW:
+        return syntax.parse(source), True
+    tree = syntax.parse(source, old)
+    if tree.root_node.has_error:
+        # Error recovery settles differently when old subtrees are reused: a broken
+        # document is parsed afresh (a few milliseconds even for long files).
+        return syntax.parse(source), True
+    return tree, False
+
+
+def _same_shape(a: ts.Node, b: ts.Node) -> bool:
+    if a.child_count != b.child_count or str(a) != str(b):
+        return False
+    return all(x.start_byte == y.start_byte and x.end_byte == y.end_byte for x, y in zip(a.children, b.children))
 
 
 def _resolved(path: Path) -> Path:

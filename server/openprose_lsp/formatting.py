@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
+from openprose.files import MAX_PROGRAM_BYTES
 from openprose.fmt import FormatError, format_source
 
 from .positions import Text, decode
@@ -15,6 +16,8 @@ class FormatRefused(Exception):
 
 def format_document(text: Text) -> list[lsp.TextEdit]:
     """One edit replacing the whole document, or none when it is already formatted."""
+    if len(text.source) > MAX_PROGRAM_BYTES:
+        raise FormatRefused(f"OpenProse: not formatting a program over {MAX_PROGRAM_BYTES // (1024 * 1024)} MiB")
     original = decode(text.source)
     try:
         formatted = format_source(original)

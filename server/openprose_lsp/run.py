@@ -30,23 +30,19 @@ from lsprotocol import types as lsp
 
 from openprose.agents.permissions import PermissionRequest
 from openprose.diagnostics import Diagnostic, Severity
+from openprose.redact import redactor
 
 from .documents import Document
 
 log = logging.getLogger(__name__)
 
 RUN_EVENT = "openprose/runEvent"
-_SECRET_ENV = ("ANTHROPIC_API_KEY",)
 _ids = itertools.count(1)
 
 
-def redact(text: str) -> str:
-    """Never let a credential from the environment reach the client."""
-    for name in _SECRET_ENV:
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, "***")
-    return text
+def redact(value: Any) -> Any:
+    """Never let a credential from the environment reach the client (the runtime's one redactor)."""
+    return redactor(os.environ).value(value)
 
 
 def workspace_of(path: Path, folders: Iterable[Path]) -> Path:
@@ -77,6 +73,9 @@ class RunRequest:
     backend: str | None = None
     script: Path | None = None
     inputs: dict[str, str] = field(default_factory=dict)
+    #: Where `use` may read programs from (set by the server from the workspace folders).
+    workspace: Path | None = None
+    allow_outside_workspace: bool = False
 
     @classmethod
     def parse(cls, options: Any, base: Path | None) -> RunRequest:
@@ -304,12 +303,11 @@ class RunManager:
                 pass
 
     async def _execute(self, run: ActiveRun, request: RunRequest, backend: Any) -> None:
-        from openprose.interpreter import ProgramNotRunnable, run_program
+        from openprose.interpreter import ProgramNotRunnable, RunOptions, run_program
 
         doc = run.doc
         path = doc.path or Path(tempfile.gettempdir()) / "openprose-untitled" / "untitled.prose"
         workdir = run.workdir or path.parent  # tools work here; runs are kept in its .prose/runs/
-        workdir.mkdir(parents=True, exist_ok=True)
 
         async def ask_permission(question: PermissionRequest) -> bool:
             return await self._ask_permission(run, question)
@@ -331,13 +329,24 @@ class RunManager:
                 if run.cancel_requested:
                     scope.cancel()
                 try:
+                    # Inside the guard: an exception escaping this task would end the trio
+                    # guest run, and with it Run for every later request.
+                    workdir.mkdir(parents=True, exist_ok=True)
                     result = await run_program(
                         doc.source, path, backend=backend, inputs=request.inputs, workdir=workdir, on_event=on_event,
                         ask_permission=ask_permission,
+                        options=RunOptions(use_root=request.workspace,
+                                           allow_outside_workspace=request.allow_outside_workspace),
                     )
                 except ProgramNotRunnable as exc:
                     message = redact(exc.message)
                     self._attach(run, [d for d in exc.diagnostics if d.code == "RUN"])
+                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
+                    ended = True
+                    self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
+                    return
+                except OSError as exc:
+                    message = redact(f"cannot use {workdir} for the run state: {exc.strerror or exc}")
                     self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
                     ended = True
                     self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
@@ -356,6 +365,8 @@ class RunManager:
                 self._show(lsp.MessageType.Info, "OpenProse: the run was cancelled")
                 return
             self._report(run, result)
+        except Exception:  # noqa: BLE001 - reporting must not end the guest run either
+            log.exception("reporting run %s failed", run.run_id)
         finally:
             run.finished = True
             self._end_progress(run)
@@ -408,7 +419,7 @@ class RunManager:
         self._publish(doc)
 
     def _notify(self, run: ActiveRun, event: dict[str, Any]) -> None:
-        self._protocol.notify(RUN_EVENT, {"uri": run.uri, "runId": run.run_id, "event": event})
+        self._protocol.notify(RUN_EVENT, {"uri": run.uri, "runId": run.run_id, "event": redact(event)})
 
     # ------------------------------------------------------------ progress
 
@@ -467,15 +478,9 @@ def _short(value: str, limit: int = 60) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _redacted(value: Any) -> Any:
-    """Redact every string in an event, nested ones (outputs, tool errors) included."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {key: _redacted(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redacted(item) for item in value]
-    return value
+def _redacted(payload: Any) -> Any:
+    """Every string of an event, at any depth (outputs, paths, tool errors), with secrets removed."""
+    return redact(payload)
 
 
 def _cost(usage: dict[str, Any]) -> str:

@@ -15,10 +15,12 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
+from lsprotocol.types import ResponseError
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -29,7 +31,7 @@ from . import __version__
 from .actions import ESTIMATE_COMMAND, RUN_COMMAND, STOP_COMMAND, code_actions, code_lenses, estimate_message
 from .completion import complete
 from .diagnostics import convert_all
-from .documents import Document, DocumentStore
+from .documents import Document, DocumentStore, uri_to_path
 from .formatting import FormatRefused, format_document
 from .hover import hover
 from .idle_gc import IdleCollector
@@ -50,6 +52,21 @@ REQUEST_FAILED = -32803
 _DEBOUNCE_BELOW = 0.05
 _DEBOUNCE_FRACTION = 0.1
 _DEBOUNCE_MAX = 0.025
+#: Quiet time after which a large, incrementally parsed document is checked against a fresh parse.
+_VERIFY_AFTER = 0.3
+
+
+INVALID_PARAMS = -32602
+
+
+@dataclass(frozen=True)
+class _Malformed:
+    """A message whose params do not fit its method: answered (requests) or dropped, never crashed on."""
+
+    id: Any
+    method: str
+    problem: str
+    jsonrpc: str = "2.0"
 
 
 class ProseProtocol(LanguageServerProtocol):
@@ -57,7 +74,53 @@ class ProseProtocol(LanguageServerProtocol):
 
     pygls would also keep a copy of each document as text, re-split on every
     change; this server never reads it, so the copy is skipped.
+
+    Two pygls behaviours are corrected here, because they break the promise that
+    a long session stays small and every request gets an answer:
+
+    * A request whose params do not fit its method (a negative position, a wrong
+      type, null) fails to deserialize, and pygls drops it unanswered. It gets an
+      InvalidParams error instead; a malformed notification is logged and dropped.
+    * pygls keeps a future per handler in its request table and only requests
+      remove theirs, so every notification handled through a generator (document
+      sync, executeCommand's inner call) left one behind: about 2 KB per edit.
+      Each entry is now removed when its future completes.
     """
+
+    def structure_message(self, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+        if "jsonrpc" in data and "method" in data and "error" not in data:
+            message_type = self.get_message_type(data["method"])
+            if message_type is not None:
+                try:
+                    return self._converter.structure(data, message_type)
+                except Exception as exc:  # noqa: BLE001 - cattrs raises several kinds
+                    return _Malformed(data.get("id"), str(data["method"]), _describe_invalid(exc))
+        return super().structure_message(data)
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, _Malformed):
+            if message.id is not None:
+                self._send_response(
+                    message.id,
+                    error=ResponseError(code=INVALID_PARAMS, message=f"invalid params for {message.method}: {message.problem}"),
+                )
+            else:
+                self._server.window_log_message(  # type: ignore[attr-defined]
+                    lsp.LogMessageParams(type=lsp.MessageType.Warning,
+                                         message=f"ignored {message.method} with invalid params: {message.problem}")
+                )
+            return
+        super().handle_message(message)
+
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):  # type: ignore[no-untyped-def]
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(functools.partial(self._forget_future, msg_id))
+
+    def _forget_future(self, msg_id: Any, future: Any) -> None:
+        if self._request_futures.get(msg_id) is future:
+            del self._request_futures[msg_id]
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):  # type: ignore[no-untyped-def]
@@ -141,12 +204,43 @@ class ProseServer(LanguageServer):
             self.log_error("analysis failed:\n" + traceback.format_exc())
         if edited:
             self.refresh_dependents(doc)
+        if not doc.exact:
+            loop = asyncio.get_running_loop()
+            loop.call_later(_VERIFY_AFTER, self._verify, uri, doc.generation)
+
+    def _verify(self, uri: str, generation: int) -> None:
+        """Once edits pause, make a large document's diagnostics those of a fresh parse."""
+        doc = self.documents.get(uri)
+        if doc is None or doc.generation != generation or uri in self._pending:
+            return  # edited again meanwhile: that edit's flush schedules its own check
+        try:
+            if doc.verify():
+                self.publish(doc)
+        except Exception:  # noqa: BLE001
+            self.log_error("verification failed:\n" + traceback.format_exc())
 
     def refresh_dependents(self, doc: Document) -> None:
         """Programs that `use` this one read its (unsaved) text: check them again soon."""
         for other in self.documents.dependents(doc):
             self.documents.invalidate(other)
             self.schedule(other)
+
+
+def _describe_invalid(exc: BaseException) -> str:
+    """A short account of why params did not deserialize (cattrs nests the real causes)."""
+    leaves: list[str] = []
+
+    def walk(err: BaseException) -> None:
+        inner = getattr(err, "exceptions", None)
+        if inner:
+            for sub in inner:
+                walk(sub)
+        else:
+            note = "; ".join(str(n) for n in getattr(err, "__notes__", []) or [])
+            leaves.append(f"{note + ': ' if note else ''}{type(err).__name__}: {err}"[:200])
+
+    walk(exc)
+    return "; ".join(leaves[:3]) or type(exc).__name__
 
 
 def guarded(default: Callable[[], Any] = lambda: None) -> Callable[[F], F]:
@@ -205,6 +299,11 @@ server = ProseServer()
 @guarded()
 def initialize(ls: ProseServer, params: lsp.InitializeParams) -> None:
     ls.settings.update(params.initialization_options)
+    ls.documents.allow_outside_workspace = ls.settings.allow_outside_workspace
+    folders = [uri_to_path(f.uri) for f in params.workspace_folders or []]
+    if not folders and params.root_uri:
+        folders = [uri_to_path(params.root_uri)]
+    ls.documents.workspace_folders = [f for f in folders if f is not None]
     caps = params.capabilities
     window = caps.window
     ls.runs.supports_progress = bool(window and window.work_done_progress)
@@ -233,6 +332,11 @@ async def shutdown(ls: ProseServer, *_: Any) -> None:
 @guarded()
 def did_change_configuration(ls: ProseServer, params: lsp.DidChangeConfigurationParams) -> None:
     ls.settings.update(params.settings)
+    if ls.documents.allow_outside_workspace != ls.settings.allow_outside_workspace:
+        ls.documents.allow_outside_workspace = ls.settings.allow_outside_workspace
+        for doc in ls.documents.all():
+            ls.documents.invalidate(doc)
+            ls.schedule(doc)
 
 
 # ------------------------------------------------------------ document sync
@@ -253,7 +357,8 @@ def did_change(ls: ProseServer, params: lsp.DidChangeTextDocumentParams) -> None
     ident = params.text_document
     doc = ls.documents.get(ident.uri)
     if doc is None:
-        ls.log_error(f"didChange for a document that is not open: {ident.uri}")
+        ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Warning,
+                                                   message=f"ignored didChange for a document that is not open: {ident.uri}"))
         return
     for change in params.content_changes:
         doc.apply(change)
@@ -457,6 +562,8 @@ async def run_command(ls: ProseServer, *args: Any) -> dict[str, Any]:
         request = RunRequest.parse(args[1] if len(args) > 1 else None, doc.path.parent if doc.path else None)
     except ValueError as exc:
         return _not_run(ls, str(exc))
+    request.workspace = ls.documents.workspace_for(doc)
+    request.allow_outside_workspace = ls.documents.allow_outside_workspace
     analysis = ls.documents.analysis(doc)
     if analysis.has_errors:
         count = len(analysis.errors)

@@ -19,6 +19,8 @@ BACKENDS = ("auto", "simulated", "anthropic")
 class Settings:
     backend: str = "auto"
     model_aliases: dict[str, str] = field(default_factory=dict)
+    #: Let `use` read programs outside the workspace folder (off: a hostile repository stays contained).
+    allow_outside_workspace: bool = False
 
     def update(self, raw: Any) -> None:
         if not isinstance(raw, Mapping):
@@ -29,6 +31,9 @@ class Settings:
         backend = raw.get("backend")
         if isinstance(backend, str) and backend.strip().lower() in BACKENDS:
             self.backend = backend.strip().lower()
+        outside = raw.get("allowUseOutsideWorkspace")
+        if isinstance(outside, bool):
+            self.allow_outside_workspace = outside
         aliases = raw.get("modelAliases")
         if isinstance(aliases, Mapping):
             self.model_aliases = {

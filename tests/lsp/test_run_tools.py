@@ -314,7 +314,7 @@ async def test_secrets_never_reach_questions_or_events(client: LanguageClient, t
     # The runtime redacts tool arguments before anything shows them; the server's own pass covers the rest.
     assert question.message == "OpenProse (fix.prose): Allow agent 'fixer' to use bash: echo [redacted] > key.txt?"
     assert _tool_events(client, run_id)[0]["summary"] == "echo [redacted] > key.txt"
-    assert end["outputs"] == {"report": "the key is ***"}  # nested values too
+    assert end["outputs"] == {"report": "the key is [redacted]"}  # nested values too
     token = f"openprose-{run_id}"
     await until(lambda: any(isinstance(v, lsp.WorkDoneProgressEnd) for v in client.progress_reports.get(token, [])),
                 what="progress end")

@@ -12,7 +12,7 @@ bash process group and closes it whatever happens, cancellation included.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..agents.tools import Toolbox
@@ -62,12 +62,15 @@ async def run_tool_loop(
     toolbox: Toolbox,
     describe: Callable[[Exception], str | None],
     thinking: dict[str, Any] | None = None,
+    drain: Callable[[Any], Awaitable[None]] | None = None,
 ) -> SessionResult:
     """Run one session's tool loop to its final text.
 
     ``describe`` turns an SDK exception into the user-facing message (None for
     exceptions it does not know, which then propagate). Every turn's usage is
-    counted, cache tokens included; a failure reports what the turns so far cost.
+    counted, cache tokens included; a failure reports what the turns so far cost. ``drain`` consumes one
+    turn's stream (the backend passes one with an idle timeout); by default the
+    stream is read to its end.
     """
     from .anthropic_backend import system_param  # the request layout is the plain session's
 
@@ -90,8 +93,11 @@ async def run_tool_loop(
     )
     try:
         async for stream in runner:
-            async for _event in stream:
-                pass
+            if drain is not None:
+                await drain(stream)
+            else:
+                async for _event in stream:
+                    pass
             message = await stream.get_final_message()
             turns += 1
             usage = usage + usage_of(message)

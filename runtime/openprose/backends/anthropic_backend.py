@@ -12,6 +12,14 @@ other trio code. Two SDK behaviours are adjusted here:
 * On its first request the SDK looks up platform details in a worker thread. We fill
   that cache up front so the runtime never starts threads.
 
+Three limits keep a bad network from stalling a run (all in ``BackendConfig``):
+``read_timeout`` (no bytes at all, via the client's ``httpx.Timeout``),
+``idle_timeout`` (no stream event; pings are skipped by the SDK, so a stream that
+only pings trips it) and ``call_deadline`` (all attempts of one call together). A
+response the SDK cannot make sense of (bad JSON in an event, an event for a block
+that does not exist, an HTML or empty 200) becomes a ``BackendError`` too, so
+``retry:`` and ``try`` see it instead of a traceback.
+
 How a request is laid out (see ``render_user_message``): the agent prompt is the
 ``system`` prompt; context bindings become ``<context name="...">`` sections and
 resumed memory a ``<memory>`` section, ahead of the task, inside one user message.
@@ -203,7 +211,7 @@ class AnthropicBackend:
             api_key=api_key,
             base_url=self._base_url,
             max_retries=0,
-            timeout=anthropic.Timeout(self._config.request_timeout, connect=min(30.0, self._config.request_timeout)),
+            timeout=_client_timeout(self._config),
         )
         _prime_platform_cache(self._client)
         # Inside a tool loop the SDK's own retries cover each request; this copy shares the connection pool.
@@ -232,6 +240,7 @@ class AnthropicBackend:
                 thinking=thinking,
                 toolbox=toolbox,
                 describe=lambda exc: self._describe_failure(exc, model),
+                drain=lambda stream: _drain(stream, self._config.idle_timeout),
             )
         message = await self._complete(
             model=model,
@@ -309,7 +318,14 @@ class AnthropicBackend:
         return resolve_model(self._config.judge_model or self._config.default_model, self._config)
 
     async def _complete(self, **params: Any) -> Any:
-        """One Messages API request, streamed, with transport retries; the final message."""
+        """One Messages API request, streamed, with transport retries, within the per-call deadline."""
+        deadline = self._config.call_deadline
+        with trio.move_on_after(deadline) as scope:
+            return await self._attempts(**params)
+        assert scope.cancelled_caught
+        raise BackendError(f"Anthropic API call did not finish within {deadline:g} s ({self._base_url})")
+
+    async def _attempts(self, **params: Any) -> Any:
         model = params["model"]
         attempts = max(1, self._config.max_attempts)
         attempt = 0
@@ -325,7 +341,7 @@ class AnthropicBackend:
                     failure = self._describe_failure(exc, model, attempt)
                 else:
                     delay = self._delay(attempt, exc.response.headers)
-            except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
+            except (anthropic.APIConnectionError, httpx2.TransportError, _Stalled) as exc:
                 # The SDK wraps transport errors while connecting, but one that happens
                 # while reading the stream (e.g. the connection drops) arrives as httpx2's own.
                 if attempt >= attempts:
@@ -334,6 +350,8 @@ class AnthropicBackend:
                     delay = self._delay(attempt, None)
             except anthropic.AnthropicError as exc:
                 failure = self._describe_failure(exc, model, attempt)
+            except _MALFORMED as exc:
+                failure = self._scrub(_describe_malformed(exc, self._base_url))
             if failure is not None:
                 # Raised outside the handler so the SDK exception (which holds the HTTP
                 # request and its auth header) is not even attached as __context__.
@@ -344,8 +362,10 @@ class AnthropicBackend:
         """The user-facing message for an SDK or transport failure (None: not one of ours to describe)."""
         if isinstance(exc, anthropic.APIStatusError):
             return self._describe_status(exc, model, attempt)
-        if isinstance(exc, (anthropic.APIConnectionError, httpx2.TransportError)):
-            if isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
+        if isinstance(exc, (anthropic.APIConnectionError, httpx2.TransportError, _Stalled)):
+            if isinstance(exc, _Stalled):
+                what = f"stalled (no stream event for {exc.seconds:g} s)"
+            elif isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
                 what = "timed out"
             elif isinstance(exc, anthropic.APIConnectionError):
                 what = "could not connect"
@@ -354,11 +374,14 @@ class AnthropicBackend:
             return f"Anthropic API request {what} ({self._base_url}) after {attempt} attempt(s)"
         if isinstance(exc, anthropic.AnthropicError):
             return self._scrub(f"Anthropic SDK error: {type(exc).__name__}: {exc}")
+        if isinstance(exc, _MALFORMED):
+            return self._scrub(_describe_malformed(exc, self._base_url))
         return None
 
     async def _stream_once(self, params: dict[str, Any]) -> Any:
         kwargs = {k: v for k, v in params.items() if v is not None}
         async with self._client.messages.stream(**kwargs) as stream:
+            await _drain(stream, self._config.idle_timeout)
             return await stream.get_final_message()
 
     def _delay(self, attempt: int, headers: Any) -> float:
@@ -384,6 +407,56 @@ class AnthropicBackend:
         if attempt > 1:
             msg += f" (gave up after {attempt} attempts)"
         return self._scrub(msg)
+
+
+class _Stalled(Exception):
+    """No stream event arrived within the idle timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no stream event for {seconds:g} s")
+        self.seconds = seconds
+
+
+#: What the SDK raises on a response it cannot interpret: invalid JSON in an SSE event
+#: (ValueError), an event for a content block that does not exist (IndexError/KeyError),
+#: fields of the wrong type (TypeError/AttributeError, pydantic's ValidationError is a
+#: ValueError), or a 200 that is not a stream at all, so no message ever started (RuntimeError/AssertionError).
+_MALFORMED: tuple[type[BaseException], ...] = (
+    ValueError, KeyError, IndexError, TypeError, AttributeError, RuntimeError, AssertionError,
+)
+
+
+def _describe_malformed(exc: BaseException, base_url: str) -> str:
+    detail = " ".join(str(exc).split())[:160]
+    if isinstance(exc, (AssertionError, RuntimeError)):
+        # The SDK's stream accumulator found no message_start: the 200 was not an event stream.
+        what = "a reply that is not a message stream (an HTML page, an empty body or a proxy's answer?)"
+    else:
+        what = f"a malformed reply ({type(exc).__name__}{': ' + detail if detail else ''})"
+    return f"Anthropic API sent {what} ({base_url})"
+
+
+def _client_timeout(config: BackendConfig) -> httpx2.Timeout:
+    """The SDK client's timeouts: reads bounded by read_timeout, the rest by request_timeout."""
+    total = config.request_timeout
+    return httpx2.Timeout(total, connect=min(30.0, total), read=config.read_timeout)
+
+
+async def _drain(stream: Any, idle: float) -> None:
+    """Consume a message stream, failing when no event arrives for ``idle`` seconds.
+
+    The SDK drops keep-alive pings before they reach us, so each wait here is for a
+    real event; a stream that only pings, or stops mid-reply, raises `_Stalled`.
+    """
+    events = stream.__aiter__()
+    while True:
+        with trio.move_on_after(idle) as scope:
+            try:
+                await events.__anext__()
+            except StopAsyncIteration:
+                return
+        if scope.cancelled_caught:
+            raise _Stalled(idle)
 
 
 def _correction(problem: str, tool: str) -> str:

@@ -63,8 +63,15 @@ class BackendConfig:
     retry_after_cap: float = 60.0
     #: Randomly shorten each backoff by up to this fraction, so parallel branches spread out.
     retry_jitter: float = 0.25
-    #: Seconds without any bytes from the server before a request is abandoned.
+    #: Seconds allowed for connecting, sending, and any other phase without its own limit.
     request_timeout: float = 600.0
+    #: Seconds without any bytes from the server (headers or body) before an attempt is abandoned.
+    read_timeout: float = 60.0
+    #: Seconds without a stream event before an attempt is abandoned; keep-alive pings do not
+    #: count, so a stream that only pings fails too.
+    idle_timeout: float = 90.0
+    #: Total seconds for one call, all attempts and backoff included.
+    call_deadline: float = 900.0
     #: Artificial latency of the simulated backend (seconds).
     simulated_delay: float = 0.0
 

@@ -12,7 +12,8 @@ a live model. The script format::
       "conditions": [{"match": "...", "answers": [false, true], "reason": "why"}],
       "choices":    [{"match": "...", "option": "Label", "reason": "why"},
                      {"match": "...", "fail": "the judge gave up"}],
-      "default":    {"delay": 0, "output": "ok"}
+      "default":    {"delay": 0, "output": "ok"},
+      "call_log":   "calls.jsonl"
     }
 
 The first session rule whose ``match`` occurs in the prompt applies; a rule with
@@ -27,11 +28,18 @@ like a model's reason; by default it names the rule) or, instead of an answer,
 ``fail`` with a message, which makes that decision fail as a broken model reply
 would. A session no rule matches, with no ``default``, is an error: a test script
 should not silently answer something it did not anticipate.
+
+``call_log`` (a path, relative to the script file) makes the backend append one
+JSON line per call it completes (``{"kind": "session", "prompt": ...}``), so a
+test that kills and resumes a run in separate processes can count exactly how
+often each session really ran.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +50,10 @@ from ..agents.tools import Toolbox, ToolOutcome
 from .base import BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, SessionResult
 
 __all__ = ["ScriptError", "ScriptedBackend", "load_script"]
+
+
+#: Longest scripted delay: an hour is far more than any test needs.
+MAX_DELAY = 3600.0
 
 
 class ScriptError(ValueError):
@@ -83,6 +95,7 @@ class Script:
     choices: list[_ChoiceRule]
     default: _SessionRule | None
     source: str
+    call_log: Path | None = None
 
 
 class _Checker:
@@ -113,8 +126,10 @@ class _Checker:
 
     def delay(self, d: dict[str, Any], where: str) -> float:
         value = d.get("delay", 0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise self.fail(f"{where}.delay", f"expected a non-negative number of seconds, got {value!r}")
+        # json.loads reads 1e999 as inf (and NaN/Infinity literally): a delay must be a real, bounded wait.
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or not 0 <= value <= MAX_DELAY):
+            raise self.fail(f"{where}.delay", f"expected a non-negative, finite number of seconds (at most {MAX_DELAY:g}), got {value!r}")
         return float(value)
 
     def rules(self, data: dict[str, Any], key: str) -> list[Any]:
@@ -164,7 +179,7 @@ def parse_script(text: str, source: str) -> Script:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScriptError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    data = c.obj(data, "top level", {"sessions", "conditions", "choices", "default"})
+    data = c.obj(data, "top level", {"sessions", "conditions", "choices", "default", "call_log"})
     sessions = [
         _session_rule(c, raw, f"sessions[{i}]", is_default=False) for i, raw in enumerate(c.rules(data, "sessions"))
     ]
@@ -199,7 +214,14 @@ def parse_script(text: str, source: str) -> Script:
     default = None
     if "default" in data:
         default = _session_rule(c, data["default"], "default", is_default=True)
-    return Script(sessions=sessions, conditions=conditions, choices=choices, default=default, source=source)
+    call_log = c.string(data, "call_log", "top level", required=False)
+    log_path = None
+    if call_log is not None:
+        log_path = Path(call_log)
+        if not log_path.is_absolute():
+            log_path = Path(source).parent / log_path
+    return Script(sessions=sessions, conditions=conditions, choices=choices, default=default, source=source,
+                  call_log=log_path)
 
 
 def load_script(path: Path) -> Script:
@@ -264,7 +286,18 @@ class ScriptedBackend:
             await trio.lowlevel.checkpoint()
         if rule.fail is not None:
             raise BackendError(rule.fail)
+        self._log("session", request.prompt)
         return SessionResult(text=rule.output or "", model="scripted")
+
+    def _log(self, kind: str, text: str) -> None:
+        if self._script.call_log is None:
+            return
+        line = (json.dumps({"kind": kind, "prompt": text, "pid": os.getpid()}, ensure_ascii=False) + "\n").encode()
+        fd = os.open(self._script.call_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
 
     async def judge(self, condition: str, context: tuple[ContextItem, ...]) -> bool:
         return bool((await self.decide(DecisionRequest("condition", condition, (), context))).value)
@@ -283,6 +316,7 @@ class ScriptedBackend:
                     if rule.fail is not None:
                         raise BackendError(rule.fail)
                     reason = rule.reason or f"scripted: conditions[{i}] answers {'yes' if answer else 'no'}"
+                    self._log("judge", request.question)
                     return Decision(answer, reason, model="scripted", calls=0)
             raise BackendError(f"script {src}: no condition rule matches **{_short(request.question)}**")
         for i, rule in enumerate(self._script.choices):
@@ -295,6 +329,7 @@ class ScriptedBackend:
                         f"script {src}: choice rule {rule.match!r} picks option {rule.option!r}, "
                         f"which is not among the options ({listed})"
                     )
+                self._log("choose", request.question)
                 reason = rule.reason or f"scripted: choices[{i}] picks {rule.option!r}"
                 return Decision(request.options.index(rule.option), reason, model="scripted", calls=0)
         raise BackendError(f"script {src}: no choice rule matches **{_short(request.question)}**")
