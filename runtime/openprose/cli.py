@@ -221,7 +221,7 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--input", "-i", "input_pairs", multiple=True, metavar="NAME=VALUE",
               help="Value for a program input (repeatable); NAME=@file reads the value from a file.")
 @click.option("--backend", type=click.Choice(["auto", "simulated", "scripted", "anthropic"]), default="auto",
@@ -229,16 +229,25 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--script", type=click.Path(dir_okay=False, path_type=Path), help="Script file for --backend scripted.")
 @click.option("--model-alias", "alias_pairs", multiple=True, metavar="ALIAS=MODEL_ID",
               help="Map a model alias (sonnet/opus/haiku) to a model id (repeatable).")
-@click.option("--simulated-delay", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="Latency of each simulated session (to watch progress on the offline backend).")
-@click.option("--durable", is_flag=True, help="fsync every state file (survives power loss; slower).")
+@click.option("--simulated-delay", type=float, default=None, metavar="SECONDS",
+              help="Latency of each simulated session (to watch progress on the offline backend; default 0).")
+@click.option("--durable", is_flag=True, default=None, help="fsync every state file (survives power loss; slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line instead of live progress.")
-@click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
+@click.option("--resume", "resume_id", metavar="RUN_ID",
+              help="Continue a killed run with its recorded program, inputs, backend and options.")
+@click.option("--max-output", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Shorten each printed output to N characters (default: print outputs whole).")
+@click.option("--output", "output_name", metavar="NAME",
+              help="Print only this output's raw text on stdout (progress goes to stderr), for scripts.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Project directory that holds .prose/ (default: the current directory).")
-def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
-        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None) -> None:
-    """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
+def run(file: Path | None, input_pairs: tuple[str, ...], backend: str, script: Path | None,
+        alias_pairs: tuple[str, ...], simulated_delay: float | None, durable: bool | None, as_json: bool,
+        resume_id: str | None, max_output: int | None, output_name: str | None, workdir: Path | None) -> None:
+    """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted).
+
+    FILE may be left out with --resume: the run remembers its program.
+    """
     from .run_command import run_command
 
     sys.exit(
@@ -253,8 +262,34 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             workdir=workdir,
             simulated_delay=simulated_delay,
             durable=durable,
+            max_output=max_output,
+            output_name=output_name,
         )
     )
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project directory that holds .prose/ (default: the current directory).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def runs(workdir: Path | None, as_json: bool) -> None:
+    """List runs: status, start time (UTC), program and whether --resume can continue them."""
+    from .run_record import list_runs
+
+    found = list_runs(workdir or Path.cwd())
+    if as_json:
+        click.echo(json.dumps([vars(r) for r in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo(f"no runs under {(workdir or Path.cwd()) / '.prose' / 'runs'}")
+        return
+    rows = [("RUN ID", "STATUS", "STARTED (UTC)", "RESUME", "PROGRAM")]
+    for r in found:
+        rows.append((r.run_id, r.status, r.started.replace("T", " ").rstrip("Z"),
+                     "yes" if r.resumable else f"no: {r.why_not}", r.program))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
 
 
 @main.command()

@@ -11,6 +11,7 @@ trio scope around it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -37,6 +38,7 @@ from .values import ErrorRecord, Value, as_list, encode, member, number, render,
 @dataclass(frozen=True)
 class RunEvent:
     type: str  # run.start | session.start | session.end | branch.start | branch.end | run.end | warning | input
+    #            | condition | choice (an AI judgement and its `answer`)
     t: float
     prompt: str | None = None
     binding: str | None = None
@@ -50,6 +52,7 @@ class RunEvent:
     agent: str | None = None
     model: str | None = None
     code: str | None = None
+    answer: str | None = None  # condition: "yes"/"no"; choice: the chosen option's label
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,7 +68,7 @@ class RunEvent:
         if self.span is not None:
             out["line"] = self.span.start_row + 1
             out["column"] = self.span.start_col + 1
-        for key in ("outputs", "run_dir", "usage", "agent", "model", "code"):
+        for key in ("outputs", "run_dir", "usage", "agent", "model", "code", "answer"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -312,7 +315,7 @@ class Interpreter:
         if isinstance(stmt, m.If):
             for branch in stmt.branches:
                 assert branch.condition is not None
-                if await self.condition_value(branch.condition, frame):
+                if await self.condition_value(branch.condition, frame, path):
                     return await self.body(branch.body, frame, sid, path)
             if stmt.else_branch is not None:
                 return await self.body(stmt.else_branch.body, frame, sid, path)
@@ -332,6 +335,7 @@ class Interpreter:
             if not 0 <= index < len(stmt.options):
                 raise ProseError(f"the backend chose option {index}, which does not exist", stmt.criteria.span)
             self.store.append_state(f"{sid}→ choice:{_state_word(labels[index])}")
+            self.emit("choice", prompt=criteria, answer=labels[index], path=path, span=stmt.criteria.span)
             return await self.body(stmt.options[index].body, frame, sid, path)
         raise ProseError(f"cannot run this statement ({type(stmt).__name__})", stmt.span)
 
@@ -469,10 +473,12 @@ class Interpreter:
             a, b = ln, rn  # type: ignore[assignment]
         return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]  # type: ignore[operator]
 
-    async def condition_value(self, e: Any, frame: Frame) -> bool:
+    async def condition_value(self, e: Any, frame: Frame, path: tuple[str, ...] = ()) -> bool:
         if isinstance(e, m.Condition):
             text = self.interpolate_condition(e, frame)
-            return bool(await self.backend.judge(text, self.visible_context(frame)))
+            verdict = bool(await self.backend.judge(text, self.visible_context(frame)))
+            self.emit("condition", prompt=text, answer="yes" if verdict else "no", path=path, span=e.span)
+            return verdict
         return truthy(await self.simple(e, frame))
 
     def interpolate(self, s: m.Str, frame: Frame) -> str:
@@ -749,6 +755,12 @@ class Interpreter:
                     value = await thunks[i](branch_path)
                 except ProseError as exc:
                     outcomes[i] = _Outcome("failed", ErrorRecord(exc.message, names[i]), exc)
+                except trio.Cancelled:
+                    if not scopes[i].cancel_called:
+                        # The whole run is being cancelled (Ctrl-C): say so before unwinding.
+                        self.emit("branch.end", binding=names[i] if not names[i].startswith("branch ") else None,
+                                  path=branch_path, status="cancelled")
+                    raise
                 else:
                     outcomes[i] = _Outcome("ok", value)
             if outcomes[i].status == "pending":
@@ -834,7 +846,7 @@ class Interpreter:
         value: Value = None
         while i < limit:
             if loop.condition is not None:
-                verdict = await self.condition_value(loop.condition, frame)
+                verdict = await self.condition_value(loop.condition, frame, path)
                 stop = verdict if loop.kind == "until" else not verdict
                 if stop:
                     self.store.append_state(f"{sid}→ loop:{i}/{shown} exit(condition)")
@@ -1092,13 +1104,23 @@ def program_parameters(program: m.Program) -> list[m.Input]:
     return params
 
 
-def prepare(source: bytes, path: Path, inputs: Mapping[str, str]) -> Analysis:
-    """Check a program and its inputs before anything runs."""
-    analysis = analyze(source, path)
-    if analysis.has_errors:
-        count = len(analysis.errors)
-        raise ProgramNotRunnable(f"the program has {count} error{'s' if count != 1 else ''}; fix them before running",
-                                 analysis.errors)
+def declared_inputs(program: m.Program) -> list[str]:
+    """Every `input` name the program declares, wherever it is, in source order."""
+    found: list[str] = []
+    stack: list[object] = [program.body]  # iterative: programs may nest hundreds of levels deep
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple):
+            stack.extend(reversed(node))
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            if isinstance(node, m.Input) and node.name.name not in found:
+                found.append(node.name.name)
+            stack.extend(reversed([getattr(node, f.name) for f in dataclasses.fields(node)]))
+    return found
+
+
+def check_missing_inputs(analysis: Analysis, inputs: Mapping[str, str]) -> None:
+    """Raise ProgramNotRunnable naming every leading input that has no value."""
     missing = [p for p in program_parameters(analysis.program) if p.name.name not in inputs]
     if missing:
         diags = [
@@ -1107,6 +1129,28 @@ def prepare(source: bytes, path: Path, inputs: Mapping[str, str]) -> Analysis:
         ]
         names = ", ".join(p.name.name for p in missing)
         raise ProgramNotRunnable(f"missing input{'s' if len(missing) > 1 else ''}: {names}", diags)
+
+
+def prepare(source: bytes, path: Path, inputs: Mapping[str, str], *, can_ask: bool = False) -> Analysis:
+    """Check a program and its inputs before anything runs.
+
+    An input the program does not declare is an error (a typo would otherwise be
+    ignored silently). A missing input is an error too, unless `can_ask` says the
+    caller will ask for it when the run reaches it.
+    """
+    analysis = analyze(source, path)
+    if analysis.has_errors:
+        count = len(analysis.errors)
+        raise ProgramNotRunnable(f"the program has {count} error{'s' if count != 1 else ''}; fix them before running",
+                                 analysis.errors)
+    declared = declared_inputs(analysis.program)
+    unknown = [name for name in inputs if name not in declared]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        known = f"it declares: {', '.join(declared)}" if declared else "it declares no inputs"
+        raise ProgramNotRunnable(f"{path.name} has no input {names}; {known}")
+    if not can_ask:
+        check_missing_inputs(analysis, inputs)
     for stmt in analysis.program.body:
         if isinstance(stmt, m.Use) and not is_local_program_path(stmt.path.text):
             raise ProgramNotRunnable(
@@ -1128,16 +1172,19 @@ async def run_program(
     resume: str | None = None,
     ask_input: InputAsker | None = None,
     options: RunOptions | None = None,
+    record: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run a program to the end (or until the surrounding trio scope is cancelled).
 
     Raises ProgramNotRunnable before anything runs when the program does not
-    check, an input is missing, or a resumed run cannot be found.
+    check, an input is missing or unknown, or a resumed run cannot be found.
+    `record` (how the run was started: backend, options, ...) is stored in the
+    run directory together with the inputs, so a resume can reuse it.
     """
     inputs = dict(inputs or {})
     options = options or RunOptions()
     workdir = Path(workdir) if workdir is not None else Path.cwd()
-    analysis = prepare(source, path, inputs)
+    store: RunStore | None = None
     try:
         if resume is not None:
             store = RunStore.open(workdir, resume, durable=options.durable)
@@ -1146,10 +1193,29 @@ async def run_program(
                 raise ProgramNotRunnable(
                     f"run {resume} was started from a different version of {path.name}; resume needs the same program"
                 )
-        else:
-            store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name, durable=options.durable)
     except RunStateError as exc:
         raise ProgramNotRunnable(str(exc)) from exc
+    analysis = prepare(source, path, inputs, can_ask=True)
+    if store is not None:
+        # Inputs answered interactively before the kill are in the run's bindings.
+        for param in program_parameters(analysis.program):
+            name = param.name.name
+            if name not in inputs:
+                try:
+                    kept = store.read_binding(name)
+                except RunStateError:
+                    kept = None
+                if kept is not None:
+                    inputs[name] = kept
+    if ask_input is None:
+        check_missing_inputs(analysis, inputs)
+    try:
+        if store is None:
+            store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name, durable=options.durable)
+        if record is not None:
+            store.write_record({**record, "inputs": inputs})
+    except (RunStateError, OSError) as exc:
+        raise ProgramNotRunnable(f"cannot record the run under {workdir}: {exc}") from exc
     start = trio.current_time()
 
     def emit(kind: str, **fields: Any) -> None:
@@ -1161,7 +1227,20 @@ async def run_program(
         except Exception:  # a broken listener must not break the run
             pass
 
-    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input, options=options)
+    asker = ask_input
+    if ask_input is not None and record is not None:
+        declared = set(declared_inputs(analysis.program))
+        recording_store, base_record = store, record
+
+        async def asker(name: str, question: str) -> str:
+            # An answer typed at the terminal is part of how the run was started: keep it for --resume.
+            answer = await ask_input(name, question)
+            if name in declared:
+                inputs[name] = answer
+                recording_store.write_record({**base_record, "inputs": inputs})
+            return answer
+
+    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=asker, options=options)
     done: set[str] = set()
     if resume is not None:
         done = store.completed_statements()
@@ -1178,7 +1257,10 @@ async def run_program(
         status = "ok"
     except RecursionError:
         status, error = "failed", "the program is nested too deeply to run; flatten it (for example with blocks)"
-    except trio.Cancelled:
+    except BaseException as exc:
+        # Cancellation inside a parallel block arrives as a group of Cancelled, one per branch.
+        if not _is_cancellation(exc):
+            raise
         status, error = "cancelled", "the run was cancelled"
         with trio.CancelScope(shield=True):
             _finish(store, interp, status, error, error_span, emit)
@@ -1186,6 +1268,16 @@ async def run_program(
     finally:
         sys.setrecursionlimit(limit)
     return _finish(store, interp, status, error, error_span, emit)
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    """`trio.Cancelled`, or an exception group made only of them (from a nursery)."""
+    if isinstance(exc, trio.Cancelled):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        _, rest = exc.split(trio.Cancelled)
+        return rest is None
+    return False
 
 
 #: Enough for programs nested several hundred levels deep.
@@ -1228,6 +1320,7 @@ __all__ = [
     "RunEvent",
     "RunOptions",
     "RunResult",
+    "declared_inputs",
     "program_parameters",
     "run_program",
 ]

@@ -2,11 +2,17 @@
 
 Kept apart from the click definitions so that the whole flow (backend
 choice, inputs, live display, Ctrl-C, exit codes) is one readable function.
+
+Three ways to show a run: a live tree when stdout is a terminal, plain lines
+and whole outputs when it is not (logs, pipes, files), and `--output NAME`,
+which prints only that output's raw text on stdout (progress goes to stderr).
+A missing input is asked for whenever stdin is a terminal.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sys
 from dataclasses import replace
@@ -16,16 +22,19 @@ import trio
 from rich.console import Console
 from rich.live import Live
 
+from .analysis import analyze, contract_of_program
 from .backends import BackendConfig, make_backend
 from .diagnostics import LineIndex
-from .interpreter import ProgramNotRunnable, RunEvent, RunOptions, RunResult, run_program
-from .progress import RunView
+from .interpreter import ProgramNotRunnable, ProseError, RunEvent, RunOptions, RunResult, run_program
+from .progress import RunView, plain_line
+from .run_record import make_record, resume_settings
+from .state import RunStateError
 
 EXIT_OK, EXIT_FAILED, EXIT_NOT_RUNNABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def run_command(
-    file: Path,
+    file: Path | None,
     *,
     inputs: dict[str, str],
     backend_name: str | None,
@@ -34,16 +43,49 @@ def run_command(
     as_json: bool,
     resume: str | None,
     workdir: Path | None,
-    simulated_delay: float = 0.0,
-    durable: bool = False,
+    simulated_delay: float | None = None,
+    durable: bool | None = None,
+    max_output: int | None = None,
+    output_name: str | None = None,
 ) -> int:
-    err = Console(stderr=True, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    workdir = workdir or Path.cwd()
+    started = None
+    if resume is not None:
+        # The run's record fills in whatever this command line leaves out.
+        try:
+            kept = resume_settings(workdir, resume)
+        except RunStateError as exc:
+            err.print(f"prose: {exc}", markup=False)
+            return EXIT_NOT_RUNNABLE
+        if file is None and kept.program is None:
+            err.print(f"prose: run {resume} has no record of its program; give the program file too", markup=False)
+            return EXIT_NOT_RUNNABLE
+        file = file or kept.program
+        inputs = {**kept.inputs, **inputs}
+        if backend_name is None:
+            backend_name = kept.backend
+            script = script or (kept.script if kept.backend == "scripted" else None)
+        aliases = {**kept.aliases, **aliases}
+        simulated_delay = kept.simulated_delay if simulated_delay is None else simulated_delay
+        durable = kept.durable if durable is None else durable
+        started = kept.started
+    if file is None:
+        err.print("prose: give a program file to run (or --resume RUN_ID)", markup=False)
+        return EXIT_NOT_RUNNABLE
     try:
         source = file.read_bytes()
     except OSError as exc:
-        err.print(f"prose: {file}: cannot read: {exc.strerror or exc}")
+        err.print(f"prose: {file}: cannot read: {exc.strerror or exc}", markup=False)
         return EXIT_NOT_RUNNABLE
-    config = BackendConfig(simulated_delay=max(0.0, simulated_delay))
+    if output_name is not None:
+        declared = contract_of_program(analyze(source, file.resolve()).program, str(file)).outputs
+        if output_name not in declared:
+            known = f"it declares: {', '.join(declared)}" if declared else "it declares no outputs"
+            err.print(f"prose: {file.name} has no output {output_name!r}; {known}", markup=False)
+            return EXIT_NOT_RUNNABLE
+    delay = max(0.0, simulated_delay or 0.0)
+    config = BackendConfig(simulated_delay=delay)
     if aliases:
         merged = dict(config.model_aliases)
         merged.update(aliases)
@@ -51,18 +93,37 @@ def run_command(
     try:
         backend = make_backend(backend_name, script=script, config=config)
     except ValueError as exc:
-        err.print(f"prose: {exc}")
+        err.print(f"prose: {exc}", markup=False)
         return EXIT_NOT_RUNNABLE
-    options = RunOptions(durable=durable)
-    return trio.run(_main, file, source, backend, inputs, as_json, resume, workdir or Path.cwd(), err, options)
+    options = RunOptions(durable=bool(durable))
+    record = make_record(program=file, backend=backend.name, script=script, aliases=aliases,
+                         simulated_delay=delay, durable=bool(durable), started=started)
+    show = _Display(as_json=as_json, max_output=max_output, output_name=output_name,
+                    explicit_workdir=workdir if workdir != Path.cwd() else None)
+    return trio.run(_main, file, source, backend, inputs, resume, workdir, err, options, record, show)
 
 
-async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resume, workdir: Path, err: Console,
-                options: RunOptions) -> int:
-    out = Console(soft_wrap=not sys.stdout.isatty())
-    view = RunView(file.name)
-    interactive = not as_json and sys.stdin.isatty() and out.is_terminal
-    live = Live(view.render(), console=out, auto_refresh=False, transient=False) if interactive else None
+class _Display:
+    """How this invocation shows the run (chosen from the flags and whether stdout is a terminal)."""
+
+    def __init__(self, *, as_json: bool, max_output: int | None, output_name: str | None,
+                 explicit_workdir: Path | None) -> None:
+        self.as_json = as_json
+        self.max_output = max_output
+        self.output_name = output_name
+        self.explicit_workdir = explicit_workdir
+        # With --output, stdout carries the output's text only; progress goes to stderr.
+        self.progress = sys.stderr if output_name is not None else sys.stdout
+        self.live = not as_json and self.progress.isatty()
+
+
+async def _main(file: Path, source: bytes, backend, inputs, resume, workdir: Path, err: Console,
+                options: RunOptions, record: dict, show: _Display) -> int:
+    as_json = show.as_json
+    out = Console(file=show.progress, soft_wrap=not show.live, highlight=False)
+    view = RunView(file.name, simulated=backend.name == "simulated", max_output=show.max_output)
+    live = Live(view.render(), console=out, auto_refresh=False, transient=False) if show.live else None
+    can_ask = sys.stdin.isatty()
     result: RunResult | None = None
     interrupted = False
 
@@ -72,18 +133,24 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
             sys.stdout.flush()
             return
         view.feed(event)
-        if live is None and event.type in ("session.end", "branch.end", "warning"):
-            _print_line(out, event)
+        if live is None and show.output_name is None:
+            line = plain_line(event)
+            if line is not None:
+                show.progress.write(line + "\n")
+                show.progress.flush()
 
     async def ask(name: str, question: str) -> str:
         if live is not None:
             live.update(view.render(), refresh=True)  # show what finished before the question
             live.stop()
+        prompt = f"input {name}" + (f": {question}" if question and question != name else "") + "\n> "
         try:
-            answer = await trio.to_thread.run_sync(lambda: out.input(f"[bold]{question or name}[/]\n> "))
+            answer = await trio.to_thread.run_sync(_read_answer, prompt, live is not None)
         finally:
             if live is not None:
                 live.start()
+        if answer is None:
+            raise ProseError(f"no value for input '{name}' (stdin closed); pass --input {name}=…")
         return answer
 
     async with trio.open_nursery() as nursery:
@@ -112,7 +179,7 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
             with run_scope:
                 result = await run_program(
                     source, file.resolve(), backend=backend, inputs=inputs, workdir=workdir, on_event=on_event,
-                    resume=resume, ask_input=ask if interactive else None, options=options,
+                    resume=resume, ask_input=ask if can_ask else None, options=options, record=record,
                 )
         except ProgramNotRunnable as exc:
             nursery.cancel_scope.cancel()
@@ -124,35 +191,40 @@ async def _main(file: Path, source: bytes, backend, inputs, as_json: bool, resum
             with trio.CancelScope(shield=True):
                 await backend.aclose()
         nursery.cancel_scope.cancel()
+    final = view.final
     if live is not None:
         live.update(view.render(), refresh=True)
         live.stop()
-    elif not as_json:
-        final = view.final
-        if final is not None:
-            out.print(view.summary(final))
+    elif not as_json and final is not None and show.output_name is None:
+        show.progress.write(view.plain_summary(final))
+        show.progress.flush()
+    if show.output_name is not None and final is not None and not as_json:
+        if live is None:
+            # The summary without outputs, so stderr still says how the run went.
+            err.print(view.plain_summary(replace(final, outputs=None)).rstrip("\n"), markup=False)
+        text = (final.outputs or {}).get(show.output_name)
+        if text is not None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
     if interrupted or result is None:
         if not as_json:
             run_id = Path(view.run_dir).name if view.run_dir else None
-            hint = f"; continue with: prose run --resume {run_id} {file}" if run_id else ""
+            where = f" --workdir {shlex.quote(str(show.explicit_workdir))}" if show.explicit_workdir else ""
+            hint = f"; continue with: prose run --resume {run_id}{where}" if run_id else ""
             err.print(f"[yellow]interrupted{hint}[/]")
         return EXIT_INTERRUPTED
     return EXIT_OK if result.status == "ok" else EXIT_FAILED
 
 
-def _print_line(out: Console, event: RunEvent) -> None:
-    """Plain progress lines when stdout is not a terminal (logs, CI)."""
-    where = " / ".join(event.path)
-    prefix = f"[{event.t:7.2f}s]"
-    if event.type == "warning":
-        out.print(f"{prefix} warning: {event.error}", highlight=False)
-    elif event.type == "session.end":
-        title = " ".join((event.prompt or "").split())[:70]
-        bind = f"{event.binding} = " if event.binding else ""
-        tail = f": {event.error}" if event.error else ""
-        out.print(f"{prefix} {event.status:9} {bind}{title}{'  (' + where + ')' if where else ''}{tail}", highlight=False)
-    elif event.type == "branch.end" and event.status != "ok":
-        out.print(f"{prefix} branch {where} {event.status}{': ' + event.error if event.error else ''}", highlight=False)
+def _read_answer(prompt: str, on_stdout: bool) -> str | None:
+    """Ask on the terminal (runs in a worker thread: reading stdin blocks). None when stdin is closed."""
+    stream = sys.stdout if on_stdout and sys.stdout.isatty() else sys.stderr
+    stream.write(prompt)
+    stream.flush()
+    line = sys.stdin.readline()
+    if not line:
+        return None
+    return line.rstrip("\n").rstrip("\r")
 
 
 def _report_not_runnable(err: Console, file: Path, source: bytes, exc: ProgramNotRunnable, as_json: bool) -> None:
