@@ -21,6 +21,7 @@ import {
   API_KEY_SECRET,
   CONFIG_SECTION,
   ClientCommands,
+  EXAMPLE_PROGRAM,
   INSTALL_COMMAND,
   LANGUAGE_ID,
   RUN_EVENT_NOTIFICATION,
@@ -118,6 +119,7 @@ class OpenProseExtension implements vscode.Disposable {
     register(ClientCommands.clearApiKey, () => this.clearApiKey());
     register(ClientCommands.showRunOutput, () => this.runChannel.show(true));
     register(ClientCommands.showInstallHelp, () => this.showInstallHelp());
+    register(ClientCommands.openExample, () => this.openExample());
     register(ClientCommands.clearRuns, () => {
       this.tracker.clearFinished();
       this.refreshRunState();
@@ -380,6 +382,25 @@ class OpenProseExtension implements vscode.Disposable {
    * object `{ uri?, backend?, script?, inputs? }` (for example as keybinding
    * args), whose options are passed on to the server's `openprose.run`.
    */
+  /**
+   * Copies the bundled example into the extension's storage (so the user may
+   * edit and run it, and its run state stays out of their projects) and
+   * opens it. Running the command again restores the original.
+   */
+  private async openExample(): Promise<void> {
+    const source = vscode.Uri.joinPath(this.context.extensionUri, EXAMPLE_PROGRAM);
+    const folder = vscode.Uri.joinPath(this.context.globalStorageUri, 'examples');
+    const target = vscode.Uri.joinPath(folder, 'hello.prose');
+    try {
+      await vscode.workspace.fs.createDirectory(folder);
+      await vscode.workspace.fs.writeFile(target, await vscode.workspace.fs.readFile(source));
+      const document = await vscode.workspace.openTextDocument(target);
+      await vscode.window.showTextDocument(document, { preview: false });
+    } catch (error) {
+      void vscode.window.showErrorMessage(`OpenProse: could not open the example: ${errorMessage(error)}`);
+    }
+  }
+
   private async runProgram(arg: unknown, simulated: boolean): Promise<void> {
     const { target, options } = parseRunArgument(arg);
     if (simulated) {
