@@ -342,7 +342,9 @@ class OpenProseExtension implements vscode.Disposable {
     if (editor && editor.document.languageId === LANGUAGE_ID) {
       return editor.document.uri;
     }
-    return undefined;
+    // Run from a non-text editor (the Get started walkthrough): the program shown beside it.
+    const visible = vscode.window.visibleTextEditors.filter((e) => e.document.languageId === LANGUAGE_ID);
+    return visible.length === 1 ? visible[0].document.uri : undefined;
   }
 
   private async saveDocument(arg: unknown): Promise<void> {

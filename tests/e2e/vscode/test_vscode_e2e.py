@@ -53,6 +53,7 @@ SERVER_STEPS = [
     "quick-fix",
     "completion-in-parallel-modifiers",
     "run-simulated-from-palette",
+    "walkthrough-opens-and-runs-example",
     "run-progress-cancel",
     "code-lens-run",
     "api-key-secret-storage",
