@@ -29,6 +29,8 @@ export interface RunEvent {
   agent?: string | null;
   model?: string | null;
   code?: string | null;
+  /** condition: "yes" / "no"; choice: the chosen option. */
+  answer?: string | null;
 }
 
 export interface RunEventParams {
@@ -380,6 +382,12 @@ export class RunTracker {
           const where = typeof event.line === 'number' ? ` (line ${event.line})` : '';
           lines.push(`${stamp} ⚠ warning${where}: ${event.error}`);
         }
+        break;
+      }
+      case 'condition':
+      case 'choice': {
+        const what = event.type === 'choice' ? 'choice ' : '';
+        lines.push(`${stamp} ◆ ${what}**${excerpt(event.prompt ?? '')}** → ${event.answer ?? '?'}`);
         break;
       }
       case 'input': {
