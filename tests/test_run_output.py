@@ -157,6 +157,29 @@ def test_missing_input_is_asked_for_on_a_terminal(tmp_path: Path) -> None:
     assert json.loads((run / "run.json").read_text())["inputs"] == {"topic": "autumn owls"}
 
 
+def test_terminal_shows_outputs_whole_and_judgements_with_answers(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    program = repo / "examples" / "loops.prose"
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({
+        "conditions": [{"match": "reads well", "answers": [False, True]},
+                       {"match": "too abrupt", "answers": [False]}, {"match": "too long", "answers": [True]}],
+        "choices": [{"match": "which title", "option": "After the Storm"}],
+        "default": {"output": LONG},
+    }))
+    term = PtyProcess([*PROSE, "run", "--backend", "scripted", "--script", str(script), str(program)],
+                      cwd=tmp_path, env=_env(), columns=140)
+    code, text = term.finish(timeout=60)
+    assert code == 0, text
+    last = text[text.rindex("loops.prose"):]
+    assert re.search(r"◆ \*\*the story reads well from start to end\*\* → yes  \(checked 2×: no, yes\)", last), last
+    assert "◆ **the ending is too abrupt** → no" in last and "◆ **the ending is too long** → yes" in last
+    assert "◆ choice **which title suits the story best** → After the Storm" in last
+    assert "output title" in last
+    for line in LONG.splitlines():  # every line of the 4,500-character output, each on its own row
+        assert re.search(r"│ " + re.escape(line.rstrip()) + r"\s*│", last), line
+
+
 def test_live_tree_after_ctrl_c_marks_everything_unfinished_cancelled(tmp_path: Path) -> None:
     program = (
         'let topics = ["a", "b", "c"]\n'
