@@ -28,9 +28,11 @@ set +e
 "$VPY" -m pytest "$@" >>"$LOG" 2>&1
 status=$?
 set -e
-summary="$(grep -E '(passed|failed|errors?|skipped|no tests ran).* in [0-9.]+s' "$LOG" | tail -1 | sed -E 's/^=+ //; s/ =+$//')"
+closing="$(grep -E '(passed|failed|errors?|skipped|no tests ran).* in [0-9.]+s' "$LOG" | tail -1)"
+summary="$(printf '%s' "$closing" | sed -E 's/^=+ //; s/ =+$//')"
 if [ "$status" -eq 0 ]; then
-  printf '%s✓%s Python test suite: %s %s(%ss)%s\n' "$GREEN" "$RESET" "$summary" "$DIM" "$((SECONDS - start))" "$RESET"
+  printf '%s✓%s Python test suite %s(%ss)%s\n' "$GREEN" "$RESET" "$DIM" "$((SECONDS - start))" "$RESET"
+  printf '%s\n' "$closing"  # pytest's own closing line, last, for whoever reads the result
   exit 0
 fi
 if [ "$status" -eq 5 ]; then
