@@ -397,7 +397,13 @@ class OpenProseExtension implements vscode.Disposable {
       await vscode.workspace.fs.createDirectory(folder);
       await vscode.workspace.fs.writeFile(target, await vscode.workspace.fs.readFile(source));
       const document = await vscode.workspace.openTextDocument(target);
-      await vscode.window.showTextDocument(document, { preview: false });
+      // From the walkthrough (the active tab is not a text editor), open it beside so both stay visible.
+      const activeTab = vscode.window.tabGroups.activeTabGroup.activeTab;
+      const beside = activeTab !== undefined && !(activeTab.input instanceof vscode.TabInputText);
+      await vscode.window.showTextDocument(document, {
+        preview: false,
+        viewColumn: beside ? vscode.ViewColumn.Beside : undefined,
+      });
     } catch (error) {
       void vscode.window.showErrorMessage(`OpenProse: could not open the example: ${errorMessage(error)}`);
     }
