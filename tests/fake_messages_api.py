@@ -66,6 +66,30 @@ class Reply:
     delay: float = 0.0
     #: Drop the connection after the first streamed text chunk (a network failure).
     hang_up: bool = False
+    #: Client tool calls after the text, as (name, input); the reply then stops with "tool_use".
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] = ()
+    #: Server tool calls the API ran itself, as (name, input, result content) — e.g. web_search.
+    server_calls: tuple[tuple[str, dict[str, Any], Any], ...] = ()
+
+    @classmethod
+    def tools(cls, *calls: tuple[str, dict[str, Any]], text: str = "", **kw: Any) -> Reply:
+        """A reply asking for client tools (the model's tool_use turn)."""
+        return cls(text=text, tool_calls=tuple(calls), **kw)
+
+    @property
+    def stop_reason(self) -> str:
+        return "tool_use" if self.tool_calls else "end_turn"
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """The reply's content blocks after its text block, with fresh ids."""
+        out: list[dict[str, Any]] = []
+        for name, args, result in self.server_calls:
+            use_id = f"srvtoolu_fake{next(_ids)}"
+            out.append({"type": "server_tool_use", "id": use_id, "name": name, "input": args})
+            out.append({"type": f"{name}_tool_result", "tool_use_id": use_id, "content": result})
+        for name, args in self.tool_calls:
+            out.append({"type": "tool_use", "id": f"toolu_fake{next(_ids)}", "name": name, "input": args})
+        return out
 
     @classmethod
     def ok(cls, text: str, **kw: Any) -> Reply:
@@ -124,6 +148,20 @@ class RecordedRequest:
             return content
         return "".join(b.get("text", "") for b in content if isinstance(b, dict))
 
+    @property
+    def tool_results(self) -> list[dict[str, Any]]:
+        """The tool_result blocks of the last user message (what the model is told its tools returned)."""
+        messages = self.body.get("messages") or []
+        content = messages[-1].get("content", "") if messages else ""
+        if isinstance(content, str):
+            return []
+        return [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"]
+
+    @property
+    def tool_names(self) -> list[str]:
+        """Names of the tools the request offers."""
+        return [t.get("name", "") for t in self.body.get("tools") or []]
+
 
 @dataclass
 class _Route:
@@ -144,6 +182,8 @@ class FakeMessagesAPI:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.changed = threading.Condition(self._lock)
+        #: Ids of the messages this server sent: a message-thread continuation must name one.
+        self.message_ids: set[str] = set()
 
     # -- configuration -------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
@@ -232,6 +272,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # Each SSE event is its own small write; without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms per reply on loopback, as no real API server would.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_POST(self) -> None:  # noqa: N802 (http.server naming)
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length).decode("utf-8")
@@ -255,6 +301,12 @@ class _Handler(BaseHTTPRequestHandler):
             # Echo what was sent back, like a careless proxy might: the client must not leak it.
             sent = rec.headers.get("x-api-key") or rec.headers.get("authorization", "")
             self._send_error(rec, Reply.error(401, f"invalid x-api-key: {sent}"))
+            return
+        thread = body.get("thread") if isinstance(body.get("thread"), dict) else None
+        if thread and thread.get("type") == "continue" and thread.get("previous_message_id") not in self.fake.message_ids:
+            # The message-threads beta (the SDK's tool runner uses it) keeps history on the server:
+            # a continuation of a message this server never sent cannot be answered.
+            self._send_error(rec, Reply.error(400, f"unknown previous_message_id {thread.get('previous_message_id')!r}"))
             return
         reply = self.fake._pick(raw)
         if reply.delay and not self._wait(rec, reply.delay):
@@ -287,8 +339,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake._touch()
 
     def _message(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+        message_id = f"msg_fake{next(_ids)}"
+        self.fake.message_ids.add(message_id)
         return {
-            "id": f"msg_fake{next(_ids)}",
+            "id": message_id,
             "type": "message",
             "role": "assistant",
             "model": reply.model or body.get("model") or self.fake.default_model,
@@ -300,8 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, rec: RecordedRequest, reply: Reply, body: dict[str, Any]) -> None:
         msg = self._message(reply, body)
-        msg["content"] = [{"type": "text", "text": reply.text}]
-        msg["stop_reason"] = "end_turn"
+        msg["content"] = [{"type": "text", "text": reply.text}, *reply.blocks()]
+        msg["stop_reason"] = reply.stop_reason
         msg["usage"] = {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}
         data = json.dumps(msg).encode()
         rec.reply_status = 200
@@ -346,13 +400,26 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 break
         else:
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+            for index, block in enumerate(reply.blocks(), start=1):
+                if block["type"] in ("tool_use", "server_tool_use"):
+                    start = {**block, "input": {}}
+                    events += [
+                        ("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}),
+                        ("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                 "delta": {"type": "input_json_delta",
+                                                           "partial_json": json.dumps(block["input"])}}),
+                    ]
+                else:
+                    events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                                           "content_block": block}))
+                events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
             events += [
-                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
                 (
                     "message_delta",
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
                         "usage": {"output_tokens": reply.output_tokens},
                     },
                 ),

@@ -95,6 +95,7 @@ CASES: dict[str, tuple[str, int, int]] = {
     "W111": ('use "@alice/research"\n', 1, 5),
     "W112": ('let n = 0\nrepeat 2:\n  let n = n + 1\n', 3, 7),
     "W113": ('session "Hello {nobody}"\n', 1, 17),
+    "W114": ('import "helper" from "./no-such-skill"\nagent a:\n  skills: ["helper"]\n', 1, 22),
 }
 
 LIB = 'input topic: "t"\ninput depth: "d"\noutput summary = session "s {topic} {depth}"\n'

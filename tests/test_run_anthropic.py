@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from openprose.backends import BackendConfig, make_backend
+from openprose.backends.anthropic_agent import TOOLS_PREAMBLE
 from openprose.interpreter import RunEvent, run_program
 
 from .fake_messages_api import FakeMessagesAPI, Reply
@@ -50,7 +51,8 @@ def test_cli_run_streams_through_sdk_and_keeps_key_secret(fake_messages_api: Fak
     assert end["outputs"] == {"summary": "summary"}
     assert end["usage"]["input_tokens"] >= 17 and end["usage"]["output_tokens"] >= 10
     summarize = [r for r in api.requests if "Summarize" in r.raw and r.reply_status == 200][-1]
-    assert summarize.body["system"] == "You write briefly"
+    # The agent prompt, then what every acting session is told about its workspace.
+    assert summarize.body["system"] == "You write briefly\n\n" + TOOLS_PREAMBLE.format(workspace=tmp_path.resolve())
     assert summarize.body["stream"] is True
     assert "research" in summarize.user_text and "findings" in summarize.user_text
     assert summarize.body["model"] != "haiku"  # the alias became a model id

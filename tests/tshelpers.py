@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,3 +72,13 @@ def problem_nodes(node: ts.Node) -> list[ts.Node]:
         for child in node.children:
             out.extend(problem_nodes(child))
     return out
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process still runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except (ProcessLookupError, OSError):
+        return False

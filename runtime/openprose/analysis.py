@@ -16,6 +16,7 @@ from pathlib import Path
 import tree_sitter as ts
 
 from . import model as m
+from .agents.skills import skill_diagnostics
 from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
 from .resolve import Resolution, program_alias
@@ -164,6 +165,7 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     diagnostics.extend(encoding_diagnostics(source))
     base = path.parent if path is not None else None
     contracts, problems = load_contracts(program, base, reader)
+    problems.extend(skill_diagnostics(program, base))
     semantic, resolution = check_program(program, contracts=contracts)
     diagnostics.extend(problems)
     broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in ("E004", "E005")]

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .agents.limits import ToolLimits
 from .analysis import analyze
 from .diagnostics import Diagnostic, LineIndex, Severity
 
@@ -240,13 +241,21 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--output", "output_name", metavar="NAME",
               help="Print only this output's raw text on stdout (progress goes to stderr), for scripts.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Project directory that holds .prose/ (default: the current directory).")
+              help="The workspace: sessions' tools act here and .prose/ is kept here (default: the current directory).")
+@click.option("--yes", "-y", "assume_yes", is_flag=True, default=None,
+              help="Answer yes to every permission question (`prompt` in permissions:).")
+@click.option("--max-tool-turns", type=click.IntRange(min=1, max=10_000), default=None, metavar="N",
+              help=f"Model turns with tool calls one session may take (default {ToolLimits.max_turns}).")
+@click.option("--tool-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), default=None,
+              metavar="SECONDS",
+              help=f"Time one tool call (a command, a file read) may take (default {ToolLimits.call_timeout:g}).")
 def run(file: Path | None, input_pairs: tuple[str, ...], backend: str, script: Path | None,
         alias_pairs: tuple[str, ...], simulated_delay: float | None, durable: bool | None, as_json: bool,
-        resume_id: str | None, max_output: int | None, output_name: str | None, workdir: Path | None) -> None:
+        resume_id: str | None, max_output: int | None, output_name: str | None, workdir: Path | None,
+        assume_yes: bool | None, max_tool_turns: int | None, tool_timeout: float | None) -> None:
     """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted).
 
-    FILE may be left out with --resume: the run remembers its program.
+    FILE may be left out with --resume: the run remembers its program and how it was started.
     """
     from .run_command import run_command
 
@@ -264,6 +273,9 @@ def run(file: Path | None, input_pairs: tuple[str, ...], backend: str, script: P
             durable=durable,
             max_output=max_output,
             output_name=output_name,
+            assume_yes=assume_yes,
+            max_tool_turns=max_tool_turns,
+            tool_timeout=tool_timeout,
         )
     )
 

@@ -12,18 +12,23 @@ trio scope around it.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import trio
 
 from . import model as m
+from .agents.limits import ToolLimits
+from .agents.permissions import PermissionAsker
+from .agents.session_tools import SessionSetupError, prepare_session_tools
+from .agents.tools import Toolbox
 from .analysis import Analysis, analyze, contract_of_program
 from .backends.base import Backend, BackendError, ContextItem, SessionRequest
 from .checker import is_local_program_path
@@ -37,7 +42,7 @@ from .values import ErrorRecord, Value, as_list, encode, member, number, render,
 
 @dataclass(frozen=True)
 class RunEvent:
-    type: str  # run.start | session.start | session.end | branch.start | branch.end | run.end | warning | input
+    type: str  # run.start | session.start | session.end | tool.start | tool.end | branch.start | branch.end | run.end | warning | input
     #            | condition | choice (an AI judgement and its `answer`)
     t: float
     prompt: str | None = None
@@ -52,6 +57,12 @@ class RunEvent:
     agent: str | None = None
     model: str | None = None
     code: str | None = None
+    #: Identifies one session execution; its tool events carry the same id.
+    session: str | None = None
+    tool: str | None = None  # tool events: read | write | edit | glob | grep | bash | web_search | web_fetch
+    summary: str | None = None  # tool events: the path, command or query, shortened
+    duration: float | None = None  # tool.end: seconds the tool itself took
+    rule: str | None = None  # tool.end with status "denied": the permission rule that refused it
     answer: str | None = None  # condition: "yes"/"no"; choice: the chosen option's label
 
     def to_json(self) -> dict[str, Any]:
@@ -68,7 +79,8 @@ class RunEvent:
         if self.span is not None:
             out["line"] = self.span.start_row + 1
             out["column"] = self.span.start_col + 1
-        for key in ("outputs", "run_dir", "usage", "agent", "model", "code", "answer"):
+        for key in ("outputs", "run_dir", "usage", "agent", "model", "code", "session", "tool", "summary", "duration",
+                    "rule", "answer"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -106,6 +118,9 @@ class RunOptions:
     retry_base_delay: float = 1.0  # seconds; linear backoff waits base*n, exponential base*2^(n-1)
     max_call_depth: int = 64  # nested block invocations before a run is stopped
     durable: bool = False  # fsync state files (power-loss safe); renames alone already survive a kill
+    tool_limits: ToolLimits = ToolLimits()  # per-session tool turns, per-call timeout, output cap
+    #: A context value longer than this (characters) reaches an acting session by reference: its binding file.
+    inline_context_limit: int = 20_000
 
 
 # -------------------------------------------------------------------- errors
@@ -182,6 +197,8 @@ class Interpreter:
         ask_input: InputAsker | None,
         options: RunOptions,
         path_prefix: tuple[str, ...] = (),
+        ask_permission: PermissionAsker | None = None,
+        workspace: Path | None = None,
     ) -> None:
         self.analysis = analysis
         self.program = analysis.program
@@ -190,6 +207,11 @@ class Interpreter:
         self.emit = emit
         self.inputs = dict(inputs)
         self.ask_input = ask_input
+        self.ask_permission = ask_permission
+        self.workspace = (workspace or Path.cwd()).resolve()
+        self.program_dir = analysis.path.parent if analysis.path is not None else self.workspace
+        #: Shared with imported programs' interpreters, so session ids are unique within the run.
+        self.session_ids = itertools.count(1)
         self.options = options
         self.path_prefix = path_prefix
         self.agents = {s.name.name: s for s in self.program.body if isinstance(s, m.AgentDef)}
@@ -583,12 +605,21 @@ class Interpreter:
             binding=binding,
         )
         title = label or task
-        self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name, model=model_name)
+        session_id = f"s{next(self.session_ids)}"
+        tools = None
+        if getattr(self.backend, "acts", False):
+            request, tools = self.session_tools(request, s, merged, frame, agent_name, session_id, sid, path)
+        self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name,
+                  model=model_name, session=session_id)
         attempt = 0
         while True:
             attempt += 1
             try:
-                result = await self.backend.run_session(request)
+                if tools is not None:
+                    async with tools:
+                        result = await self.backend.run_session(request, tools)
+                else:
+                    result = await self.backend.run_session(request)
                 break
             except BackendError as exc:
                 if attempt <= retries:
@@ -598,12 +629,12 @@ class Interpreter:
                         await trio.sleep(delay)
                     continue
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
-                          status="failed", error=str(exc), agent=agent_name)
+                          status="failed", error=str(exc), agent=agent_name, session=session_id)
                 self.store.append_state(f"{sid}→ ✗ {_state_word(str(exc))}")
                 raise ProseError(str(exc), s.span) from exc
             except trio.Cancelled:
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
-                          status="cancelled", agent=agent_name)
+                          status="cancelled", agent=agent_name, session=session_id)
                 raise
         usage = {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens}
         self.usage["input_tokens"] += result.usage.input_tokens
@@ -617,8 +648,51 @@ class Interpreter:
             self.anon += 1
             self.persist(f"anon_{self.anon:03d}", result.text, "let", frame.scope_id(), None)
         self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status="ok",
-                  usage=usage, agent=agent_name, model=result.model)
+                  usage=usage, agent=agent_name, model=result.model, session=session_id)
         return result.text
+
+    def session_tools(self, request: SessionRequest, s: m.Session, merged: dict[str, m.Property], frame: Frame,
+                      agent_name: str | None, session_id: str, sid: str,
+                      path: tuple[str, ...]) -> tuple[SessionRequest, Toolbox]:
+        """The toolbox of a session on a backend that acts, and the request with its skills and large context by reference."""
+        def lookup(name: str) -> object:
+            return self.lookup(frame, name, None)
+
+        context, readable = self.context_by_reference(request.context, frame)
+        try:
+            prepared = prepare_session_tools(
+                program=self.program, program_dir=self.program_dir, workspace=self.workspace, agent=agent_name,
+                properties=merged, lookup=lookup, asker=self.ask_permission, limits=self.options.tool_limits,
+                emit=self.emit, session=session_id, path=path, readable=readable,
+                log=lambda line: self.store.append_state(f"{sid}→ {line}"),
+            )
+        except SessionSetupError as exc:
+            raise ProseError(exc.message, exc.span or s.span) from None
+        system = request.system
+        if prepared.skills_section:
+            system = f"{system}\n\n{prepared.skills_section}" if system else prepared.skills_section
+        return replace(request, system=system, context=context), prepared.toolbox
+
+    def context_by_reference(self, items: tuple[ContextItem, ...], frame: Frame) -> tuple[tuple[ContextItem, ...], list[Path]]:
+        """Context too large to inline becomes a pointer to its binding file, which the session may read."""
+        limit = self.options.inline_context_limit
+        out: list[ContextItem] = []
+        readable: list[Path] = []
+        for item in items:
+            owner = frame.find(item.name)
+            if len(item.text) <= limit or owner is None:
+                out.append(item)
+                continue
+            try:
+                file = self.store.binding_path(item.name, owner.scope_id())
+            except RunStateError:
+                out.append(item)
+                continue
+            shown = file.relative_to(self.workspace).as_posix() if file.is_relative_to(self.workspace) else str(file)
+            readable.append(file)
+            out.append(ContextItem(item.name, f"[{len(item.text)} characters, too large to include here: read the "
+                                              f"binding file {shown} with the read tool (view_range reads it in parts)]"))
+        return tuple(out), readable
 
     async def prop_text(self, prop: m.Property, frame: Frame) -> str:
         if prop.value is None:
@@ -964,8 +1038,10 @@ class Interpreter:
         child = Interpreter(
             sub, self.backend, child_store, emit=self.emit, inputs=inputs, ask_input=self.ask_input,
             options=self.options, path_prefix=path + (f"call {call.function.name}",),
+            ask_permission=self.ask_permission, workspace=self.workspace,
         )
         child.depth = self.depth + 1
+        child.session_ids = self.session_ids
         if child.depth > self.options.max_call_depth:
             raise ProseError("program calls nested too deep", call.span)
         await child.run(set())
@@ -1173,6 +1249,7 @@ async def run_program(
     ask_input: InputAsker | None = None,
     options: RunOptions | None = None,
     record: Mapping[str, Any] | None = None,
+    ask_permission: PermissionAsker | None = None,
 ) -> RunResult:
     """Run a program to the end (or until the surrounding trio scope is cancelled).
 
@@ -1240,7 +1317,8 @@ async def run_program(
                 recording_store.write_record({**base_record, "inputs": inputs})
             return answer
 
-    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=asker, options=options)
+    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=asker, options=options,
+                         ask_permission=ask_permission, workspace=workdir)
     done: set[str] = set()
     if resume is not None:
         done = store.completed_statements()

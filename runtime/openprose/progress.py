@@ -17,14 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
 from .interpreter import RunEvent
 
-_STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", None: "cyan"}
-_STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", None: "…"}
+_STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", "error": "red", "denied": "magenta", None: "cyan"}
+_STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", "error": "✗", "denied": "⊘", None: "…"}
 SIMULATED_NOTE = "simulated backend: every answer is a placeholder, not a model's work"
 
 
@@ -72,6 +73,10 @@ class RunView:
         self.max_finished = max_finished
         self._open: dict[tuple[tuple[str, ...], str], list[str]] = {}
         self._seq = 0
+        self._sessions: dict[str, _Node] = {}  # session id -> its node, for tool calls
+        self._tools: dict[str, list[_Node]] = {}  # session id -> its running tool calls
+        self.tool_calls = 0
+        self.tools_denied = 0
 
     def feed(self, event: RunEvent) -> None:
         self.now = max(self.now, event.t)
@@ -81,20 +86,24 @@ class RunView:
         elif event.type in ("branch.start", "branch.end"):
             parent = self._group(event.path[:-1], event.t)
             label = event.path[-1] if event.path else "branch"
-            node = parent.child(label, _escape(label), "branch", event.t)
+            node = parent.child(label, escape(label), "branch", event.t)
             if event.type == "branch.end":
                 node.ended, node.status, node.error = event.t, event.status, event.error
         elif event.type == "session.start":
             parent = self._group(event.path, event.t)
             self._seq += 1
             key = f"s{self._seq}"
-            title = _escape(_short(event.prompt or "session"))
+            title = escape(_short(event.prompt or "session"))
             if event.binding:
                 title = f"{event.binding} = {title}"
             if event.agent:
                 title += f"  [dim]({event.agent})[/]"
-            parent.child(key, title, "session", event.t)
+            node = parent.child(key, title, "session", event.t)
             self._open.setdefault((event.path, event.prompt or ""), []).append(key)
+            if event.session:
+                self._sessions[event.session] = node
+        elif event.type in ("tool.start", "tool.end"):
+            self._feed_tool(event)
         elif event.type == "session.end":
             keys = self._open.get((event.path, event.prompt or ""))
             if keys:
@@ -126,17 +135,38 @@ class RunView:
             seen = ", ".join(node.answers[-4:])
             more = f"  [dim](checked {len(node.answers)}×: {'…, ' if len(node.answers) > 4 else ''}{seen})[/]" \
                 if len(node.answers) > 1 else ""
-            node.label = f"**{_escape(text)}** → [bold]{event.answer}[/]{more}"
+            node.label = f"**{escape(text)}** → [bold]{event.answer}[/]{more}"
         else:
             node = parent.child(key, "", "judgement", event.t)
             node.answers.append(event.answer or "?")
-            node.label = f"choice **{_escape(text)}** → [bold]{_escape(event.answer or '?')}[/]"
+            node.label = f"choice **{escape(text)}** → [bold]{escape(event.answer or '?')}[/]"
         node.ended, node.status = event.t, "ok"
+
+    def _feed_tool(self, event: RunEvent) -> None:
+        session = self._sessions.get(event.session or "")
+        if session is None:
+            return
+        running = self._tools.setdefault(event.session or "", [])
+        label = f"{event.tool} [dim]{escape(_short(event.summary, 60))}[/]"
+        if event.type == "tool.start":
+            self._seq += 1
+            running.append(session.child(f"t{self._seq}", label, "tool", event.t))
+            return
+        node = next((n for n in running if n.label == label), None)
+        if node is None:  # an end without a start (a refusal decided before the call)
+            self._seq += 1
+            node = session.child(f"t{self._seq}", label, "tool", event.t)
+        else:
+            running.remove(node)
+        node.ended, node.status = event.t, event.status
+        node.error = f"{event.rule}: {event.error}" if event.status == "denied" and event.rule else event.error
+        self.tool_calls += 1
+        self.tools_denied += event.status == "denied"
 
     def _group(self, path: tuple[str, ...], t: float) -> _Node:
         node = self.root
         for part in path:
-            node = node.child(part, _escape(part), "group" if "parallel" in part or part.startswith(("do ", "call ")) else "branch", t)
+            node = node.child(part, escape(part), "group" if "parallel" in part or part.startswith(("do ", "call ")) else "branch", t)
         return node
 
     def render(self) -> RenderableType:
@@ -144,6 +174,9 @@ class RunView:
         self._render_children(self.root, tree)
         parts: list[RenderableType] = [tree]
         footer = f"{plural(self.sessions_done, 'session')} done · {self.now:.1f}s"
+        if self.tool_calls:
+            denied = f", {self.tools_denied} denied" if self.tools_denied else ""
+            footer += f" · {plural(self.tool_calls, 'tool call')}{denied}"
         parts.append(Text(footer, style="dim"))
         if self.simulated:
             parts.append(Text(SIMULATED_NOTE, style="yellow"))
@@ -173,7 +206,7 @@ class RunView:
             mark = _STATUS_MARK.get(status, "?")
             style = _STATUS_STYLE.get(status, "white")
             extra = f"  {child.tokens} tok" if child.tokens else ""
-            error = f"  [red]{_escape(_short(child.error, 60))}[/]" if child.error else ""
+            error = f"  [red]{escape(_short(child.error, 60))}[/]" if child.error else ""
             if status == "cancelled" and not child.error:
                 error = "  [yellow]cancelled[/]"
             label = f"[{style}]{mark}[/] {child.label}  [dim]{elapsed:.1f}s{extra}[/]{error}"
@@ -241,13 +274,16 @@ def _group_state(node: _Node) -> tuple[str | None, float | None]:
 def _cut_off(node: _Node, t: float) -> None:
     """After an interrupted run, whatever had not finished was cancelled, at every level."""
     for child in node.children.values():
-        if child.ended is None and child.kind != "judgement" and (child.status is None and not child.children):
-            child.ended, child.status = t, "cancelled"
-        elif child.children:
-            was_open = child.status is None and _group_state(child)[1] is None
+        if child.kind == "judgement":
+            continue
+        # A block is unfinished when some step inside it is (sessions and tools end for themselves).
+        was_open = child.status is None and child.ended is None and (
+            child.kind in ("session", "tool") or not child.children or _group_state(child)[1] is None
+        )
+        if child.children:
             _cut_off(child, t)
-            if was_open:
-                child.ended, child.status = t, "cancelled"
+        if was_open:
+            child.ended, child.status = t, "cancelled"
 
 
 def shorten(text: str, limit: int | None) -> str:
@@ -269,6 +305,9 @@ def plain_line(event: RunEvent) -> str | None:
         bind = f"{event.binding} = " if event.binding else ""
         tail = f": {event.error}" if event.error else ""
         return f"{prefix} {event.status:9} {bind}{title}{at}{tail}"
+    if event.type == "tool.end":
+        rule = f" ({event.rule})" if event.status == "denied" and event.rule else ""
+        return f"{prefix}   tool {event.tool} {event.status}{rule}: {event.summary or ''}"
     if event.type == "branch.end" and event.status != "ok":
         return f"{prefix} branch {where} {event.status}{': ' + event.error if event.error else ''}"
     if event.type == "condition":
@@ -276,13 +315,6 @@ def plain_line(event: RunEvent) -> str | None:
     if event.type == "choice":
         return f"{prefix} choice **{_short(event.prompt or '', 60)}** -> {event.answer}{at}"
     return None
-
-
-def _escape(text: str) -> str:
-    """Text from a program or a model, safe inside rich markup."""
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def _short(text: str | None, limit: int = 70) -> str:

@@ -22,6 +22,11 @@ import trio
 from rich.console import Console
 from rich.live import Live
 
+from rich.markup import escape
+from rich.text import Text
+
+from .agents.limits import ToolLimits
+from .agents.permissions import PermissionAsker, PermissionRequest
 from .analysis import analyze, contract_of_program
 from .backends import BackendConfig, make_backend
 from .diagnostics import LineIndex
@@ -47,6 +52,9 @@ def run_command(
     durable: bool | None = None,
     max_output: int | None = None,
     output_name: str | None = None,
+    assume_yes: bool | None = None,
+    max_tool_turns: int | None = None,
+    tool_timeout: float | None = None,
 ) -> int:
     err = Console(stderr=True, soft_wrap=True, highlight=False)
     workdir = workdir or Path.cwd()
@@ -69,6 +77,9 @@ def run_command(
         aliases = {**kept.aliases, **aliases}
         simulated_delay = kept.simulated_delay if simulated_delay is None else simulated_delay
         durable = kept.durable if durable is None else durable
+        assume_yes = kept.assume_yes if assume_yes is None else assume_yes
+        max_tool_turns = kept.max_tool_turns if max_tool_turns is None else max_tool_turns
+        tool_timeout = kept.tool_timeout if tool_timeout is None else tool_timeout
         started = kept.started
     if file is None:
         err.print("prose: give a program file to run (or --resume RUN_ID)", markup=False)
@@ -95,12 +106,22 @@ def run_command(
     except ValueError as exc:
         err.print(f"prose: {exc}", markup=False)
         return EXIT_NOT_RUNNABLE
-    options = RunOptions(durable=bool(durable))
+    limits = ToolLimits(
+        max_turns=max_tool_turns if max_tool_turns is not None else ToolLimits.max_turns,
+        call_timeout=tool_timeout if tool_timeout is not None else ToolLimits.call_timeout,
+    )
+    options = RunOptions(durable=bool(durable), tool_limits=limits)
+    if not workdir.is_dir():
+        err.print(f"prose: --workdir {workdir}: not a directory", markup=False)
+        return EXIT_NOT_RUNNABLE
     record = make_record(program=file, backend=backend.name, script=script, aliases=aliases,
-                         simulated_delay=delay, durable=bool(durable), started=started)
+                         simulated_delay=delay, durable=bool(durable), started=started,
+                         assume_yes=bool(assume_yes), max_tool_turns=limits.max_turns,
+                         tool_timeout=limits.call_timeout)
     show = _Display(as_json=as_json, max_output=max_output, output_name=output_name,
                     explicit_workdir=workdir if workdir != Path.cwd() else None)
-    return trio.run(_main, file, source, backend, inputs, resume, workdir, err, options, record, show)
+    return trio.run(_main, file, source, backend, inputs, resume, workdir, err, options, record, show,
+                    bool(assume_yes))
 
 
 class _Display:
@@ -118,12 +139,13 @@ class _Display:
 
 
 async def _main(file: Path, source: bytes, backend, inputs, resume, workdir: Path, err: Console,
-                options: RunOptions, record: dict, show: _Display) -> int:
+                options: RunOptions, record: dict, show: _Display, assume_yes: bool = False) -> int:
     as_json = show.as_json
     out = Console(file=show.progress, soft_wrap=not show.live, highlight=False)
     view = RunView(file.name, simulated=backend.name == "simulated", max_output=show.max_output)
     live = Live(view.render(), console=out, auto_refresh=False, transient=False) if show.live else None
     can_ask = sys.stdin.isatty()
+    interactive = not as_json and can_ask and out.is_terminal  # permission questions need a terminal both ways
     result: RunResult | None = None
     interrupted = False
 
@@ -153,6 +175,8 @@ async def _main(file: Path, source: bytes, backend, inputs, resume, workdir: Pat
             raise ProseError(f"no value for input '{name}' (stdin closed); pass --input {name}=…")
         return answer
 
+    ask_permission = _permission_asker(out, live, view, interactive, assume_yes)
+
     async with trio.open_nursery() as nursery:
         run_scope = trio.CancelScope()
 
@@ -180,6 +204,7 @@ async def _main(file: Path, source: bytes, backend, inputs, resume, workdir: Pat
                 result = await run_program(
                     source, file.resolve(), backend=backend, inputs=inputs, workdir=workdir, on_event=on_event,
                     resume=resume, ask_input=ask if can_ask else None, options=options, record=record,
+                    ask_permission=ask_permission,
                 )
         except ProgramNotRunnable as exc:
             nursery.cancel_scope.cancel()
@@ -225,6 +250,44 @@ def _read_answer(prompt: str, on_stdout: bool) -> str | None:
     if not line:
         return None
     return line.rstrip("\n").rstrip("\r")
+
+
+def _permission_asker(out: Console, live: Live | None, view: RunView, interactive: bool,
+                      assume_yes: bool) -> PermissionAsker | None:
+    """How `prompt` permissions are answered: --yes, a y/n question at the terminal, or (no terminal) no."""
+    if assume_yes:
+        async def yes(request: PermissionRequest) -> bool:
+            return True
+
+        return yes
+    if not interactive:
+        return None  # the gate refuses, telling the model and the events how the user can allow it
+    lock = trio.Lock()  # parallel branches take turns at the terminal
+    always = False
+
+    async def ask(request: PermissionRequest) -> bool:
+        nonlocal always
+        async with lock:
+            if always:
+                return True
+            if live is not None:
+                live.update(view.render(), refresh=True)
+                live.stop()
+            try:
+                choices = escape("[y]es / [n]o / [a]lways this run")
+                prompt = Text.from_markup(f"[bold yellow]{escape(request.question())}[/] [dim]{choices}[/] ")
+                answer = await trio.to_thread.run_sync(lambda: out.input(prompt), abandon_on_cancel=True)
+            except EOFError:
+                answer = ""
+            finally:
+                if live is not None:
+                    live.start()
+            choice = answer.strip().lower()
+            if choice in ("a", "always"):
+                always = True
+            return choice in ("y", "yes", "a", "always")
+
+    return ask
 
 
 def _report_not_runnable(err: Console, file: Path, source: bytes, exc: ProgramNotRunnable, as_json: bool) -> None:

@@ -35,6 +35,9 @@ def make_record(
     simulated_delay: float,
     durable: bool,
     started: str | None = None,
+    assume_yes: bool = False,
+    max_tool_turns: int | None = None,
+    tool_timeout: float | None = None,
 ) -> dict[str, Any]:
     """The `run.json` content, without the inputs (the interpreter adds those once it knows them all)."""
     return {
@@ -44,7 +47,8 @@ def make_record(
         "backend": backend,
         "script": str(script.resolve()) if script is not None else None,
         "model_aliases": dict(aliases),
-        "options": {"simulated_delay": simulated_delay, "durable": durable},
+        "options": {"simulated_delay": simulated_delay, "durable": durable, "yes": assume_yes,
+                    "max_tool_turns": max_tool_turns, "tool_timeout": tool_timeout},
         "started": started or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
@@ -61,6 +65,9 @@ class ResumeSettings:
     simulated_delay: float | None
     durable: bool | None
     started: str | None
+    assume_yes: bool | None = None
+    max_tool_turns: int | None = None
+    tool_timeout: float | None = None
 
 
 def resume_settings(workdir: Path, run_id: str) -> ResumeSettings:
@@ -88,6 +95,9 @@ def resume_settings(workdir: Path, run_id: str) -> ResumeSettings:
         simulated_delay=float(delay) if isinstance(delay, (int, float)) else None,
         durable=durable if isinstance(durable, bool) else None,
         started=record.get("started") if isinstance(record.get("started"), str) else None,
+        assume_yes=options.get("yes") if isinstance(options.get("yes"), bool) else None,
+        max_tool_turns=options.get("max_tool_turns") if isinstance(options.get("max_tool_turns"), int) else None,
+        tool_timeout=float(options["tool_timeout"]) if isinstance(options.get("tool_timeout"), (int, float)) else None,
     )
 
 

@@ -36,6 +36,8 @@ import anthropic
 import httpx2
 import trio
 
+from ..agents.tools import Toolbox
+from .anthropic_agent import run_tool_loop
 from .base import BackendError, ContextItem, SessionRequest, SessionResult, Usage
 from .config import BackendConfig, resolve_model
 
@@ -115,6 +117,8 @@ def _retry_after(headers: Any) -> float | None:
 
 class AnthropicBackend:
     name = "anthropic"
+    #: Sessions are tool-use loops over the toolbox the interpreter hands in.
+    acts = True
 
     def __init__(self, *, api_key: str, config: BackendConfig | None = None, base_url: str | None = None) -> None:
         if not api_key:
@@ -129,17 +133,30 @@ class AnthropicBackend:
             timeout=anthropic.Timeout(self._config.request_timeout, connect=min(30.0, self._config.request_timeout)),
         )
         _prime_platform_cache(self._client)
+        # Inside a tool loop the SDK's own retries cover each request; this copy shares the connection pool.
+        self._loop_client = self._client.with_options(max_retries=max(0, self._config.max_attempts - 1))
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(base_url={self._base_url!r})"
 
     # -- the Backend protocol ---------------------------------------------------------
-    async def run_session(self, request: SessionRequest) -> SessionResult:
-        return await self._complete(
-            model=resolve_model(request.model, self._config),
+    async def run_session(self, request: SessionRequest, toolbox: Toolbox | None = None) -> SessionResult:
+        model = resolve_model(request.model, self._config)
+        if toolbox is None or not toolbox.offers_anything:
+            return await self._complete(
+                model=model, system=request.system, user=render_user_message(request), max_tokens=self._config.max_tokens
+            )
+        # In a tool loop the SDK's own retries cover each request (429, 5xx, connection
+        # errors, honouring retry-after); a failure mid-stream fails the session, which the
+        # program's `retry:` and `try` then see.
+        return await run_tool_loop(
+            self._loop_client,
+            model=model,
             system=request.system,
             user=render_user_message(request),
             max_tokens=self._config.max_tokens,
+            toolbox=toolbox,
+            describe=lambda exc: self._describe_failure(exc, model),
         )
 
     async def judge(self, condition: str, context: tuple[ContextItem, ...]) -> bool:
@@ -193,29 +210,39 @@ class AnthropicBackend:
             except anthropic.APIStatusError as exc:
                 retryable = exc.status_code == 429 or exc.status_code >= 500 or exc.type in _RETRYABLE_TYPES
                 if not retryable or attempt >= attempts:
-                    failure = self._describe_status(exc, model, attempt)
+                    failure = self._describe_failure(exc, model, attempt)
                 else:
                     delay = self._delay(attempt, exc.response.headers)
             except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
                 # The SDK wraps transport errors while connecting, but one that happens
                 # while reading the stream (e.g. the connection drops) arrives as httpx2's own.
                 if attempt >= attempts:
-                    if isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
-                        what = "timed out"
-                    elif isinstance(exc, anthropic.APIConnectionError):
-                        what = "could not connect"
-                    else:
-                        what = "lost its connection"
-                    failure = f"Anthropic API request {what} ({self._base_url}) after {attempt} attempt(s)"
+                    failure = self._describe_failure(exc, model, attempt)
                 else:
                     delay = self._delay(attempt, None)
             except anthropic.AnthropicError as exc:
-                failure = self._scrub(f"Anthropic SDK error: {type(exc).__name__}: {exc}")
+                failure = self._describe_failure(exc, model, attempt)
             if failure is not None:
                 # Raised outside the handler so the SDK exception (which holds the HTTP
                 # request and its auth header) is not even attached as __context__.
                 raise BackendError(failure)
             await trio.sleep(delay)
+
+    def _describe_failure(self, exc: Exception, model: str, attempt: int = 1) -> str | None:
+        """The user-facing message for an SDK or transport failure (None: not one of ours to describe)."""
+        if isinstance(exc, anthropic.APIStatusError):
+            return self._describe_status(exc, model, attempt)
+        if isinstance(exc, (anthropic.APIConnectionError, httpx2.TransportError)):
+            if isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
+                what = "timed out"
+            elif isinstance(exc, anthropic.APIConnectionError):
+                what = "could not connect"
+            else:
+                what = "lost its connection"
+            return f"Anthropic API request {what} ({self._base_url}) after {attempt} attempt(s)"
+        if isinstance(exc, anthropic.AnthropicError):
+            return self._scrub(f"Anthropic SDK error: {type(exc).__name__}: {exc}")
+        return None
 
     async def _stream_once(self, *, model: str, system: str | None, user: str, max_tokens: int) -> SessionResult:
         kwargs: dict[str, Any] = {}

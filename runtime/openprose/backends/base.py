@@ -53,6 +53,11 @@ class BackendError(Exception):
 
 @runtime_checkable
 class Backend(Protocol):
+    """A backend whose class sets ``acts = True`` is given a ``Toolbox`` per session
+    (``run_session(request, toolbox)``) and must run every tool call through it; one
+    without it (the simulated backend) is called as ``run_session(request)`` and runs no tools.
+    """
+
     name: str
 
     async def run_session(self, request: SessionRequest) -> SessionResult: ...

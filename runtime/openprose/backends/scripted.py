@@ -6,7 +6,9 @@ a live model. The script format::
 
     {
       "sessions":   [{"match": "substring of the prompt", "delay": 0.2, "output": "text"},
-                     {"match": "...", "delay": 0.1, "fail": "message", "times": 2}],
+                     {"match": "...", "delay": 0.1, "fail": "message", "times": 2},
+                     {"match": "...", "tools": [{"tool": "bash", "input": {"command": "pytest -q"}}],
+                      "output": "text"}],
       "conditions": [{"match": "...", "answers": [false, true]}],
       "choices":    [{"match": "...", "option": "Label"}],
       "default":    {"delay": 0, "output": "ok"}
@@ -14,7 +16,11 @@ a live model. The script format::
 
 The first session rule whose ``match`` occurs in the prompt applies; a rule with
 ``times`` is used for its first N matching sessions only, after which later rules
-or the default apply. Condition answers are consumed in order per rule and the last
+or the default apply. A rule's ``tools`` are tool calls made, in order, before its
+output: they run for real in the workspace, through the session's permissions,
+exactly as a model's calls would (inputs follow the SDK agent-toolset schemas, e.g.
+``read {file_path}``, ``write {file_path, content}``, ``bash {command}``), so
+programs' tool use can be tested offline. Condition answers are consumed in order per rule and the last
 one repeats. A session no rule matches, with no ``default``, is an error: a test
 script should not silently answer something it did not anticipate.
 """
@@ -28,6 +34,7 @@ from typing import Any
 
 import trio
 
+from ..agents.tools import Toolbox, ToolOutcome
 from .base import BackendError, ContextItem, SessionRequest, SessionResult
 
 __all__ = ["ScriptError", "ScriptedBackend", "load_script"]
@@ -45,6 +52,7 @@ class _SessionRule:
     fail: str | None
     times: int | None
     used: int = 0
+    tools: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass
@@ -115,7 +123,7 @@ def _kind(value: Any) -> str:
 
 
 def _session_rule(c: _Checker, raw: Any, where: str, *, is_default: bool) -> _SessionRule:
-    keys = {"delay", "output", "fail"} | (set() if is_default else {"match", "times"})
+    keys = {"delay", "output", "fail", "tools"} | (set() if is_default else {"match", "times"})
     d = c.obj(raw, where, keys)
     match = "" if is_default else c.string(d, "match", where)
     output = c.string(d, "output", where, required=False)
@@ -125,7 +133,20 @@ def _session_rule(c: _Checker, raw: Any, where: str, *, is_default: bool) -> _Se
     times = d.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
         raise c.fail(f"{where}.times", f"expected a positive integer, got {times!r}")
-    return _SessionRule(match=match or "", delay=c.delay(d, where), output=output, fail=fail, times=times)
+    tools = []
+    raw_tools = d.get("tools", [])
+    if not isinstance(raw_tools, list):
+        raise c.fail(f"{where}.tools", f"expected a list, got {_kind(raw_tools)}")
+    for i, call in enumerate(raw_tools):
+        here = f"{where}.tools[{i}]"
+        entry = c.obj(call, here, {"tool", "input"})
+        name = c.string(entry, "tool", here) or ""
+        args = entry.get("input", {})
+        if not isinstance(args, dict):
+            raise c.fail(f"{here}.input", f"expected an object, got {_kind(args)}")
+        tools.append((name, args))
+    return _SessionRule(match=match or "", delay=c.delay(d, where), output=output, fail=fail, times=times,
+                        tools=tuple(tools))
 
 
 def parse_script(text: str, source: str) -> Script:
@@ -178,9 +199,14 @@ def _short(text: str, limit: int = 60) -> str:
 
 class ScriptedBackend:
     name = "scripted"
+    #: Sessions get a toolbox, and a rule's scripted tool calls run through it.
+    acts = True
 
     def __init__(self, script: Script) -> None:
         self._script = script
+        self.sessions_run = 0
+        #: What each scripted tool call returned (what a model would have seen), for tests and debugging.
+        self.tool_results: list[tuple[str, ToolOutcome]] = []
 
     @classmethod
     def from_file(cls, path: Path) -> ScriptedBackend:
@@ -199,11 +225,17 @@ class ScriptedBackend:
             f"script {self._script.source}: no session rule matches prompt {_short(prompt)!r} and there is no 'default'"
         )
 
-    async def run_session(self, request: SessionRequest) -> SessionResult:
+    async def run_session(self, request: SessionRequest, toolbox: Toolbox | None = None) -> SessionResult:
         # Select and count the rule before sleeping so that concurrently started
         # branches consume `times` in the order they started.
         rule = self._session_rule(request.prompt)
         rule.used += 1
+        self.sessions_run += 1
+        if rule.tools and toolbox is None:
+            raise BackendError(f"script {self._script.source}: rule {rule.match!r} makes tool calls, but this session has no tools")
+        for name, args in rule.tools:
+            outcome = await toolbox.call(name, dict(args))  # type: ignore[union-attr]
+            self.tool_results.append((name, outcome))
         if rule.delay > 0:
             await trio.sleep(rule.delay)
         else:

@@ -2,7 +2,9 @@
 
 It lets `prose run` exercise a whole program (control flow, bindings, state on
 disk) without a network or an API key, and makes the same program produce the same
-run every time, which tests and demos rely on.
+run every time, which tests and demos rely on. It runs no tools: sessions here
+cannot read, write or run anything, and every output says so, so a simulated
+"review of src/" is never mistaken for one that looked at the code.
 
 Decision rules (all based on ``zlib.crc32``, which, unlike ``hash()``, is stable
 across processes):
@@ -67,6 +69,7 @@ class SimulatedBackend:
             parts.append("(context: " + ", ".join(item.name for item in request.context) + ")")
         if request.memory is not None:
             parts.append("(resumed from memory)")
+        parts.append("(simulated: no tools were run)")
         text = " ".join(parts)
         sent = len(request.prompt) + sum(len(i.text) for i in request.context) + len(request.system or "")
         # A rough chars/4 estimate, so usage totals are non-zero and plausible in demos.
