@@ -95,9 +95,12 @@ install_python() {
   [ "$what" = dev ] && spec=".[dev]"
   local want
   want="$(python_stamp)"
-  if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$want" ] && [ -x "$VENV/bin/prose" ]; then
-    return 0
-  fi
+  local have
+  for have in "$stamp_file" "$VENV/.openprose-dev"; do  # the dev install includes the runtime
+    if [ -f "$have" ] && [ "$(cat "$have")" = "$want" ] && [ -x "$VENV/bin/prose" ]; then
+      return 0
+    fi
+  done
   if [ "$what" = runtime ]; then
     say "Installing the runtime into .venv/ (tree-sitter, trio, anthropic, rich, click, pygls; ~25 s the first time)"
   else
