@@ -24,7 +24,8 @@
 // setting to the real server: diagnostic in the Problems panel and its hover,
 // the quick fix frist -> first, completion inside `parallel (`, the Run code
 // lenses, a simulated run from the command palette with its outputs in the
-// "OpenProse Run" channel, and a slow (scripted) run cancelled from its
+// "OpenProse Run" channel, the Get started walkthrough opening an example and
+// running it simulated, and a slow (scripted) run cancelled from its
 // progress notification.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -845,9 +846,6 @@ async function main() {
           await openButton.waitFor({ state: 'visible', timeout: 20_000 });
           await openButton.click();
           await page.locator('.tab', { hasText: 'hello.prose' }).first().waitFor({ timeout: 20_000 });
-          await sleep(1000);
-          await recorder.screenshot('debug-walkthrough-after-open', { copy: false });
-          fs.writeFileSync(path.join(options.artifacts, 'debug-walkthrough.html'), await page.content());
           // The example opens beside the walkthrough; its next step runs the example shown there.
           await page.locator('.getting-started-step', { hasText: 'Run it on the simulated backend' }).first().click();
           const runButton = page.getByRole('button', { name: 'Run simulated' });
