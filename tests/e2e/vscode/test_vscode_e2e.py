@@ -53,10 +53,10 @@ SERVER_STEPS = [
     "quick-fix",
     "completion-in-parallel-modifiers",
     "run-simulated-from-palette",
-    "walkthrough-opens-and-runs-example",
     "run-progress-cancel",
     "code-lens-run",
     "api-key-secret-storage",
+    "walkthrough-opens-and-runs-example",
 ]
 SCREENSHOTS = {
     "textmate-highlighting": "vscode-textmate-highlighting.png",
