@@ -8,6 +8,7 @@ mirrored here (tests check that every runtime value has an entry).
 
 from __future__ import annotations
 
+from openprose.agents.permissions import DEFAULT_PERMISSIONS, PathRule
 from openprose.checker import (
     AGENT_PROPERTIES,
     BACKOFFS,
@@ -95,15 +96,78 @@ PERSIST_DOCS: dict[str, str] = {
     "user": "**`persist: user`**: the agent's memory is kept for the user, across projects and runs.",
 }
 
+
+def _path_default(rule: PathRule | None, anything: str) -> str:
+    if rule is None:
+        return anything
+    if rule.patterns is not None:
+        return "only " + ", ".join(f"`{p}`" for p in rule.patterns) if rule.patterns else "nothing"
+    return f"`{rule.policy}` inside the workspace" if rule.policy != "deny" else "`deny`"
+
+
+#: The runtime's defaults (`DEFAULT_PERMISSIONS`) in words, so hover never drifts from what runs.
+PERMISSION_DEFAULTS: dict[str, str] = {
+    "read": _path_default(DEFAULT_PERMISSIONS.read, "`allow`"),
+    "write": _path_default(DEFAULT_PERMISSIONS.write, "`allow`"),
+    "execute": _path_default(DEFAULT_PERMISSIONS.execute, "any program `bash` may run"),
+    "bash": f"`{DEFAULT_PERMISSIONS.bash}`",
+    "network": f"`{DEFAULT_PERMISSIONS.network}`",
+}
+
+_PERMISSION_TOOLS = {
+    "read": "read, glob, grep",
+    "write": "write, edit",
+    "execute": "the programs a bash command starts",
+    "bash": "bash",
+    "network": "web search, web fetch",
+}
+
+#: What a session may do when its agent has no `permissions:` block, and in a
+#: bare `session "…"`; hover on `permissions` shows it.
+PERMISSION_DEFAULTS_DOC = (
+    "Without a `permissions:` block (and in a bare `session \"…\"`):\n\n"
+    "| type | governs | default |\n"
+    "| ---- | ------- | ------- |\n"
+    + "".join(f"| `{kind}` | {_PERMISSION_TOOLS[kind]} | {PERMISSION_DEFAULTS[kind]} |\n" for kind in _PERMISSION_TOOLS)
+    + "\nTools never reach outside the workspace (the folder the program runs in) unless a pattern names "
+    "the place, and the run state in `.prose/` is never writable."
+)
+
 PERMISSION_DOCS: dict[str, str] = {
-    "read": "**`read:`** which files the agent may read: `allow`, `deny`, `prompt` or a list of glob patterns.",
-    "write": "**`write:`** which files the agent may change: `allow`, `deny`, `prompt` or a list of glob patterns.",
-    "execute": "**`execute:`** which programs the agent may run: `allow`, `deny`, `prompt` or a list of patterns.",
-    "bash": "**`bash:`** whether the agent may use a shell: `allow`, `deny` or `prompt`.",
-    "network": "**`network:`** whether the agent may reach the network: `allow`, `deny` or `prompt`.",
-    "allow": "**`allow`**: permitted without asking.",
-    "deny": "**`deny`**: never permitted.",
-    "prompt": "**`prompt`**: the user is asked each time.",
+    "read": (
+        "**`read:`** which files the agent's sessions may look at (the read, glob and grep tools): "
+        "`allow`, `deny`, `prompt` or a list of glob patterns such as `[\"src/**\", \"*.md\"]`. "
+        f"Default: {PERMISSION_DEFAULTS['read']}."
+    ),
+    "write": (
+        "**`write:`** which files the agent's sessions may create or change (the write and edit tools): "
+        "`allow`, `deny`, `prompt` or a list of glob patterns such as `[\"out/**\"]`. "
+        f"Default: {PERMISSION_DEFAULTS['write']}."
+    ),
+    "execute": (
+        "**`execute:`** which programs the agent's shell commands may start: `allow`, `deny`, `prompt` "
+        "or a list of patterns such as `[\"pytest\", \"git\"]` (a command line that starts anything else is "
+        "refused). It narrows `bash` and never allows a shell that `bash` denies. "
+        f"Default: {PERMISSION_DEFAULTS['execute']}."
+    ),
+    "bash": (
+        "**`bash:`** whether the agent's sessions get a shell to run commands in: `allow`, `deny` (no "
+        f"shell tool is offered at all) or `prompt`. Default: {PERMISSION_DEFAULTS['bash']}."
+    ),
+    "network": (
+        "**`network:`** whether the agent's sessions may search and fetch from the web: `allow`, `deny` "
+        f"or `prompt`. Default: {PERMISSION_DEFAULTS['network']}."
+    ),
+    "allow": "**`allow`**: the tool call goes ahead without asking.",
+    "deny": (
+        "**`deny`**: never permitted. The session is told the call was refused (and why) and never sees "
+        "the refused content."
+    ),
+    "prompt": (
+        "**`prompt`**: the person running the program is asked before each call. `prose run` asks in the "
+        "terminal (`--yes` answers yes to every question); the editor shows an Allow / Deny dialog. With "
+        "nobody to ask, or on Deny, that one call is refused and the session is told so."
+    ),
 }
 
 PROPERTY_DOCS: dict[str, str] = {
@@ -124,8 +188,10 @@ PROPERTY_DOCS: dict[str, str] = {
     "backoff": "**`backoff:`** the wait between retries: `none`, `linear` or `exponential`.",
     "skills": '**`skills:`** the imported skills the agent may use, as a list of strings: `["web-search"]`.',
     "permissions": (
-        "**`permissions:`** an indented block of `type: value` lines limiting what the agent may do "
-        "(read, write, execute, bash, network)."
+        "**`permissions:`** what the agent's sessions may do with their tools, as indented `type: value` "
+        "lines: `read`, `write` and `execute` take `allow`, `deny`, `prompt` or a list of glob patterns; "
+        "`bash` and `network` take `allow`, `deny` or `prompt`. A type the block leaves out keeps its "
+        "default.\n\n" + PERMISSION_DEFAULTS_DOC
     ),
 }
 

@@ -7,6 +7,10 @@ cancelling that scope (from `openprose.stop` or from the client cancelling
 the run's work-done progress). The `executeCommand` request returns as soon
 as the run is scheduled: a cancelled request would not stop a handler that
 waited, so the run's lifetime is tied to its own scope instead.
+
+A tool call under a `prompt` permission asks the person with
+`window/showMessageRequest` (see `PermissionQuestions`); the run waits for the
+answer inside its own scope, so stopping the run also withdraws its question.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import itertools
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from typing import Any
 import trio
 from lsprotocol import types as lsp
 
+from openprose.agents.permissions import PermissionRequest
 from openprose.diagnostics import Diagnostic, Severity
 
 from .documents import Document
@@ -42,6 +47,29 @@ def redact(text: str) -> str:
         if secret and len(secret) >= 8:
             text = text.replace(secret, "***")
     return text
+
+
+def workspace_of(path: Path, folders: Iterable[Path]) -> Path:
+    """The workspace a program runs in: the innermost folder that contains it.
+
+    Tools are confined to this folder and the run state goes to its
+    `.prose/`; a program outside every workspace folder runs in its own
+    directory, like `prose run` started next to it.
+    """
+    program = _resolved(path)
+    best: Path | None = None
+    for folder in folders:
+        root = _resolved(folder)
+        if program.is_relative_to(root) and (best is None or len(root.parts) > len(best.parts)):
+            best = root
+    return best if best is not None else program.parent
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop or an unreadable parent: compare as written
+        return Path(os.path.abspath(path))
 
 
 @dataclass
@@ -80,15 +108,89 @@ class ActiveRun:
     uri: str
     doc: Document
     generation: int
+    workdir: Path | None = None
     progress_token: str | None = None
     progress_ready: bool = False
     progress_task: asyncio.Future[None] | None = None
     scope: trio.CancelScope | None = None
     cancel_requested: bool = False
+    allow_all: bool = False  # answered "Allow All This Run"
     finished: bool = False
     sessions_done: int = 0
     events_seen: bool = False
     last_message: str = "starting"
+
+
+ALLOW = "Allow"
+ALLOW_RUN = "Allow All This Run"
+DENY = "Deny"
+
+
+class PermissionQuestions:
+    """Asks the person, through the client, whether a tool call may go ahead.
+
+    One `window/showMessageRequest` at a time for the whole server: parallel
+    branches (and other runs) that need an answer wait their `turn()` instead
+    of stacking dialogs. The answer is the chosen action's title; a dismissed
+    message (null), an error answer or a client that has gone away answer
+    None, which refuses. The waiting side is a trio task: cancelling it (the
+    run was stopped) withdraws the question with `$/cancelRequest` and never
+    waits for the client.
+    """
+
+    ACTIONS = (ALLOW, ALLOW_RUN, DENY)
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        self._lock: trio.Lock | None = None
+        self._ids = itertools.count(1)
+
+    def turn(self) -> trio.Lock:
+        """Hold it around a question and whatever decides whether to ask it."""
+        if self._lock is None:
+            self._lock = trio.Lock()
+        return self._lock
+
+    async def ask(self, message: str) -> str | None:
+        msg_id = f"openprose-permission-{next(self._ids)}"
+        params = lsp.ShowMessageRequestParams(
+            type=lsp.MessageType.Warning,
+            message=message,
+            actions=[lsp.MessageActionItem(title=title) for title in self.ACTIONS],
+        )
+        answered = trio.Event()
+        token = trio.lowlevel.current_trio_token()
+
+        def wake(_: Any) -> None:  # runs on the asyncio side when the answer (or an error) arrives
+            try:
+                token.run_sync_soon(answered.set)
+            except trio.RunFinishedError:
+                pass
+
+        try:
+            future = self._protocol.send_request(lsp.WINDOW_SHOW_MESSAGE_REQUEST, params, msg_id=msg_id)
+        except Exception as exc:  # noqa: BLE001 - no way to ask is a refusal, not a crash
+            log.warning("could not ask for permission: %s", exc)
+            return None
+        future.add_done_callback(wake)
+        try:
+            await answered.wait()
+        except trio.Cancelled:
+            if not future.done():
+                try:
+                    self._protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
+                except Exception:  # noqa: BLE001 - the client may be gone already
+                    pass
+            raise
+        try:
+            answer = future.result()
+        except Exception as exc:  # noqa: BLE001 - an error answer refuses the call
+            log.warning("the client answered the permission question with an error: %s", exc)
+            return None
+        title = getattr(answer, "title", None)
+        if title is None and isinstance(answer, Mapping):
+            title = answer.get("title")
+        return title if title in self.ACTIONS else None
 
 
 class RunManager:
@@ -109,6 +211,7 @@ class RunManager:
         self._done: asyncio.Future[None] | None = None
         self.runs: dict[str, ActiveRun] = {}
         self.supports_progress = False
+        self.questions = PermissionQuestions(protocol)
 
     # ------------------------------------------------------------ guest run
 
@@ -163,10 +266,14 @@ class RunManager:
 
     # ---------------------------------------------------------------- runs
 
-    async def launch(self, doc: Document, request: RunRequest, backend: Any) -> ActiveRun:
-        """Schedule a run and return at once; progress and events follow."""
+    async def launch(self, doc: Document, request: RunRequest, backend: Any, workdir: Path | None = None) -> ActiveRun:
+        """Schedule a run and return at once; progress and events follow.
+
+        `workdir` is the run's workspace (see `workspace_of`); without one the
+        program's directory is used.
+        """
         await self.start()
-        run = ActiveRun(f"run-{next(_ids)}", doc.uri, doc, doc.generation)
+        run = ActiveRun(f"run-{next(_ids)}", doc.uri, doc, doc.generation, workdir)
         self.runs[run.run_id] = run
         if self.supports_progress:
             run.progress_token = f"openprose-{run.run_id}"
@@ -201,8 +308,12 @@ class RunManager:
 
         doc = run.doc
         path = doc.path or Path(tempfile.gettempdir()) / "openprose-untitled" / "untitled.prose"
-        workdir = path.parent  # runs are kept in .prose/runs/ next to the program
+        workdir = run.workdir or path.parent  # tools work here; runs are kept in its .prose/runs/
         workdir.mkdir(parents=True, exist_ok=True)
+
+        async def ask_permission(question: PermissionRequest) -> bool:
+            return await self._ask_permission(run, question)
+
         ended = False
 
         def on_event(event: Any) -> None:
@@ -221,7 +332,8 @@ class RunManager:
                     scope.cancel()
                 try:
                     result = await run_program(
-                        doc.source, path, backend=backend, inputs=request.inputs, workdir=workdir, on_event=on_event
+                        doc.source, path, backend=backend, inputs=request.inputs, workdir=workdir, on_event=on_event,
+                        ask_permission=ask_permission,
                     )
                 except ProgramNotRunnable as exc:
                     message = redact(exc.message)
@@ -251,6 +363,30 @@ class RunManager:
                 await backend.aclose()
             except BaseException:  # noqa: BLE001 - closing is best effort, also when cancelled
                 pass
+
+    async def _ask_permission(self, run: ActiveRun, question: PermissionRequest) -> bool:
+        """The run's `ask_permission`: one question to the person, in turn with the others.
+
+        "Allow All This Run" allows this call and every later one of the same
+        run without asking, like `[a]lways this run` at the terminal; the
+        questions of that run already waiting their turn are not asked either.
+        """
+        async with self.questions.turn():
+            if run.cancel_requested or run.finished:
+                return False
+            if run.allow_all:
+                return True
+            where = run.doc.path.name if run.doc.path else "untitled"
+            asked = redact(question.question())  # before any shortening, which could cut a secret in two
+            before = run.last_message
+            self._set_progress(run, "waiting for your answer: " + _short(asked, 80))
+            try:
+                answer = await self.questions.ask(f"OpenProse ({where}): {asked}")
+            finally:
+                self._set_progress(run, before)
+        if answer == ALLOW_RUN:
+            run.allow_all = True
+        return answer in (ALLOW, ALLOW_RUN) and not run.cancel_requested
 
     def _report(self, run: ActiveRun, result: Any) -> None:
         if result.status == "failed" and result.error_span is not None:
@@ -299,14 +435,23 @@ class RunManager:
     def _progress_from_event(self, run: ActiveRun, event: Any) -> None:
         if event.type == "session.end":
             run.sessions_done += 1
-        if event.type not in ("session.start", "session.end", "branch.start", "branch.end"):
+        if event.type == "tool.start":
+            label = f"{event.tool}: {_short(redact(event.summary), 50)}" if event.summary else str(event.tool)
+            verb = "running"
+        elif event.type in ("session.start", "session.end", "branch.start", "branch.end"):
+            label = event.binding or _short(redact(event.prompt or ""), 50)
+            verb = "running" if event.type.endswith("start") else (event.status or "done")
+        else:
             return
+        done = f"{run.sessions_done} session{'s' if run.sessions_done != 1 else ''} done"
+        self._set_progress(run, f"{verb}: {label} ({done})")
+
+    def _set_progress(self, run: ActiveRun, message: str) -> None:
+        message = redact(message)  # callers redact before shortening too; this catches whatever they did not
         run.events_seen = True
-        label = event.binding or _short(event.prompt or "", 50)
-        verb = "running" if event.type.endswith("start") else (event.status or "done")
-        run.last_message = f"{verb}: {label} ({run.sessions_done} session{'s' if run.sessions_done != 1 else ''} done)"
+        run.last_message = message
         if run.progress_ready and run.progress_token is not None and not run.finished:
-            self._protocol.progress.report(run.progress_token, lsp.WorkDoneProgressReport(message=run.last_message))
+            self._protocol.progress.report(run.progress_token, lsp.WorkDoneProgressReport(message=message))
 
     def _end_progress(self, run: ActiveRun) -> None:
         if run.progress_ready and run.progress_token is not None:
@@ -322,5 +467,12 @@ def _short(value: str, limit: int = 60) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _redacted(payload: dict[str, Any]) -> dict[str, Any]:
-    return {key: redact(value) if isinstance(value, str) else value for key, value in payload.items()}
+def _redacted(value: Any) -> Any:
+    """Redact every string in an event, nested ones (outputs, tool errors) included."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    return value

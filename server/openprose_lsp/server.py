@@ -15,6 +15,7 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
@@ -22,6 +23,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
 
 from . import __version__
 from .actions import RUN_COMMAND, STOP_COMMAND, code_actions, code_lenses
@@ -32,7 +34,7 @@ from .formatting import FormatRefused, format_document
 from .hover import hover
 from .idle_gc import IdleCollector
 from .navigation import RenameError, definition, highlights, prepare_rename, references, rename
-from .run import RunManager, RunRequest, redact
+from .run import RunManager, RunRequest, redact, workspace_of
 from .semantic_tokens import LEGEND, semantic_tokens
 from .settings import Settings
 from .symbols import document_symbols, folding_ranges
@@ -451,8 +453,20 @@ async def run_command(ls: ProseServer, *args: Any) -> dict[str, Any]:
     if doc.run_diagnostics:
         doc.run_diagnostics = []
         ls.publish(doc)
-    run = await ls.runs.launch(doc, request, backend)
+    workdir = workspace_of(doc.path, _workspace_folders(ls)) if doc.path else None
+    run = await ls.runs.launch(doc, request, backend, workdir)
     return {"runId": run.run_id}
+
+
+def _workspace_folders(ls: ProseServer) -> list[Path]:
+    """The client's workspace folders (kept current by pygls), or its root when it sent no folders."""
+    try:
+        workspace = ls.workspace
+    except Exception:  # noqa: BLE001 - not initialised: no folders
+        return []
+    uris = [folder.uri for folder in workspace.folders.values()] or [workspace.root_uri]
+    paths = (to_fs_path(uri) for uri in uris if uri)
+    return [Path(path) for path in paths if path]
 
 
 def _not_run(ls: ProseServer, message: str) -> dict[str, Any]:

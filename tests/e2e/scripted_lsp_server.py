@@ -5,7 +5,11 @@ depending on the real language server.
 It speaks LSP over stdio, records every request and notification it receives
 as JSON lines in the file named by its first argument, and answers
 ``workspace/executeCommand`` for ``openprose.run`` by streaming
-``openprose/runEvent`` notifications shaped like the real server's.
+``openprose/runEvent`` notifications shaped like the real server's. With the
+run option ``{"backend": "tools"}`` the run's session asks a permission
+question (``window/showMessageRequest`` with Allow / Allow All This Run / Deny,
+as the real server does for a ``prompt`` permission) and reports its tool call as run or denied
+according to the answer.
 """
 
 from __future__ import annotations
@@ -59,15 +63,50 @@ def run_event(uri: str, run_id: str, kind: str, **fields) -> None:
     send({"method": "openprose/runEvent", "params": {"uri": uri, "runId": run_id, "event": event}})
 
 
+QUESTION = "OpenProse (hello.prose): Allow agent 'fixer' to use bash: make test?"
+
+
+def ask_permission(uri: str, run_id: str, asks: int) -> str:
+    """Starts a tool-using session and asks the client; the answer finishes it."""
+    run_event(uri, run_id, "run.start")
+    run_event(uri, run_id, "session.start", prompt="Fix the failing test", binding="fix", session="s1", agent="fixer")
+    ask_id = f"ask-{asks}"
+    send({
+        "id": ask_id,
+        "method": "window/showMessageRequest",
+        "params": {"type": 2, "message": QUESTION,
+                   "actions": [{"title": "Allow"}, {"title": "Allow All This Run"}, {"title": "Deny"}]},
+    })
+    return ask_id
+
+
+def finish_tools_run(uri: str, run_id: str, answer: dict) -> None:
+    allowed = isinstance(answer.get("result"), dict) and answer["result"].get("title") == "Allow"
+    tool = {"session": "s1", "agent": "fixer", "tool": "bash", "summary": "make test"}
+    run_event(uri, run_id, "tool.start", **tool)
+    if allowed:
+        run_event(uri, run_id, "tool.end", status="ok", duration=0.25, **tool)
+    else:
+        run_event(uri, run_id, "tool.end", status="denied", duration=0.0, rule="bash: prompt (answered Deny)",
+                  error="the person refused: make test", **tool)
+    run_event(uri, run_id, "session.end", binding="fix", status="ok", session="s1")
+    run_event(uri, run_id, "run.end", status="ok", outputs={"fix": "done"})
+
+
 def main() -> None:
     runs = 0
+    asks = 0
+    waiting: dict[str, tuple[str, str]] = {}  # question id -> (uri, run id)
     while True:
         message = read_message()
         if message is None:
             return
         record(message)
         method = message.get("method")
-        if method == "initialize":
+        if method is None and message.get("id") in waiting:  # the client's answer to a question
+            uri, run_id = waiting.pop(message["id"])
+            finish_tools_run(uri, run_id, message)
+        elif method == "initialize":
             send({
                 "id": message["id"],
                 "result": {
@@ -89,6 +128,11 @@ def main() -> None:
                 runs += 1
                 run_id = f"run-{runs}"
                 send({"id": message["id"], "result": {"runId": run_id}})
+                options = params["arguments"][1] if len(params["arguments"]) > 1 else {}
+                if options.get("backend") == "tools":
+                    asks += 1
+                    waiting[ask_permission(uri, run_id, asks)] = (uri, run_id)
+                    continue
                 run_event(uri, run_id, "run.start")
                 run_event(uri, run_id, "session.start", prompt="Summarise the findings\nin one line",
                           binding="summary")
@@ -99,7 +143,7 @@ def main() -> None:
                           outputs={"summary": "partial"}, run_dir="/tmp/openprose-runs/" + f"run-{runs}")
             else:
                 send({"id": message["id"], "error": {"code": -32601, "message": "unknown command"}})
-        elif "id" in message:
+        elif "id" in message and method is not None:
             send({"id": message["id"], "result": None})
 
 

@@ -570,3 +570,89 @@ def test_real_nvim_treesitter_installs_the_parser(nvim, tmp_path):
                    setup_opts={"lsp": {"enabled": False}, "python": False, "auto_build": False})
     assert res["active"] is True, res["_messages"]
     assert res["from"].endswith("parser/openprose.so")
+
+
+# Answers the permission question through Neovim's own showMessageRequest
+# handler (inputlist on 0.7, vim.ui.select on 0.11, both reading typed keys):
+# the keys are typed the moment the question arrives, as a person would.
+TYPE_ANSWERS = r"""
+R.progress.asked = {}
+local typed = %s
+local default_ask = vim.lsp.handlers["window/showMessageRequest"]
+vim.lsp.handlers["window/showMessageRequest"] = function(err, params, ctx, cfg)
+  table.insert(R.progress.asked, params.message)
+  vim.api.nvim_feedkeys(table.remove(typed, 1) .. "\r", "t", false)
+  return default_ask(err, params, ctx, cfg)
+end
+"""
+
+
+def test_permission_question_and_tool_events(nvim, parser_so, tmp_path):
+    """A permission question from the server is answered with the default
+    handler, the answer goes back to the server, and the tool call it decided
+    shows in the run log under its session (run, then denied with its rule)."""
+    program = tmp_path / "hello.prose"
+    program.write_text('session "Hello"\n', encoding="utf-8")
+    record = tmp_path / "server-record.jsonl"
+    body = TYPE_ANSWERS % '{ "1", "3" }' + r"""  -- 1. Allow, then 3. Deny
+    R.progress.attach = vim.wait(15000, function()
+      local c = require("openprose.lsp").client(buf)
+      return c ~= nil and c.initialized == true
+    end, 50)
+    assert(R.progress.attach, "the language server never attached")
+    local runlog = require("openprose.runlog")
+    local function ended(id)
+      return vim.wait(10000, function()
+        local run = runlog.runs[id]
+        return run ~= nil and run.status ~= nil and run.status ~= "running"
+      end, 50)
+    end
+    require("openprose").run(buf, { backend = "tools" })
+    R.progress.first = ended("run-1")
+    require("openprose").run(buf, { backend = "tools" })
+    R.progress.second = ended("run-2")
+    local log = runlog.buffer(false)
+    local function calls(id)
+      return vim.tbl_map(function(c)
+        return { session = c.session, tool = c.tool, summary = c.summary, status = c.status,
+                 rule = c.rule or false }
+      end, runlog.runs[id] and runlog.runs[id].tools or {})
+    end
+    return {
+      asked = R.progress.asked,
+      ended = { R.progress.first, R.progress.second },
+      allowed = calls("run-1"),
+      denied = calls("run-2"),
+      log = log and vim.api.nvim_buf_get_lines(log, 0, -1, false) or {},
+    }
+    """
+    res = run_nvim(
+        nvim,
+        tmp_path / "run",
+        "local buf = vim.api.nvim_get_current_buf()\n" + body,
+        files=[program],
+        setup_opts={
+            "parser_path": str(parser_so),
+            "lsp": {"cmd": [sys.executable, str(SCRIPTED_SERVER), str(record)]},
+            "runs": {"open_log": False},
+        },
+    )
+    question = "OpenProse (hello.prose): Allow agent 'fixer' to use bash: make test?"
+    assert res["asked"] == [question, question], res
+    assert res["ended"] == [True, True], res
+    received = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+    answers = {m["id"]: m.get("result") for m in received if "method" not in m and str(m.get("id")).startswith("ask-")}
+    assert answers == {"ask-1": {"title": "Allow"}, "ask-2": {"title": "Deny"}}, answers
+    assert res["allowed"] == [
+        {"session": "s1", "tool": "bash", "summary": "make test", "status": "ok", "rule": False},
+    ], res["allowed"]
+    assert res["denied"] == [
+        {"session": "s1", "tool": "bash", "summary": "make test", "status": "denied",
+         "rule": "bash: prompt (answered Deny)"},
+    ], res["denied"]
+    log = "\n".join(res["log"])
+    assert "]   tool.start  bash: make test  ‹ fix" in log, log
+    assert "[ok] bash: make test (0.25s)  ‹ fix" in log, log
+    assert "[denied] bash: make test (0.00s)  ‹ fix" in log, log
+    assert "denied by: bash: prompt (answered Deny)" in log and "reason: the person refused: make test" in log, log
+    assert "denied bash: make test (bash: prompt (answered Deny))" in res["_messages"], res["_messages"]

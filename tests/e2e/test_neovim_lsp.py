@@ -16,6 +16,7 @@ fail with a message saying so.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -215,3 +216,91 @@ def test_simulated_run_streams_events(nvim, parser_so, prose_cmd, tmp_path):
     assert len({e["runId"] for e in res["events"]}) == 1
     assert res["events"][-1]["status"] == "ok", res["events"]
     assert any("run.end" in line for line in res["log"]), res["log"]
+
+
+FIXER = """agent fixer:
+  model: haiku
+  prompt: "You keep the build green."
+  permissions:
+    bash: prompt
+
+output report = session: fixer
+  prompt: "Check the build"
+"""
+
+
+def test_permission_question_allows_and_denies_real_tool_calls(nvim, parser_so, prose_cmd, tmp_path):
+    """The real server asks before a `bash: prompt` call; Neovim's default
+    handler shows the question and the typed answer decides: Allow runs the
+    command in the workspace (the root the plugin found), Deny refuses it. The
+    run log shows both calls under their session."""
+    (tmp_path / ".git").mkdir()  # the workspace root the plugin reports to the server
+    program = tmp_path / "programs" / "fix.prose"
+    program.parent.mkdir()
+    program.write_text(FIXER, encoding="utf-8")
+    scripts = {}
+    for name, command in (("allow", "echo one > one.txt"), ("deny", "echo two > two.txt")):
+        scripts[name] = tmp_path / f"{name}.json"
+        scripts[name].write_text(json.dumps({"sessions": [{
+            "match": "Check the build", "tools": [{"tool": "bash", "input": {"command": command}}], "output": name,
+        }]}), encoding="utf-8")
+    body = WAIT_FOR_SERVER + r"""
+    -- Answer through Neovim's own handler (inputlist on 0.7, vim.ui.select on
+    -- 0.11), typing the choice the moment the question arrives.
+    local typed = { "1", "3" }  -- 1. Allow, then 3. Deny (2. is Allow All This Run)
+    local asked = {}
+    local default_ask = vim.lsp.handlers["window/showMessageRequest"]
+    vim.lsp.handlers["window/showMessageRequest"] = function(err, params, ctx, cfg)
+      table.insert(asked, params.message)
+      vim.api.nvim_feedkeys(table.remove(typed, 1) .. "\r", "t", false)
+      return default_ask(err, params, ctx, cfg)
+    end
+    local runlog = require("openprose.runlog")
+    local lsp = require("openprose.lsp")
+    local results = {}
+    for _, script in ipairs({ %(allow)s, %(deny)s }) do
+      local run_id
+      lsp.execute(buf, "openprose.run", { vim.uri_from_bufnr(buf), { backend = "scripted", script = script } },
+        function(err, result) run_id = result and result.runId or ("error: " .. vim.inspect(err)) end)
+      local ended = vim.wait(%(timeout)d, function()
+        local run = run_id and runlog.runs[run_id]
+        return run ~= nil and run.status ~= nil and run.status ~= "running"
+      end, 50)
+      local run = run_id and runlog.runs[run_id] or {}
+      table.insert(results, {
+        run_id = run_id or false,
+        ended = ended,
+        status = run.status or false,
+        tools = vim.tbl_map(function(c)
+          return { tool = c.tool, summary = c.summary, status = c.status, rule = c.rule or false }
+        end, run.tools or {}),
+      })
+    end
+    local log = runlog.buffer(false)
+    return {
+      attached = true,
+      asked = asked,
+      results = results,
+      log = log and vim.api.nvim_buf_get_lines(log, 0, -1, false) or {},
+    }
+    """ % {"allow": json.dumps(str(scripts["allow"])), "deny": json.dumps(str(scripts["deny"])),
+           "timeout": ANSWER_TIMEOUT_MS}
+    res = run_nvim(nvim, tmp_path / "run", body, files=[program],
+                   setup_opts=setup_opts(parser_so, prose_cmd), timeout=90)
+    assert_attached(res, nvim)
+    allowed, denied = res["results"]
+    assert allowed["ended"] and denied["ended"], res["results"]
+    assert res["asked"] == [
+        "OpenProse (fix.prose): Allow agent 'fixer' to use bash: echo one > one.txt?",
+        "OpenProse (fix.prose): Allow agent 'fixer' to use bash: echo two > two.txt?",
+    ], res["asked"]
+    assert allowed["status"] == "ok" and denied["status"] == "ok", res["results"]
+    assert allowed["tools"] == [{"tool": "bash", "summary": "echo one > one.txt", "status": "ok", "rule": False}]
+    assert denied["tools"] == [{"tool": "bash", "summary": "echo two > two.txt", "status": "denied",
+                                "rule": "bash: prompt (refused by the user)"}]
+    assert (tmp_path / "one.txt").read_text(encoding="utf-8").strip() == "one"  # ran in the workspace root
+    assert not (tmp_path / "two.txt").exists() and not (tmp_path / "programs" / "two.txt").exists()
+    log = "\n".join(res["log"])
+    assert "[ok] bash: echo one > one.txt" in log and "‹ report" in log, log
+    assert "[denied] bash: echo two > two.txt" in log, log
+    assert "denied by: bash: prompt (refused by the user)" in log, log

@@ -258,3 +258,42 @@ async def test_hover_links_the_guide_section(client: LanguageClient, program_uri
         url = urlparse(m.group(2))
         assert url.fragment in headings, (needle, url.fragment)
         assert url.scheme == "file" and Path(unquote(url.path)) == guide
+
+
+PERMISSIONS_PROGRAM = """agent fixer:
+  model: sonnet
+  prompt: "You fix tests."
+  permissions:
+    read: ["src/**"]
+    bash: prompt
+    network: deny
+
+session: fixer
+  prompt: "Fix the failing test"
+"""
+
+
+async def test_hover_on_permissions_shows_defaults_and_types(client: LanguageClient, tmp_path: Path) -> None:
+    uri = new_uri(tmp_path, "permissions.prose")
+    await open_doc(client, uri, PERMISSIONS_PROGRAM)
+    block = await _hover(client, uri, position_of(PERMISSIONS_PROGRAM, "permissions:", delta=3))
+    assert block is not None
+    assert "Without a `permissions:` block" in block
+    defaults = {  # the contract's defaults, as the runtime's DEFAULT_PERMISSIONS holds them
+        "| `read` | read, glob, grep | `allow` inside the workspace |",
+        "| `write` | write, edit | `prompt` inside the workspace |",
+        "| `execute` | the programs a bash command starts | any program `bash` may run |",
+        "| `bash` | bash | `prompt` |",
+        "| `network` | web search, web fetch | `allow` |",
+    }
+    for row in defaults:
+        assert row in block, row
+    assert "keeps its default" in block and ".prose/" in block
+    read = await _hover(client, uri, position_of(PERMISSIONS_PROGRAM, "read:", delta=1))
+    assert read is not None and "glob patterns" in read and "Default: `allow`" in read
+    bash = await _hover(client, uri, position_of(PERMISSIONS_PROGRAM, "bash:", delta=1))
+    assert bash is not None and "Default: `prompt`" in bash and "no shell tool is offered" in bash
+    prompt = await _hover(client, uri, position_of(PERMISSIONS_PROGRAM, "prompt\n", delta=1))
+    assert prompt is not None and "Allow / Deny" in prompt and "--yes" in prompt
+    deny = await _hover(client, uri, position_of(PERMISSIONS_PROGRAM, "deny\n", delta=1))
+    assert deny is not None and "never sees" in deny

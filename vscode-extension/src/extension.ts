@@ -12,6 +12,8 @@ import {
   LanguageClientOptions,
   RevealOutputChannelOn,
   ServerOptions,
+  ShowMessageRequest,
+  ShowMessageRequestParams,
   State,
   StaticFeature,
 } from 'vscode-languageclient/node';
@@ -29,6 +31,7 @@ import {
   SERVER_OUTPUT_CHANNEL,
   ServerCommands,
 } from './ids';
+import { MessageAction, presentMessageRequest } from './messageRequest';
 import { NotificationProgressFeature } from './progress';
 import { RunTracker, parseRunArgument, parseRunEventParams } from './runLog';
 import { RunTreeProvider } from './runTree';
@@ -202,6 +205,10 @@ class OpenProseExtension implements vscode.Disposable {
     };
     const client = new OpenProseLanguageClient('openprose', SERVER_OUTPUT_CHANNEL, serverOptions, clientOptions);
     client.onNotification(RUN_EVENT_NOTIFICATION, (params: unknown) => this.onRunEvent(params));
+    // Registered before start, so it replaces vscode-languageclient's own handler.
+    client.onRequest(ShowMessageRequest.type, (params: ShowMessageRequestParams, token: vscode.CancellationToken) =>
+      this.askUser(params, token),
+    );
     client.onDidChangeState((event) => {
       if (this.client !== client) {
         return;
@@ -482,6 +489,36 @@ class OpenProseExtension implements vscode.Disposable {
     this.runTree.refresh();
     void vscode.commands.executeCommand('setContext', 'openprose.runActive', this.tracker.active().length > 0);
     void vscode.commands.executeCommand('setContext', 'openprose.hasRuns', this.tracker.all().length > 0);
+  }
+
+  /**
+   * A question from the server (a `prompt` permission is shown modal); null when dismissed.
+   * VS Code cannot close a dialog from code, so a question the server withdrew (its run
+   * was stopped) stays until answered, and that answer is only logged.
+   */
+  private async askUser(params: ShowMessageRequestParams, token: vscode.CancellationToken): Promise<MessageAction | null> {
+    const shown = presentMessageRequest(params);
+    const show =
+      shown.severity === 'error'
+        ? vscode.window.showErrorMessage
+        : shown.severity === 'warning'
+          ? vscode.window.showWarningMessage
+          : vscode.window.showInformationMessage;
+    const options: vscode.MessageOptions = shown.modal ? { modal: true, detail: shown.detail } : {};
+    if (shown.modal) {
+      this.runChannel.appendLine(`  ? ${shown.message}`);
+    }
+    const items: vscode.MessageItem[] = shown.actions.map((action) => ({
+      title: action.title,
+      isCloseAffordance: action.title === shown.closeAffordance,
+    }));
+    const choice = await show(shown.message, options, ...items);
+    const answer = shown.actions.find((action) => action.title === choice?.title) ?? null;
+    if (shown.modal) {
+      const late = token.isCancellationRequested ? ' (the run had stopped; the answer was not used)' : '';
+      this.runChannel.appendLine(`    answered: ${answer?.title ?? 'dismissed'}${late}`);
+    }
+    return answer;
   }
 
   private onRunEvent(raw: unknown): void {

@@ -7,8 +7,11 @@
  *   { uri, runId, event: { type, t, prompt, binding, path, status, error,
  *                          outputs, run_dir, usage } }
  * with `type` one of run.start, session.start, session.end, run.end, plus
- * branch.start / branch.end (one branch of a parallel block), warning and
- * input. `t` is seconds since the run started.
+ * branch.start / branch.end (one branch of a parallel block), warning,
+ * input, and tool.start / tool.end (one tool call of a session: `session`
+ * is the id of the session it belongs to, `tool` its name, `summary` its
+ * argument, and on tool.end `status`, `duration` and for a denial `rule`).
+ * `t` is seconds since the run started.
  */
 
 export type RunStatus = 'running' | 'ok' | 'failed' | 'cancelled';
@@ -29,6 +32,14 @@ export interface RunEvent {
   agent?: string | null;
   model?: string | null;
   code?: string | null;
+  /** The session's id within the run; tool events carry the id of their session. */
+  session?: string | null;
+  tool?: string | null;
+  summary?: string | null;
+  /** tool.end: seconds the tool itself took. */
+  duration?: number | null;
+  /** tool.end with status `denied`: the permission rule that refused the call. */
+  rule?: string | null;
   /** condition: "yes" / "no"; choice: the chosen option. */
   answer?: string | null;
 }
@@ -39,7 +50,23 @@ export interface RunEventParams {
   event: RunEvent;
 }
 
+export type ToolStatus = 'running' | 'ok' | 'error' | 'denied' | 'cancelled';
+
+export interface ToolRecord {
+  tool: string;
+  summary: string;
+  start: number;
+  end?: number;
+  status: ToolStatus;
+  /** Seconds the tool itself took (from tool.end), else undefined. */
+  duration?: number;
+  error?: string;
+  rule?: string;
+}
+
 export interface SessionRecord {
+  /** The server's session id (`session` of session.start), when it sent one. */
+  id?: string;
   prompt: string | null;
   binding: string | null;
   path: string[];
@@ -47,6 +74,8 @@ export interface SessionRecord {
   end?: number;
   status: RunStatus;
   error?: string;
+  /** Tool calls of this session, in the order they started. */
+  tools: ToolRecord[];
 }
 
 export interface BranchRecord {
@@ -172,6 +201,37 @@ export function excerpt(text: string, max = 60): string {
   return multi ? `${trimmed} …` : trimmed;
 }
 
+/** `bash: pytest -q` — how a tool call is named in the log and tree. */
+export function toolLabel(tool: Pick<ToolRecord, 'tool' | 'summary'>): string {
+  return tool.summary ? `${tool.tool}: ${excerpt(tool.summary, 80)}` : tool.tool;
+}
+
+/** `0.52s`, `denied by bash: deny` — the outcome of a finished tool call. */
+export function toolOutcome(tool: ToolRecord): string {
+  const took = toolSeconds(tool);
+  const time = took !== undefined ? ` (${formatDuration(took)})` : '';
+  switch (tool.status) {
+    case 'running':
+      return 'running';
+    case 'ok':
+      return `ok${time}`;
+    case 'denied':
+      return tool.rule ? `denied by ${tool.rule}` : 'denied';
+    case 'error':
+      return `error${time}${tool.error ? `: ${excerpt(tool.error, 200)}` : ''}`;
+    case 'cancelled':
+      return `cancelled${time}`;
+  }
+}
+
+/** The tool's own time when the server sent it, else the time between its events. */
+export function toolSeconds(tool: ToolRecord): number | undefined {
+  if (tool.duration !== undefined) {
+    return tool.duration;
+  }
+  return tool.end !== undefined && tool.end > 0 && tool.end >= tool.start ? tool.end - tool.start : undefined;
+}
+
 /** `[parallel › a]  a = "prompt"` — how a session is named in the log and tree. */
 export function sessionLabel(session: Pick<SessionRecord, 'prompt' | 'binding' | 'path'>): string {
   const parts: string[] = [];
@@ -253,6 +313,22 @@ const STATUS_WORD: Record<RunStatus, string> = {
   cancelled: 'cancelled',
 };
 
+const TOOL_MARK: Record<ToolStatus, string> = {
+  running: '⚙',
+  ok: '✔',
+  error: '✖',
+  denied: '⊘',
+  cancelled: '■',
+};
+
+function toolStatus(status: string | null | undefined): ToolStatus {
+  return status === 'ok' || status === 'error' || status === 'denied' || status === 'cancelled' ? status : 'ok';
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 function sameKey(a: SessionRecord, event: RunEvent): boolean {
   return (
     JSON.stringify(a.path) === JSON.stringify(event.path ?? []) &&
@@ -307,10 +383,46 @@ export class RunTracker {
         if (session.status === 'running') {
           session.status = 'cancelled';
         }
+        for (const tool of session.tools) {
+          if (tool.status === 'running') {
+            tool.status = 'cancelled';
+          }
+        }
       }
       lines.push(`■ Run ${run.runId} (${displayName(run.uri)}) ended: ${reason}`);
     }
     return lines;
+  }
+
+  /** The session a tool event belongs to: by id, else the running session on the same path. */
+  private sessionOf(run: RunRecord, event: RunEvent, t: number): SessionRecord {
+    const id = nonEmpty(event.session);
+    const byId = id !== undefined ? run.sessions.find((s) => s.id === id) : undefined;
+    if (byId) {
+      return byId;
+    }
+    if (id === undefined) {
+      const running = run.sessions.filter((s) => s.status === 'running' && samePath(s.path, event.path));
+      if (running.length > 0) {
+        return running[running.length - 1];
+      }
+    }
+    return this.orphanSession(run, event, t);
+  }
+
+  /** A session whose start was never seen (a newer server, a lost notification). */
+  private orphanSession(run: RunRecord, event: RunEvent, t: number): SessionRecord {
+    const session: SessionRecord = {
+      id: nonEmpty(event.session),
+      prompt: event.type.startsWith('session.') ? event.prompt ?? null : null,
+      binding: event.type.startsWith('session.') ? event.binding ?? null : null,
+      path: Array.isArray(event.path) ? event.path.map(String) : [],
+      start: t,
+      status: 'running',
+      tools: [],
+    };
+    run.sessions.push(session);
+    return session;
   }
 
   private ensureRun(params: RunEventParams, t: number): RunRecord {
@@ -396,11 +508,13 @@ export class RunTracker {
       }
       case 'session.start': {
         const session: SessionRecord = {
+          id: nonEmpty(event.session),
           prompt: event.prompt ?? null,
           binding: event.binding ?? null,
           path: Array.isArray(event.path) ? event.path.map(String) : [],
           start: t,
           status: 'running',
+          tools: [],
         };
         run.sessions.push(session);
         const who = [event.agent, event.model].filter((part): part is string => typeof part === 'string' && part !== '');
@@ -410,27 +524,69 @@ export class RunTracker {
       }
       case 'session.end': {
         const status = normalizeStatus(event.status, 'ok');
+        const id = nonEmpty(event.session);
         let session =
-          run.sessions.find((s) => s.status === 'running' && sameKey(s, event)) ??
-          run.sessions.find((s) => s.status === 'running' && samePath(s.path, event.path));
+          (id !== undefined ? run.sessions.find((s) => s.id === id) : undefined) ??
+          run.sessions.find((s) => s.status === 'running' && s.id === undefined && sameKey(s, event)) ??
+          run.sessions.find((s) => s.status === 'running' && s.id === undefined && samePath(s.path, event.path));
         if (!session) {
-          session = {
-            prompt: event.prompt ?? null,
-            binding: event.binding ?? null,
-            path: Array.isArray(event.path) ? event.path.map(String) : [],
-            start: t,
-            status: 'running',
-          };
-          run.sessions.push(session);
+          session = this.orphanSession(run, event, t);
         }
         session.end = t;
         session.status = status;
         if (event.error) {
           session.error = event.error;
         }
+        for (const tool of session.tools) {
+          if (tool.status === 'running') {
+            tool.status = 'cancelled';
+            tool.end = t;
+          }
+        }
         let line = `${stamp} ${STATUS_MARK[status]} ${STATUS_WORD[status].padEnd(9)} ${sessionLabel(session)}${span(session.start, t)}`;
         if (status === 'failed' && event.error) {
           line += `: ${excerpt(event.error, 200)}`;
+        }
+        lines.push(line);
+        break;
+      }
+      case 'tool.start': {
+        const session = this.sessionOf(run, event, t);
+        const tool: ToolRecord = {
+          tool: nonEmpty(event.tool) ?? 'tool',
+          summary: nonEmpty(event.summary) ?? '',
+          start: t,
+          status: 'running',
+        };
+        session.tools.push(tool);
+        lines.push(`${stamp}   ${TOOL_MARK.running} ${toolLabel(tool)}  ‹ ${sessionLabel(session)}`);
+        break;
+      }
+      case 'tool.end': {
+        const session = this.sessionOf(run, event, t);
+        const name = nonEmpty(event.tool) ?? 'tool';
+        const summary = nonEmpty(event.summary) ?? '';
+        let tool =
+          session.tools.find((c) => c.status === 'running' && c.tool === name && c.summary === summary) ??
+          session.tools.find((c) => c.status === 'running' && c.tool === name);
+        if (!tool) {
+          tool = { tool: name, summary, start: t, status: 'running' };
+          session.tools.push(tool);
+        }
+        tool.end = t;
+        tool.status = toolStatus(event.status);
+        if (typeof event.duration === 'number' && Number.isFinite(event.duration) && event.duration >= 0) {
+          tool.duration = event.duration;
+        }
+        if (event.error) {
+          tool.error = event.error;
+        }
+        if (event.rule) {
+          tool.rule = event.rule;
+        }
+        let line = `${stamp}   ${TOOL_MARK[tool.status]} ${toolLabel(tool)} — ${toolOutcome(tool)}`;
+        if (tool.status === 'denied' && tool.error) {
+          line += `: ${excerpt(tool.error, 200)}`;
         }
         lines.push(line);
         break;
@@ -444,6 +600,12 @@ export class RunTracker {
           if (session.status === 'running') {
             session.status = 'cancelled';
             session.end = Math.max(t, session.start);
+          }
+          for (const tool of session.tools) {
+            if (tool.status === 'running') {
+              tool.status = 'cancelled';
+              tool.end = Math.max(t, tool.start);
+            }
           }
         }
         for (const branch of run.branches) {

@@ -1,8 +1,24 @@
-/** "OpenProse Runs" tree view: recent runs and their sessions. */
+/** "OpenProse Runs" tree view: recent runs, their sessions and each session's tool calls. */
 import * as vscode from 'vscode';
-import { RunRecord, RunStatus, RunTracker, SessionRecord, displayName, formatDuration, sessionLabel } from './runLog';
+import {
+  RunRecord,
+  RunStatus,
+  RunTracker,
+  SessionRecord,
+  ToolRecord,
+  ToolStatus,
+  displayName,
+  formatDuration,
+  sessionLabel,
+  toolLabel,
+  toolOutcome,
+  toolSeconds,
+} from './runLog';
 
-type Node = { kind: 'run'; run: RunRecord } | { kind: 'session'; run: RunRecord; session: SessionRecord };
+type Node =
+  | { kind: 'run'; run: RunRecord }
+  | { kind: 'session'; run: RunRecord; session: SessionRecord; index: number }
+  | { kind: 'tool'; run: RunRecord; session: SessionRecord; tool: ToolRecord; id: string };
 
 function statusIcon(status: RunStatus): vscode.ThemeIcon {
   switch (status) {
@@ -12,6 +28,21 @@ function statusIcon(status: RunStatus): vscode.ThemeIcon {
       return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
     case 'failed':
       return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+    case 'cancelled':
+      return new vscode.ThemeIcon('circle-slash');
+  }
+}
+
+function toolIcon(status: ToolStatus): vscode.ThemeIcon {
+  switch (status) {
+    case 'running':
+      return new vscode.ThemeIcon('loading~spin');
+    case 'ok':
+      return new vscode.ThemeIcon('check');
+    case 'error':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+    case 'denied':
+      return new vscode.ThemeIcon('shield', new vscode.ThemeColor('list.warningForeground'));
     case 'cancelled':
       return new vscode.ThemeIcon('circle-slash');
   }
@@ -35,7 +66,16 @@ export class RunTreeProvider implements vscode.TreeDataProvider<Node> {
         .map((run) => ({ kind: 'run' as const, run }));
     }
     if (node.kind === 'run') {
-      return node.run.sessions.map((session) => ({ kind: 'session' as const, run: node.run, session }));
+      return node.run.sessions.map((session, index) => ({ kind: 'session' as const, run: node.run, session, index }));
+    }
+    if (node.kind === 'session') {
+      return node.session.tools.map((tool, toolIndex) => ({
+        kind: 'tool' as const,
+        run: node.run,
+        session: node.session,
+        tool,
+        id: `tool:${node.run.runId}:${node.index}:${toolIndex}`,
+      }));
     }
     return [];
   }
@@ -64,8 +104,32 @@ export class RunTreeProvider implements vscode.TreeDataProvider<Node> {
       item.command = { command: 'openprose.showRunOutput', title: 'Show Run Output' };
       return item;
     }
+    if (node.kind === 'tool') {
+      const { tool } = node;
+      const item = new vscode.TreeItem(toolLabel(tool), vscode.TreeItemCollapsibleState.None);
+      const took = toolSeconds(tool);
+      item.description =
+        tool.status === 'denied' ? toolOutcome(tool) : `${tool.status}${took !== undefined ? ` · ${formatDuration(took)}` : ''}`;
+      item.tooltip = [
+        `${tool.tool}: ${tool.summary}`,
+        tool.rule ? `Denied by ${tool.rule}` : '',
+        tool.error ? `${tool.status === 'denied' ? 'Reason' : 'Error'}: ${tool.error}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+      item.iconPath = toolIcon(tool.status);
+      item.id = node.id;
+      return item;
+    }
     const { session } = node;
-    const item = new vscode.TreeItem(sessionLabel(session), vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(
+      sessionLabel(session),
+      session.tools.length === 0
+        ? vscode.TreeItemCollapsibleState.None
+        : session.status === 'running'
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed,
+    );
     const duration =
       session.end !== undefined && session.end >= session.start
         ? ` · ${formatDuration(session.end - session.start)}`
@@ -73,6 +137,7 @@ export class RunTreeProvider implements vscode.TreeDataProvider<Node> {
     item.description = `${session.status}${duration}`;
     item.tooltip = [session.prompt ?? '', session.error ? `Error: ${session.error}` : ''].filter(Boolean).join('\n\n');
     item.iconPath = statusIcon(session.status);
+    item.id = `session:${node.run.runId}:${node.index}`;
     return item;
   }
 

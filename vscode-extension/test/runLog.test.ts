@@ -10,6 +10,8 @@ import {
   parseRunArgument,
   parseRunEventParams,
   sessionLabel,
+  toolLabel,
+  toolOutcome,
 } from '../src/runLog';
 
 const URI = 'file:///work/demo/review%20flow.prose';
@@ -223,5 +225,108 @@ describe('run log formatting', () => {
     assert.deepEqual(formatOutputs(undefined), ['  Outputs: (none)']);
     const lines = formatOutputs({ poem: 'line one\nline two' });
     assert.deepEqual(lines, ['  Outputs:', '    poem:', '      line one', '      line two']);
+  });
+
+  it('shows tool calls under their session, matched by session id', () => {
+    const tracker = new RunTracker();
+    const lines: string[] = [];
+    const feed = (params: RunEventParams) => lines.push(...tracker.apply(params).lines);
+    feed(event('t1', 'run.start', 0));
+    // Two parallel sessions with the same path: only the id tells their tool calls apart.
+    feed(event('t1', 'session.start', 0.1, { prompt: 'Fix the test', binding: 'fix', path: ['p'], session: 's1', agent: 'fixer' }));
+    feed(event('t1', 'session.start', 0.1, { prompt: 'Write notes', binding: 'notes', path: ['p'], session: 's2' }));
+    feed(event('t1', 'tool.start', 0.2, { session: 's2', tool: 'write', summary: 'notes/out.md', agent: null }));
+    feed(event('t1', 'tool.start', 0.3, { session: 's1', tool: 'bash', summary: 'pytest -q', agent: 'fixer' }));
+    feed(
+      event('t1', 'tool.end', 0.9, {
+        session: 's1',
+        tool: 'bash',
+        summary: 'pytest -q',
+        status: 'ok',
+        duration: 0.5,
+        agent: 'fixer',
+      }),
+    );
+    feed(
+      event('t1', 'tool.end', 1.0, {
+        session: 's2',
+        tool: 'write',
+        summary: 'notes/out.md',
+        status: 'denied',
+        duration: 0,
+        rule: 'permissions.write ["out/**"]',
+        error: 'notes/out.md is outside the allowed write patterns',
+      }),
+    );
+    feed(event('t1', 'tool.start', 1.1, { session: 's1', tool: 'read', summary: 'src/app.py' }));
+    feed(event('t1', 'tool.end', 1.2, { session: 's1', tool: 'read', summary: 'src/app.py', status: 'error', duration: 0.01, error: 'no such file' }));
+    feed(event('t1', 'session.end', 1.5, { prompt: 'Fix the test', binding: 'fix', path: ['p'], session: 's1', status: 'ok' }));
+    feed(event('t1', 'session.end', 1.6, { prompt: 'Write notes', binding: 'notes', path: ['p'], session: 's2', status: 'ok' }));
+
+    const run = tracker.get('t1')!;
+    const [fix, notes] = run.sessions;
+    assert.deepEqual(
+      fix.tools.map((c) => [c.tool, c.summary, c.status, c.duration]),
+      [
+        ['bash', 'pytest -q', 'ok', 0.5],
+        ['read', 'src/app.py', 'error', 0.01],
+      ],
+    );
+    assert.deepEqual(
+      notes.tools.map((c) => [c.tool, c.status, c.rule]),
+      [['write', 'denied', 'permissions.write ["out/**"]']],
+    );
+    const text = lines.join('\n');
+    assert.match(text, /\+0\.30s\s+⚙ bash: pytest -q  ‹ \[p\] fix = "Fix the test"/);
+    // The tool's own duration, not the time between its events.
+    assert.match(text, /\+0\.90s\s+✔ bash: pytest -q — ok \(0\.50s\)/);
+    assert.match(
+      text,
+      /\+1\.00s\s+⊘ write: notes\/out\.md — denied by permissions\.write \["out\/\*\*"\]: notes\/out\.md is outside/,
+    );
+    assert.match(text, /✖ read: src\/app\.py — error \(0\.01s\): no such file/);
+  });
+
+  it('attaches tool events without an id to the running session on their path', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('t2', 'run.start', 0));
+    tracker.apply(event('t2', 'session.start', 0, { prompt: 'Old server', path: ['x'] }));
+    tracker.apply(event('t2', 'tool.start', 1, { tool: 'grep', summary: 'TODO', path: ['x'] }));
+    const end = tracker.apply(event('t2', 'tool.end', 3, { tool: 'grep', summary: 'TODO', path: ['x'], status: 'ok' }));
+    assert.match(end.lines[0], /✔ grep: TODO — ok \(2\.00s\)$/);
+    const run = tracker.get('t2')!;
+    assert.equal(run.sessions.length, 1);
+    assert.equal(run.sessions[0].tools.length, 1);
+    // A tool event of a session never seen makes a placeholder session instead of being dropped.
+    tracker.apply(event('t2', 'tool.start', 4, { session: 's9', tool: 'glob', summary: '**/*.md' }));
+    assert.equal(run.sessions.length, 2);
+    assert.equal(run.sessions[1].id, 's9');
+    assert.equal(sessionLabel(run.sessions[1]), 'session');
+  });
+
+  it('marks running tool calls cancelled when their session or the run ends', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('t3', 'run.start', 0));
+    tracker.apply(event('t3', 'session.start', 0, { prompt: 'Slow', session: 's1' }));
+    tracker.apply(event('t3', 'tool.start', 0.5, { session: 's1', tool: 'bash', summary: 'sleep 60' }));
+    tracker.apply(event('t3', 'session.start', 0.6, { prompt: 'Other', session: 's2' }));
+    tracker.apply(event('t3', 'tool.start', 0.7, { session: 's2', tool: 'bash', summary: 'sleep 61' }));
+    tracker.apply(event('t3', 'session.end', 1, { prompt: 'Slow', session: 's1', status: 'cancelled' }));
+    const run = tracker.get('t3')!;
+    assert.equal(run.sessions[0].tools[0].status, 'cancelled');
+    assert.equal(run.sessions[1].tools[0].status, 'running');
+    tracker.apply(event('t3', 'run.end', 2, { status: 'cancelled' }));
+    assert.equal(run.sessions[1].tools[0].status, 'cancelled');
+  });
+
+  it('names tool calls and their outcomes', () => {
+    assert.equal(toolLabel({ tool: 'bash', summary: 'pytest -q' }), 'bash: pytest -q');
+    assert.equal(toolLabel({ tool: 'web_search', summary: '' }), 'web_search');
+    const base = { tool: 'bash', summary: 'x', start: 1 };
+    assert.equal(toolOutcome({ ...base, status: 'running' }), 'running');
+    assert.equal(toolOutcome({ ...base, status: 'ok', end: 3 }), 'ok (2.00s)');
+    assert.equal(toolOutcome({ ...base, status: 'denied', rule: 'bash: deny' }), 'denied by bash: deny');
+    assert.equal(toolOutcome({ ...base, status: 'denied' }), 'denied');
+    assert.equal(toolOutcome({ ...base, status: 'cancelled', duration: 0.25 }), 'cancelled (0.25s)');
   });
 });

@@ -1,6 +1,7 @@
 -- Shows `openprose/runEvent` notifications from the language server: one
 -- line per event in a scratch buffer ("openprose://runs"), plus a message
--- when a run starts and ends.
+-- when a run starts and ends. Tool calls (tool.start / tool.end) are indented
+-- under the session they belong to, found by the event's `session` id.
 local util = require("openprose.util")
 
 local M = {}
@@ -11,7 +12,8 @@ M.BUFFER_NAME = "openprose://runs"
 
 -- Every event received, oldest first: { uri, runId, event }.
 M.events = {}
--- Per run id: { uri, status, run_dir, events = {…} }.
+-- Per run id: { uri, status, run_dir, events = {…}, sessions = { [id] = {…} },
+-- tools = { { session, tool, summary, status, duration, rule, error }, … } }.
 M.runs = {}
 M.last_event = nil
 
@@ -47,9 +49,59 @@ local function json(value)
   return ok and text or vim.inspect(value)
 end
 
+local function seconds(value)
+  if type(value) ~= "number" then
+    return ""
+  end
+  return string.format(" (%.2fs)", value)
+end
+
+-- What a tool line says about its session: the binding, else the prompt.
+local function session_name(params)
+  local event = params.event or {}
+  local run = M.runs[params.runId]
+  local session = run and not is_nil(event.session) and run.sessions[event.session]
+  if not session then
+    return is_nil(event.session) and "" or ("  ‹ " .. tostring(event.session))
+  end
+  if not is_nil(session.binding) then
+    return "  ‹ " .. session.binding
+  end
+  if not is_nil(session.prompt) then
+    return '  ‹ "' .. one_line(session.prompt, 40) .. '"'
+  end
+  return "  ‹ " .. tostring(event.session)
+end
+
+local function format_tool(params)
+  local event = params.event
+  local label = tostring(is_nil(event.tool) and "tool" or event.tool)
+  if not is_nil(event.summary) and event.summary ~= "" then
+    label = label .. ": " .. one_line(event.summary, 72)
+  end
+  local head = string.format("[%s]   %-11s", clock(event.t), event.type)
+  local lines = {}
+  if event.type == "tool.start" then
+    table.insert(lines, head .. " " .. label .. session_name(params))
+    return lines
+  end
+  local status = is_nil(event.status) and "ok" or event.status
+  table.insert(lines, head .. " [" .. status .. "] " .. label .. seconds(event.duration) .. session_name(params))
+  if not is_nil(event.rule) then
+    table.insert(lines, "      denied by: " .. one_line(event.rule, 200))
+  end
+  if not is_nil(event.error) then
+    table.insert(lines, "      " .. (status == "denied" and "reason" or "error") .. ": " .. one_line(event.error, 200))
+  end
+  return lines
+end
+
 function M.format(params)
   local event = params.event or {}
   local kind = event.type or "?"
+  if kind == "tool.start" or kind == "tool.end" then
+    return format_tool(params)
+  end
   local lines = {}
   local head = string.format("[%s] %-13s", clock(event.t), kind)
   local parts = {}
@@ -141,10 +193,37 @@ local function record(params)
   if is_nil(id) then
     return
   end
-  local run = M.runs[id] or { uri = params.uri, events = {} }
+  local run = M.runs[id] or { uri = params.uri, events = {}, sessions = {}, tools = {} }
   M.runs[id] = run
   table.insert(run.events, params.event)
   local event = params.event or {}
+  if event.type == "session.start" and not is_nil(event.session) then
+    run.sessions[event.session] = { binding = event.binding, prompt = event.prompt, agent = event.agent }
+  elseif event.type == "tool.start" then
+    table.insert(run.tools, {
+      session = event.session,
+      tool = event.tool,
+      summary = event.summary,
+      status = "running",
+    })
+  elseif event.type == "tool.end" then
+    local call
+    for _, candidate in ipairs(run.tools) do
+      if candidate.status == "running" and candidate.session == event.session and candidate.tool == event.tool
+        and candidate.summary == event.summary then
+        call = candidate
+        break
+      end
+    end
+    if not call then
+      call = { session = event.session, tool = event.tool, summary = event.summary }
+      table.insert(run.tools, call)
+    end
+    call.status = is_nil(event.status) and "ok" or event.status
+    call.duration = not is_nil(event.duration) and event.duration or nil
+    call.rule = not is_nil(event.rule) and event.rule or nil
+    call.error = not is_nil(event.error) and event.error or nil
+  end
   if event.type == "run.start" then
     run.status = "running"
   elseif event.type == "run.end" then
@@ -183,6 +262,9 @@ function M.on_event(params)
       msg = msg .. " (" .. one_line(event.error, 120) .. ")"
     end
     util.notify(msg, level)
+  elseif event.type == "tool.end" and event.status == "denied" and config.notify then
+    local what = tostring(event.tool) .. (is_nil(event.summary) and "" or (": " .. one_line(event.summary, 60)))
+    util.notify("denied " .. what .. (is_nil(event.rule) and "" or (" (" .. event.rule .. ")")), vim.log.levels.WARN)
   end
   pcall(vim.api.nvim_exec_autocmds, "User", { pattern = "OpenProseRunEvent", modeline = false })
 end

@@ -59,6 +59,7 @@ import {
   tabLabels,
   tokenBox,
   tokenColor,
+  uiState,
   visibleHoverText,
   waitForNotification,
   waitForWorkbench,
@@ -71,6 +72,9 @@ const EXTENSION_DIR = path.join(REPO, 'vscode-extension');
 const BOGUS_SERVER = '/nonexistent/openprose-e2e/bin/prose';
 const SLOW_RUN_KEY = 'ctrl+alt+shift+f9'; // keybindings.json syntax
 const SLOW_RUN_PRESS = 'Control+Alt+Shift+F9'; // the same chord for playwright
+const TOOLS_RUN_KEY = 'ctrl+alt+shift+f10'; // runs tools.prose with its scripted bash call
+const TOOLS_RUN_PRESS = 'Control+Alt+Shift+F10';
+const PERMISSION_QUESTION = /Allow agent 'fixer' to use bash: echo built >> build\.log\?/;
 
 // ------------------------------------------------------------------ options
 
@@ -394,7 +398,7 @@ async function main() {
 
   const sandbox = makeSandbox();
   result.sandbox = sandbox.root;
-  for (const name of ['demo.prose', 'scratch.prose', 'slow-script.json']) {
+  for (const name of ['demo.prose', 'scratch.prose', 'slow-script.json', 'tools.prose', 'tools-script.json']) {
     fs.copyFileSync(path.join(HERE, 'fixture', name), path.join(sandbox.workspace, name));
   }
   writeUserSettings(sandbox, userSettings({ 'openprose.backend': 'simulated' }));
@@ -408,6 +412,12 @@ async function main() {
           key: SLOW_RUN_KEY,
           command: 'openprose.runProgram',
           args: { backend: 'scripted', script: 'slow-script.json' },
+          when: 'editorLangId == prose',
+        },
+        {
+          key: TOOLS_RUN_KEY,
+          command: 'openprose.runProgram',
+          args: { backend: 'scripted', script: 'tools-script.json' },
           when: 'editorLangId == prose',
         },
       ],
@@ -884,6 +894,88 @@ async function main() {
           throw new Error(`error notifications: ${JSON.stringify(errors)}`);
         }
         return 'code lens ran the program';
+      },
+      { skip: needsServer },
+    );
+
+    // A `bash: prompt` tool call: the server asks with window/showMessageRequest,
+    // the extension shows a modal dialog, and the answer decides whether the
+    // (scripted, but real) command runs in the workspace.
+    const buildLog = path.join(sandbox.workspace, 'build.log');
+    const permissionDialog = async () => {
+      const dialog = page.locator('.monaco-dialog-box', { hasText: PERMISSION_QUESTION }).first();
+      await dialog.waitFor({ state: 'visible', timeout: 30_000 }).catch(async () => {
+        throw new Error(`no permission dialog; ui: ${JSON.stringify(await uiState(page))}, notifications: ${JSON.stringify(await notifications(page))}`);
+      });
+      const buttons = (await dialog.locator('.dialog-buttons .monaco-button').allInnerTexts()).map((b) => b.trim());
+      return { dialog, text: (await dialog.innerText()).replace(/\s+/g, ' '), buttons };
+    };
+    const startToolsRun = async () => {
+      await clearNotifications(page);
+      await openFile(page, 'tools.prose');
+      await page.locator('.part.editor .monaco-editor .view-lines').first().click();
+      await page.keyboard.press(TOOLS_RUN_PRESS);
+      return permissionDialog();
+    };
+
+    await recorder.step(
+      'permission-dialog-allow',
+      async () => {
+        const { dialog, text, buttons } = await startToolsRun();
+        const expected = ['Allow', 'Allow All This Run', 'Deny'];
+        if ([...buttons].sort().join('|') !== [...expected].sort().join('|')) {
+          throw new Error(`the permission dialog should offer exactly ${expected.join(', ')}, not ${JSON.stringify(buttons)}`);
+        }
+        if (!/tools\.prose waits for your answer/.test(text)) {
+          throw new Error(`the dialog does not say which run waits: ${text}`);
+        }
+        await recorder.screenshot('vscode-permission-dialog');
+        await dialog.locator('.dialog-buttons .monaco-button').getByText('Allow', { exact: true }).click();
+        await outputContains(page, /✔ bash: echo built >> build\.log — ok/, 60_000, 'the allowed bash call in the OpenProse Run channel');
+        await outputContains(page, /Run \S+ finished[^\n]*tools\.prose/, 60_000, 'the tools.prose run to finish');
+        const written = fs.existsSync(buildLog) ? fs.readFileSync(buildLog, 'utf8') : '(missing)';
+        if (written.trim() !== 'built') {
+          throw new Error(`the allowed command did not run in the workspace: build.log is ${JSON.stringify(written)}`);
+        }
+        // The OpenProse Runs view shows the call under its session.
+        const pane = page.locator('.part.sidebar .pane', { hasText: 'OpenProse Runs' });
+        const rows = async () => (await pane.locator('.monaco-list-row').allInnerTexts()).map((r) => r.replace(/\s+/g, ' '));
+        const toolRow = await waitUntil(
+          async () => {
+            const all = await rows();
+            const found = all.find((r) => /bash: echo built >> build\.log\s*ok/.test(r));
+            if (!found) {
+              const session = pane.locator('.monaco-list-row[aria-expanded="false"]', { hasText: 'report' }).first();
+              if ((await session.count()) > 0) {
+                await session.click();
+              }
+            }
+            return found;
+          },
+          { timeout: 15_000, what: 'the bash call, ok, under its session in the OpenProse Runs view' },
+        );
+        await recorder.screenshot('vscode-run-tools');
+        return { dialog: text.slice(0, 200), buttons, runsView: toolRow };
+      },
+      { skip: needsServer },
+    );
+
+    await recorder.step(
+      'permission-dialog-deny',
+      async () => {
+        const { dialog } = await startToolsRun();
+        await dialog.locator('.dialog-buttons .monaco-button', { hasText: 'Deny' }).first().click();
+        const text = await outputContains(
+          page,
+          /⊘ bash: echo built >> build\.log — denied by bash: prompt \(refused by the user\)/,
+          60_000,
+          'the denied bash call with its rule in the OpenProse Run channel',
+        );
+        const written = fs.existsSync(buildLog) ? fs.readFileSync(buildLog, 'utf8') : '(missing)';
+        if (written.trim() !== 'built') {
+          throw new Error(`the denied command ran anyway: build.log is ${JSON.stringify(written)}`);
+        }
+        return text.split('\n').filter((line) => /bash:/.test(line)).slice(-3);
       },
       { skip: needsServer },
     );

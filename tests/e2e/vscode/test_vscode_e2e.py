@@ -55,6 +55,8 @@ SERVER_STEPS = [
     "run-simulated-from-palette",
     "run-progress-cancel",
     "code-lens-run",
+    "permission-dialog-allow",
+    "permission-dialog-deny",
     "api-key-secret-storage",
     "walkthrough-opens-and-runs-example",
 ]
@@ -66,6 +68,7 @@ SCREENSHOTS = {
     "completion-in-parallel-modifiers": "vscode-completion.png",
     "run-progress-cancel": "vscode-run-progress.png",
     "run-simulated-from-palette": "vscode-run-finished.png",
+    "permission-dialog-allow": "vscode-permission-dialog.png",
 }
 
 pytestmark = pytest.mark.skipif(
