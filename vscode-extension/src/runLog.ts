@@ -451,6 +451,10 @@ export class RunTracker {
 
   apply(params: RunEventParams): ApplyResult {
     const event = params.event;
+    if (event.type === 'run.start' && this.runs.get(params.runId)?.status !== 'running') {
+      // A restarted server numbers its runs from 1 again: a new run.start is a new run.
+      this.runs.delete(params.runId);
+    }
     const known = this.runs.get(params.runId);
     const t = typeof event.t === 'number' && Number.isFinite(event.t) ? event.t : known ? known.start : 0;
     const run = this.ensureRun(params, t);
