@@ -81,9 +81,10 @@ ensure_venv() {
 
 # Hash of what an installed .venv depends on: metadata and the grammar's C sources.
 python_stamp() {
-  cat "$REPO/pyproject.toml" "$REPO/setup.py" \
+  # The checkout's own path too: an editable install points into it, so a moved clone reinstalls.
+  { echo "$REPO"; cat "$REPO/pyproject.toml" "$REPO/setup.py" \
     "$REPO/tree-sitter-openprose/src/parser.c" "$REPO/tree-sitter-openprose/src/scanner.c" \
-    "$REPO/tree-sitter-openprose/bindings/python/tree_sitter_openprose/binding.c" \
+    "$REPO/tree-sitter-openprose/bindings/python/tree_sitter_openprose/binding.c"; } \
     | sha256sum | cut -d' ' -f1
 }
 
