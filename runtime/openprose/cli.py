@@ -342,7 +342,7 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--input", "-i", "input_pairs", multiple=True, metavar="NAME=VALUE",
               help="Value for a program input (repeatable); NAME=@file reads the value from a file.")
 @click.option("--backend", type=click.Choice(["auto", "simulated", "scripted", "anthropic"]), default="auto",
@@ -350,23 +350,29 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--script", type=click.Path(dir_okay=False, path_type=Path), help="Script file for --backend scripted.")
 @click.option("--model-alias", "alias_pairs", multiple=True, metavar="ALIAS=MODEL_ID",
               help="Map a model alias (sonnet/opus/haiku) to a model id (repeatable).")
-@click.option("--simulated-delay", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="Latency of each simulated session, 0 to 3600 (to watch progress on the offline backend).")
+@click.option("--simulated-delay", type=float, default=None, metavar="SECONDS",
+              help="Latency of each simulated session, 0 to 3600 (to watch progress on the offline backend; default 0).")
 @click.option("--idle-timeout", type=float, default=None, metavar="SECONDS",
               help="Abandon an API attempt after this long without data or a stream event (default 60/90).")
 @click.option("--call-deadline", type=float, default=None, metavar="SECONDS",
               help="Longest one API call may take, all retries included (default 900).")
-@click.option("--durable", is_flag=True, help="fsync every state file (survives power loss; slower).")
+@click.option("--durable", is_flag=True, default=None, help="fsync every state file (survives power loss; slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line instead of live progress.")
-@click.option("--resume", "resume_id", metavar="RUN_ID", help="Continue a killed run, reusing finished statements.")
+@click.option("--resume", "resume_id", metavar="RUN_ID",
+              help="Continue a killed run with its recorded program, inputs, backend and options.")
+@click.option("--max-output", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Shorten each printed output to N characters (default: print outputs whole).")
+@click.option("--output", "output_name", metavar="NAME",
+              help="Print only this output's raw text on stdout (progress goes to stderr), for scripts.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The workspace: sessions' tools act here and .prose/ is kept here (default: the current directory).")
-@click.option("--yes", "-y", "assume_yes", is_flag=True,
+@click.option("--yes", "-y", "assume_yes", is_flag=True, default=None,
               help="Answer yes to every permission question (`prompt` in permissions:).")
-@click.option("--max-tool-turns", type=click.IntRange(min=1, max=10_000), default=ToolLimits.max_turns,
-              show_default=True, metavar="N", help="Model turns with tool calls one session may take.")
-@click.option("--tool-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), default=ToolLimits.call_timeout,
-              show_default=True, metavar="SECONDS", help="Time one tool call (a command, a file read) may take.")
+@click.option("--max-tool-turns", type=click.IntRange(min=1, max=10_000), default=None, metavar="N",
+              help=f"Model turns with tool calls one session may take (default {ToolLimits.max_turns}).")
+@click.option("--tool-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), default=None,
+              metavar="SECONDS",
+              help=f"Time one tool call (a command, a file read) may take (default {ToolLimits.call_timeout:g}).")
 @click.option("--effort", type=click.Choice(["none", "low", "medium", "high"]), default=None,
               help="Thinking effort of sessions that do not set `effort:` (default: low).")
 @click.option("--prices", "prices_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -374,14 +380,19 @@ def _parse_pairs(pairs: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--estimate", is_flag=True,
               help="Print how many model calls the program makes at least/at most, and run nothing.")
 @_OUTSIDE
-def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | None, alias_pairs: tuple[str, ...],
-        simulated_delay: float, durable: bool, as_json: bool, resume_id: str | None, workdir: Path | None,
-        assume_yes: bool, max_tool_turns: int, tool_timeout: float, effort: str | None, prices_file: Path | None,
-        estimate: bool, idle_timeout: float | None, call_deadline: float | None, allow_outside: bool) -> None:
-    """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted)."""
+def run(file: Path | None, input_pairs: tuple[str, ...], backend: str, script: Path | None,
+        alias_pairs: tuple[str, ...], simulated_delay: float | None, durable: bool | None, as_json: bool,
+        resume_id: str | None, max_output: int | None, output_name: str | None, workdir: Path | None,
+        assume_yes: bool | None, max_tool_turns: int | None, tool_timeout: float | None, effort: str | None,
+        prices_file: Path | None, estimate: bool, idle_timeout: float | None, call_deadline: float | None,
+        allow_outside: bool) -> None:
+    """Run a program, showing live progress (exit 0 ok, 1 failed, 2 not runnable, 130 interrupted).
+
+    FILE may be left out with --resume: the run remembers its program and how it was started.
+    """
     from .run_command import estimate_command, run_command
 
-    if not (math.isfinite(simulated_delay) and 0 <= simulated_delay <= MAX_SIMULATED_DELAY):
+    if simulated_delay is not None and not (math.isfinite(simulated_delay) and 0 <= simulated_delay <= MAX_SIMULATED_DELAY):
         raise click.BadParameter(f"expected 0 to {MAX_SIMULATED_DELAY:g} seconds, got {simulated_delay!r}",
                                  param_hint="--simulated-delay")
     for value, hint in ((idle_timeout, "--idle-timeout"), (call_deadline, "--call-deadline")):
@@ -390,6 +401,8 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
                                      param_hint=hint)
 
     if estimate:
+        if file is None:
+            raise click.UsageError("--estimate needs a program file")
         sys.exit(estimate_command(file, as_json=as_json))
     sys.exit(
         run_command(
@@ -403,8 +416,11 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
             workdir=workdir,
             simulated_delay=simulated_delay,
             durable=durable,
+            max_output=max_output,
+            output_name=output_name,
             assume_yes=assume_yes,
-            tool_limits=ToolLimits(max_turns=max_tool_turns, call_timeout=tool_timeout),
+            max_tool_turns=max_tool_turns,
+            tool_timeout=tool_timeout,
             effort=effort,
             prices_file=prices_file,
             allow_outside=allow_outside,
@@ -418,6 +434,30 @@ def run(file: Path, input_pairs: tuple[str, ...], backend: str, script: Path | N
 MAX_SIMULATED_DELAY = 3600.0
 #: Upper bound for the API timeouts: a day.
 MAX_TIMEOUT = 86400.0
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project directory that holds .prose/ (default: the current directory).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def runs(workdir: Path | None, as_json: bool) -> None:
+    """List runs: status, start time (UTC), program and whether --resume can continue them."""
+    from .run_record import list_runs
+
+    found = list_runs(workdir or Path.cwd())
+    if as_json:
+        click.echo(json.dumps([vars(r) for r in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo(f"no runs under {(workdir or Path.cwd()) / '.prose' / 'runs'}")
+        return
+    rows = [("RUN ID", "STATUS", "STARTED (UTC)", "RESUME", "PROGRAM")]
+    for r in found:
+        rows.append((r.run_id, r.status, r.started.replace("T", " ").rstrip("Z"),
+                     "yes" if r.resumable else f"no: {r.why_not}", r.program))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
 
 
 @main.command()

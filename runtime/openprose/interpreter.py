@@ -12,6 +12,7 @@ trio scope around it.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import itertools
 import json
 import math
@@ -1087,6 +1088,12 @@ class Interpreter:
                     value = await thunks[i](branch_path)
                 except ProseError as exc:
                     outcomes[i] = _Outcome("failed", ErrorRecord(exc.message, names[i]), exc)
+                except trio.Cancelled:
+                    if not scopes[i].cancel_called:
+                        # The whole run is being cancelled (Ctrl-C): say so before unwinding.
+                        self.emit("branch.end", binding=names[i] if not names[i].startswith("branch ") else None,
+                                  path=branch_path, status="cancelled")
+                    raise
                 else:
                     outcomes[i] = _Outcome("ok", value)
             if outcomes[i].status == "pending":
@@ -1531,14 +1538,23 @@ def program_parameters(program: m.Program) -> list[m.Input]:
     return params
 
 
-def prepare(source: bytes, path: Path, inputs: Mapping[str, str], options: RunOptions | None = None) -> Analysis:
-    """Check a program and its inputs before anything runs."""
-    options = options or RunOptions()
-    analysis = analyze(source, path, workspace=options.use_root, allow_outside=options.allow_outside_workspace)
-    if analysis.has_errors:
-        count = len(analysis.errors)
-        raise ProgramNotRunnable(f"the program has {count} error{'s' if count != 1 else ''}; fix them before running",
-                                 analysis.errors)
+def declared_inputs(program: m.Program) -> list[str]:
+    """Every `input` name the program declares, wherever it is, in source order."""
+    found: list[str] = []
+    stack: list[object] = [program.body]  # iterative: programs may nest hundreds of levels deep
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple):
+            stack.extend(reversed(node))
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            if isinstance(node, m.Input) and node.name.name not in found:
+                found.append(node.name.name)
+            stack.extend(reversed([getattr(node, f.name) for f in dataclasses.fields(node)]))
+    return found
+
+
+def check_missing_inputs(analysis: Analysis, inputs: Mapping[str, str]) -> None:
+    """Raise ProgramNotRunnable naming every leading input that has no value."""
     missing = [p for p in program_parameters(analysis.program) if p.name.name not in inputs]
     if missing:
         diags = [
@@ -1547,6 +1563,30 @@ def prepare(source: bytes, path: Path, inputs: Mapping[str, str], options: RunOp
         ]
         names = ", ".join(p.name.name for p in missing)
         raise ProgramNotRunnable(f"missing input{'s' if len(missing) > 1 else ''}: {names}", diags)
+
+
+def prepare(source: bytes, path: Path, inputs: Mapping[str, str], options: RunOptions | None = None, *,
+            can_ask: bool = False) -> Analysis:
+    """Check a program and its inputs before anything runs.
+
+    An input the program does not declare is an error (a typo would otherwise be
+    ignored silently). A missing input is an error too, unless `can_ask` says the
+    caller will ask for it when the run reaches it.
+    """
+    options = options or RunOptions()
+    analysis = analyze(source, path, workspace=options.use_root, allow_outside=options.allow_outside_workspace)
+    if analysis.has_errors:
+        count = len(analysis.errors)
+        raise ProgramNotRunnable(f"the program has {count} error{'s' if count != 1 else ''}; fix them before running",
+                                 analysis.errors)
+    declared = declared_inputs(analysis.program)
+    unknown = [name for name in inputs if name not in declared]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        known = f"it declares: {', '.join(declared)}" if declared else "it declares no inputs"
+        raise ProgramNotRunnable(f"{path.name} has no input {names}; {known}")
+    if not can_ask:
+        check_missing_inputs(analysis, inputs)
     skills = listed_skills(analysis.program)
     for stmt in analysis.program.body:
         if isinstance(stmt, m.Use) and not is_local_program_path(stmt.path.text) and use_name(stmt) not in skills:
@@ -1569,6 +1609,7 @@ async def run_program(
     resume: str | None = None,
     ask_input: InputAsker | None = None,
     options: RunOptions | None = None,
+    record: Mapping[str, Any] | None = None,
     ask_permission: PermissionAsker | None = None,
     prices: PriceTable | None = None,
 ) -> RunResult:
@@ -1578,12 +1619,14 @@ async def run_program(
     (or $OPENPROSE_PRICES) is used.
 
     Raises ProgramNotRunnable before anything runs when the program does not
-    check, an input is missing, or a resumed run cannot be found.
+    check, an input is missing or unknown, or a resumed run cannot be found.
+    `record` (how the run was started: backend, options, ...) is stored in the
+    run directory together with the inputs, so a resume can reuse it.
     """
     inputs = dict(inputs or {})
     options = options or RunOptions()
     workdir = Path(workdir) if workdir is not None else Path.cwd()
-    analysis = prepare(source, path, inputs, options)
+    store: RunStore | None = None
     try:
         if resume is not None:
             store = RunStore.open(workdir, resume, durable=options.durable)
@@ -1592,10 +1635,32 @@ async def run_program(
                 raise ProgramNotRunnable(
                     f"run {resume} was started from a different version of {path.name}; resume needs the same program"
                 )
-        else:
-            store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name, durable=options.durable)
     except RunStateError as exc:
         raise ProgramNotRunnable(str(exc)) from exc
+    except OSError as exc:
+        where = workdir / ".prose" / "runs"
+        raise ProgramNotRunnable(f"cannot write the run state under {where}: {exc.strerror or exc}") from None
+    analysis = prepare(source, path, inputs, options, can_ask=True)
+    if store is not None:
+        # Inputs answered interactively before the kill are in the run's bindings.
+        for param in program_parameters(analysis.program):
+            name = param.name.name
+            if name not in inputs:
+                try:
+                    kept = store.read_binding(name)
+                except RunStateError:
+                    kept = None
+                if kept is not None:
+                    inputs[name] = kept
+    if ask_input is None:
+        check_missing_inputs(analysis, inputs)
+    try:
+        if store is None:
+            store = RunStore.create(workdir, source.decode("utf-8", errors="replace"), path.name, durable=options.durable)
+        if record is not None:
+            store.write_record({**record, "inputs": inputs})
+    except RunStateError as exc:
+        raise ProgramNotRunnable(f"cannot record the run under {workdir}: {exc}") from exc
     except OSError as exc:
         where = workdir / ".prose" / "runs"
         raise ProgramNotRunnable(f"cannot write the run state under {where}: {exc.strerror or exc}") from None
@@ -1607,7 +1672,7 @@ async def run_program(
         raise ProgramNotRunnable(f"cannot lock run {store.run_id}: {exc.strerror or exc}") from None
     try:
         return await _execute(store, analysis, path, backend, inputs, on_event, resume, ask_input, options,
-                              ask_permission, workdir, prices)
+                              ask_permission, workdir, prices, record)
     finally:
         lock.release()
 
@@ -1615,7 +1680,7 @@ async def run_program(
 async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Backend, inputs: dict[str, str],
                    on_event: EventSink | None, resume: str | None, ask_input: InputAsker | None,
                    options: RunOptions, ask_permission: PermissionAsker | None, workdir: Path,
-                   prices: PriceTable | None) -> RunResult:
+                   prices: PriceTable | None, record: Mapping[str, Any] | None) -> RunResult:
     start = trio.current_time()
     redactor = store.redactor
 
@@ -1629,13 +1694,17 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
         except Exception:  # a broken listener must not break the run
             pass
 
+    asker = ask_input
+    if ask_input is not None and record is not None:
+        asker = _recording_asker(ask_input, store, record, inputs, set(declared_inputs(analysis.program)))
+
     price_problem = None
     if prices is None:
         try:
             prices = load_prices()
         except PriceError as exc:
             price_problem = f"no cost estimate: {exc}"
-    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=ask_input, options=options,
+    interp = Interpreter(analysis, backend, store, emit=emit, inputs=inputs, ask_input=asker, options=options,
                          ask_permission=ask_permission, workspace=workdir, ledger=Ledger(prices))
     done: set[str] = set()
     if resume is not None:
@@ -1674,17 +1743,31 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
     return _finish(store, interp, status, error, error_span, emit)
 
 
+def _is_cancellation(exc: BaseException) -> bool:
+    """`trio.Cancelled`, or an exception group made only of them (from a nursery)."""
+    if isinstance(exc, trio.Cancelled):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        _, rest = exc.split(trio.Cancelled)
+        return rest is None
+    return False
+
+
 #: Enough for programs nested several hundred levels deep.
 _RECURSION_LIMIT = 8000
 
 
-def _is_cancellation(exc: BaseException) -> bool:
-    """trio.Cancelled itself, or an exception group made only of Cancelled (what a nursery raises)."""
-    if isinstance(exc, trio.Cancelled):
-        return True
-    if isinstance(exc, BaseExceptionGroup):
-        return all(_is_cancellation(inner) for inner in exc.exceptions)
-    return False
+def _recording_asker(ask_input: InputAsker, store: RunStore, record: Mapping[str, Any], inputs: dict[str, str],
+                     declared: set[str]) -> InputAsker:
+    """An input asker that keeps each answer in the run's record: it is part of how the run was started (--resume)."""
+    async def ask(name: str, question: str) -> str:
+        answer = await ask_input(name, question)
+        if name in declared:
+            inputs[name] = answer
+            store.write_record({**record, "inputs": inputs})
+        return answer
+
+    return ask
 
 
 def _finish(store: RunStore, interp: Interpreter, status: str, error: str | None, error_span: Span | None,
@@ -1731,6 +1814,7 @@ __all__ = [
     "RunEvent",
     "RunOptions",
     "RunResult",
+    "declared_inputs",
     "program_parameters",
     "run_program",
 ]

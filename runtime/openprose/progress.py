@@ -4,6 +4,12 @@ The interpreter only emits events; this module folds them into a tree of
 running sessions and parallel branches (with elapsed time and tokens) and
 draws it with rich. Refreshing is driven by a trio task, not rich's own
 refresh thread, so the runtime stays single-threaded.
+
+The tree must not flatter the run: a step that was cancelled or cut off by
+Ctrl-C is ⊘ (never ✓), AI-judged conditions and choices appear with their
+answers, and the simulated backend's answers are labelled as placeholders.
+When stdout is not a terminal, `plain_line` and `plain_summary` give the same
+information as plain text, with every output whole.
 """
 
 from __future__ import annotations
@@ -21,17 +27,24 @@ from .interpreter import RunEvent
 
 _STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", "error": "red", "denied": "magenta", None: "cyan"}
 _STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", "error": "✗", "denied": "⊘", None: "…"}
+SIMULATED_NOTE = "simulated backend: every answer is a placeholder, not a model's work"
+
+
+def plural(count: int, word: str) -> str:
+    """`1 session`, `2 sessions`."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 @dataclass
 class _Node:
     label: str
-    kind: str  # "group" | "branch" | "session"
+    kind: str  # "group" | "branch" | "session" | "judgement" (a condition or choice)
     started: float
     ended: float | None = None
     status: str | None = None
     error: str | None = None
     tokens: int = 0
+    answers: list[str] = field(default_factory=list)
     children: dict[str, "_Node"] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
 
@@ -47,8 +60,11 @@ class _Node:
 class RunView:
     """Folds run events into a tree; `render(now)` draws it."""
 
-    def __init__(self, program: str, max_finished: int = 12) -> None:
+    def __init__(self, program: str, max_finished: int = 12, *, simulated: bool = False,
+                 max_output: int | None = None) -> None:
         self.program = program
+        self.simulated = simulated
+        self.max_output = max_output
         self.root = _Node(program, "group", 0.0)
         self.now = 0.0
         self.final: RunEvent | None = None
@@ -73,7 +89,7 @@ class RunView:
         elif event.type in ("branch.start", "branch.end"):
             parent = self._group(event.path[:-1], event.t)
             label = event.path[-1] if event.path else "branch"
-            node = parent.child(label, label, "branch", event.t)
+            node = parent.child(label, escape(label), "branch", event.t)
             if event.type == "branch.end":
                 node.ended, node.status, node.error = event.t, event.status, event.error
         elif event.type == "session.start":
@@ -103,30 +119,41 @@ class RunView:
             if event.status == "ok":
                 self.sessions_done += 1
         elif event.type in ("condition", "choice"):
-            self._decision(event)
+            self._judgement(event)
         elif event.type == "warning" and event.error:
             self.warnings.append(event.error)
         elif event.type == "run.end":
             self.final = event
+            if event.status == "cancelled":
+                _cut_off(self.root, event.t)
+
+    def _judgement(self, event: RunEvent) -> None:
+        """A condition or choice node; a loop's repeated check updates one node."""
+        parent = self._group(event.path, event.t)
+        text = _short(event.prompt or "", 60)
+        key = f"{event.type}:{event.prompt}"
+        if event.type == "condition":
+            node = parent.child(key, "", "judgement", event.t)
+            node.answers.append(event.answer or "?")
+            seen = ", ".join(node.answers[-4:])
+            more = f"  [dim](checked {len(node.answers)}×: {'…, ' if len(node.answers) > 4 else ''}{seen})[/]" \
+                if len(node.answers) > 1 else ""
+            node.label = f"**{escape(text)}** → [bold]{event.answer}[/]{more}"
+        else:
+            node = parent.child(key, "", "judgement", event.t)
+            node.answers.append(event.answer or "?")
+            node.label = f"choice **{escape(text)}** → [bold]{escape(event.answer or '?')}[/]"
+        if event.reason:  # the judge's one line about its latest answer
+            node.label += f"  [dim italic]{escape(_short(event.reason, 80))}[/]"
+        node.ended, node.status = event.t, "ok"
+        if event.usage:
+            node.tokens += sum(int(v) for v in event.usage.values() if isinstance(v, (int, float)))
 
     def _note_totals(self, event: RunEvent) -> None:
         if event.totals is not None:
             self.totals = event.totals
         elif event.type == "run.end" and event.usage:
             self.totals = event.usage
-
-    def _decision(self, event: RunEvent) -> None:
-        """A condition or choice as a finished step: its answer and the judge's reason."""
-        parent = self._group(event.path, event.t)
-        self._seq += 1
-        kind = "condition" if event.type == "condition" else "choice"
-        answer = f"→ [bold]{escape(event.answer or '?')}[/]"
-        reason = f"  [dim italic]{escape(_short(event.reason, 80))}[/]" if event.reason else ""
-        node = parent.child(f"d{self._seq}", f"{kind} **{escape(_short(event.prompt, 50))}** {answer}{reason}",
-                            "decision", event.t)
-        node.ended, node.status = event.t, "ok"
-        if event.usage:
-            node.tokens = sum(int(v) for v in event.usage.values())
 
     def totals_line(self) -> str | None:
         """Running totals for the footer: tokens so far and the estimated cost."""
@@ -166,21 +193,23 @@ class RunView:
     def _group(self, path: tuple[str, ...], t: float) -> _Node:
         node = self.root
         for part in path:
-            node = node.child(part, part, "group" if "parallel" in part or part.startswith(("do ", "call ")) else "branch", t)
+            node = node.child(part, escape(part), "group" if "parallel" in part or part.startswith(("do ", "call ")) else "branch", t)
         return node
 
     def render(self) -> RenderableType:
         tree = Tree(Text.from_markup(f"[bold]{self.root.label}[/]"))
         self._render_children(self.root, tree)
         parts: list[RenderableType] = [tree]
-        footer = f"{self.sessions_done} sessions done · {self.now:.1f}s"
+        footer = f"{plural(self.sessions_done, 'session')} done · {self.now:.1f}s"
         if self.tool_calls:
             denied = f", {self.tools_denied} denied" if self.tools_denied else ""
-            footer += f" · {self.tool_calls} tool call{'s' if self.tool_calls != 1 else ''}{denied}"
+            footer += f" · {plural(self.tool_calls, 'tool call')}{denied}"
         parts.append(Text(footer, style="dim"))
         totals = self.totals_line()
         if totals is not None:
             parts.append(Text(totals, style="dim"))
+        if self.simulated:
+            parts.append(Text(SIMULATED_NOTE, style="yellow"))
         for message in self.warnings[-3:]:
             parts.append(Text(f"warning: {message}", style="yellow"))
         if self.final is not None:
@@ -197,6 +226,9 @@ class RunView:
                 continue
             child = node.children[key]
             status, ended = child.status, child.ended
+            if child.kind == "judgement":
+                tree.add(Text.from_markup(f"[magenta]◆[/] {child.label}", overflow="ellipsis"))
+                continue
             if status is None and child.children:
                 status, ended = _group_state(child)
             end = ended if ended is not None else self.now
@@ -205,6 +237,8 @@ class RunView:
             style = _STATUS_STYLE.get(status, "white")
             extra = f"  {child.tokens} tok" if child.tokens else ""
             error = f"  [red]{escape(_short(child.error, 60))}[/]" if child.error else ""
+            if status == "cancelled" and not child.error:
+                error = "  [yellow]cancelled[/]"
             label = f"[{style}]{mark}[/] {child.label}  [dim]{elapsed:.1f}s{extra}[/]{error}"
             branch = tree.add(Text.from_markup(label, overflow="ellipsis"))
             if child.children:
@@ -224,8 +258,29 @@ class RunView:
         body = Text.from_markup("\n".join(lines))
         renderables: list[RenderableType] = [body]
         for name, value in (event.outputs or {}).items():
-            renderables.append(Panel(Text(_short(value, 2000)), title=f"output {name}", title_align="left"))
+            title = f"output {name}" + ("  (simulated placeholder)" if self.simulated else "")
+            renderables.append(Panel(Text(shorten(value, self.max_output)), title=title, title_align="left"))
         return Group(*renderables)
+
+    def plain_summary(self, event: RunEvent) -> str:
+        """The end of a run as plain text: no markup, no boxes, outputs whole with their line breaks."""
+        lines = [f"run {event.status} in {event.t:.2f}s"]
+        if event.error:
+            where = f" (line {event.span.start_row + 1})" if event.span is not None else ""
+            lines.append(f"error{where}: {event.error}")
+        if event.usage:
+            lines.append(
+                f"{plural(int(event.usage.get('sessions', 0)), 'session')}, tokens in/out: "
+                f"{event.usage.get('input_tokens', 0)}/{event.usage.get('output_tokens', 0)}"
+            )
+        if event.run_dir:
+            lines.append(f"run directory: {event.run_dir}")
+        if self.simulated:
+            lines.append(SIMULATED_NOTE)
+        for name, value in (event.outputs or {}).items():
+            title = f"output {name}" + (" (simulated placeholder)" if self.simulated else "")
+            lines += ["", f"--- {title} ---", shorten(value, self.max_output).rstrip("\n")]
+        return "\n".join(lines) + "\n"
 
 
 def _group_state(node: _Node) -> tuple[str | None, float | None]:
@@ -239,8 +294,55 @@ def _group_state(node: _Node) -> tuple[str | None, float | None]:
     if not states:
         return None, None
     statuses = {status for status, _ in states}
-    status = "failed" if "failed" in statuses else "ok"
+    # A race whose losers were cancelled still succeeded; only a block with nothing done is ⊘.
+    status = "failed" if "failed" in statuses else "cancelled" if statuses == {"cancelled"} else "ok"
     return status, max(ended for _, ended in states)
+
+
+def _cut_off(node: _Node, t: float) -> None:
+    """After an interrupted run, whatever had not finished was cancelled, at every level."""
+    for child in node.children.values():
+        if child.kind == "judgement":
+            continue
+        # A block is unfinished when some step inside it is (sessions and tools end for themselves).
+        was_open = child.status is None and child.ended is None and (
+            child.kind in ("session", "tool") or not child.children or _group_state(child)[1] is None
+        )
+        if child.children:
+            _cut_off(child, t)
+        if was_open:
+            child.ended, child.status = t, "cancelled"
+
+
+def shorten(text: str, limit: int | None) -> str:
+    """`text` whole, or cut to `limit` characters with a note saying how much is left out."""
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"… [{len(text) - limit} more characters; --output NAME prints an output whole]"
+
+
+def plain_line(event: RunEvent) -> str | None:
+    """One line of progress for logs and CI (stdout not a terminal), or None for events not worth a line."""
+    where = " / ".join(event.path)
+    at = f"  ({where})" if where else ""
+    prefix = f"[{event.t:7.2f}s]"
+    if event.type == "warning":
+        return f"{prefix} warning: {event.error}"
+    if event.type == "session.end":
+        title = _short(event.prompt or "", 70)
+        bind = f"{event.binding} = " if event.binding else ""
+        tail = f": {event.error}" if event.error else ""
+        return f"{prefix} {event.status:9} {bind}{title}{at}{tail}"
+    if event.type == "tool.end":
+        rule = f" ({event.rule})" if event.status == "denied" and event.rule else ""
+        return f"{prefix}   tool {event.tool} {event.status}{rule}: {event.summary or ''}"
+    if event.type == "branch.end" and event.status != "ok":
+        return f"{prefix} branch {where} {event.status}{': ' + event.error if event.error else ''}"
+    if event.type == "condition":
+        return f"{prefix} condition **{_short(event.prompt or '', 70)}** -> {event.answer}{at}"
+    if event.type == "choice":
+        return f"{prefix} choice **{_short(event.prompt or '', 60)}** -> {event.answer}{at}"
+    return None
 
 
 def _short(text: str | None, limit: int = 70) -> str:

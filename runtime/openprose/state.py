@@ -22,6 +22,7 @@ Layout under ``root`` (the project directory)::
         program.prose  state.md
         bindings/{name}.md  bindings/{name}__{scope}.md
         agents/{agent}/memory.md  agents/{agent}/{agent}-001.md ...
+        run.json                                   how the run was started (for --resume)
         imports/{handle}--{slug}/                 same structure, recursively
     .prose/agents/{agent}/                        persist: project
     ~/.prose/agents/{agent}/                      persist: user
@@ -381,6 +382,21 @@ class RunStore:
                 continue
             out[path.stem] = _split_binding(_read(path))
         return out
+
+    # -- run record ---------------------------------------------------------------------------------
+    def write_record(self, record: Mapping[str, object]) -> None:
+        """Store how the run was started (``run.json``: inputs, backend, options), so
+        ``prose run --resume ID`` needs nothing else. Credential values are redacted
+        like every other file; callers must not pass the API key itself."""
+        self._write(self._run_dir / "run.json", json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+    def read_record(self) -> dict[str, object] | None:
+        """The stored ``run.json``, or None for runs made before it existed (or a damaged one)."""
+        try:
+            data = json.loads(_read(self._run_dir / "run.json"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
 
     # -- agent memory -------------------------------------------------------------------------------
     def agent_memory_dir(self, agent: str, persist: str) -> Path:

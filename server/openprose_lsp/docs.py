@@ -302,3 +302,66 @@ def missing_entries() -> list[str]:
         (PIPE_OPERATORS, PIPE_DOCS),
     ]
     return [value for values, docs in tables for value in values if value not in docs]
+
+
+# ------------------------------------------------------------------ the guide
+
+#: Where the project lives; hover links point at its copy of the guide when no local one exists.
+PROJECT_URL = "https://github.com/openprose/openprose-tooling"
+
+#: Sections of docs/guide.md: number -> (title, heading anchor).
+GUIDE_SECTIONS: dict[int, tuple[str, str]] = {
+    1: ("A first program", "1-a-first-program"),
+    2: ("Agents and models", "2-agents-and-models"),
+    3: ("Parallel blocks", "3-parallel-blocks"),
+    4: ("Loops and conditions", "4-loops-and-conditions"),
+    5: ("Error handling", "5-error-handling"),
+    6: ("Blocks and imports", "6-blocks-and-imports"),
+    7: ("Running and resuming", "7-running-and-resuming"),
+}
+
+_KEYWORD_SECTIONS: dict[str, int] = {
+    **dict.fromkeys(("session", "let", "const", "input", "output"), 1),
+    **dict.fromkeys(("agent", "resume"), 2),
+    "parallel": 3,
+    **dict.fromkeys(("for", "in", "repeat", "loop", "until", "while", "if", "elif", "else", "choice", "option"), 4),
+    **dict.fromkeys(("try", "catch", "finally", "throw"), 5),
+    **dict.fromkeys(("block", "do", "use", "import", "from"), 6),
+}
+_PROPERTY_SECTIONS: dict[str, int] = {
+    "context": 1,
+    **dict.fromkeys(("model", "prompt", "persist"), 2),
+    **dict.fromkeys(("retry", "backoff"), 5),
+    "skills": 6,
+}
+_KIND_SECTIONS: dict[str, int] = {"strategy": 3, "policy": 3, "pipe": 4}
+_MODIFIER_SECTIONS: dict[str, int] = {"on-fail": 3, "count": 3, "max": 4}
+_VALUE_SECTIONS: dict[str, int] = {"model": 2, "persist": 2, "backoff": 5}
+
+
+def guide_section(kind: str, word: str, key: str | None = None) -> int | None:
+    """The guide section that explains a hovered word (by the role the syntax gives it)."""
+    if kind == "keyword":
+        return _KEYWORD_SECTIONS.get(word)
+    if kind == "property":
+        return _PROPERTY_SECTIONS.get(word)
+    if kind == "modifier":
+        return _MODIFIER_SECTIONS.get(word)
+    if kind == "value":
+        return _VALUE_SECTIONS.get(key or "") or _MODIFIER_SECTIONS.get(key or "")
+    return _KIND_SECTIONS.get(kind)
+
+
+def guide_url(anchor: str) -> str:
+    """The guide next to this server when it runs from a checkout, else the project's published copy."""
+    from pathlib import Path
+
+    local = Path(__file__).resolve().parents[2] / "docs" / "guide.md"
+    if local.is_file():
+        return f"{local.as_uri()}#{anchor}"
+    return f"{PROJECT_URL}/blob/main/docs/guide.md#{anchor}"
+
+
+def guide_link(section: int) -> str:
+    title, anchor = GUIDE_SECTIONS[section]
+    return f"More: [guide §{section} {title}]({guide_url(anchor)})"

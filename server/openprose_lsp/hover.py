@@ -24,6 +24,10 @@ def hover(analysis: Analysis, text: Text, offset: int, aliases: Mapping[str, str
         return None
     role = classify(node)
     body = _role_doc(role, aliases) if role is not None else None
+    if body is not None and role is not None:
+        section = docs.guide_section(role.kind, role.word, role.key)
+        if section is not None:
+            body = f"{body}\n\n{docs.guide_link(section)}"
     target = role.node if role is not None else node
     if body is None:
         found = analysis.resolution.symbol_at(offset)

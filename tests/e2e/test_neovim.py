@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -352,7 +353,9 @@ def test_setup_without_parser_warns_and_build_command_builds_it(nvim, tmp_path):
         tmp_path / "run",
         "local buf = vim.api.nvim_get_current_buf()\n" + body,
         files=[program],
-        setup_opts={"lsp": {"enabled": False}, "parser_install_dir": str(install)},
+        # No parser anywhere: neither the Python package's nor one built on first use.
+        setup_opts={"lsp": {"enabled": False}, "parser_install_dir": str(install), "auto_build": False,
+                    "python": False},
     )
     assert res["before"] is False
     assert "ProseBuildParser" in res["_messages"], res["_messages"]
@@ -434,6 +437,139 @@ def test_run_commands_and_run_events(nvim, parser_so, tmp_path):
     assert "[cancelled]" in log and "stopped by the user" in log
     assert '"summary": "partial"' in log or '"summary":"partial"' in log
     assert "run run-2 ended: cancelled" in res["_messages"], res["_messages"]
+
+
+# ---------------------------------------------------------------- getting a parser
+
+
+def _prose_exe() -> str:
+    found = Path(sys.executable).parent / "prose"
+    return str(found) if found.exists() else (shutil.which("prose") or "prose")
+
+
+def test_parser_taken_from_the_installed_python_package(nvim, tmp_path):
+    """No compiler needed: the `prose` command's Python package carries the same parser."""
+    import tree_sitter_openprose._binding as binding
+
+    program = tmp_path / "hello.prose"
+    program.write_text('session "Hello"\n', encoding="utf-8")
+    body = r"""
+    local buf = vim.api.nvim_get_current_buf()
+    return {
+      active = vim.treesitter.highlighter.active[buf] ~= nil,
+      from = require("openprose.treesitter").parser_location(),
+    }
+    """
+    res = run_nvim(nvim, tmp_path / "run", body, files=[program],
+                   setup_opts={"lsp": {"enabled": False, "cmd": [_prose_exe(), "lsp"]}, "auto_build": False,
+                               "parser_install_dir": str(tmp_path / "none")})
+    assert res["active"] is True, res["_messages"]
+    assert Path(res["from"]).resolve() == Path(binding.__file__).resolve()
+
+
+def test_parser_built_automatically_on_first_use(nvim, tmp_path):
+    """Without nvim-treesitter or the Python package, the parser is compiled in the
+    background the first time a .prose file opens, and the buffer lights up."""
+    program = tmp_path / "hello.prose"
+    program.write_text('session "Hello"\n', encoding="utf-8")
+    install = tmp_path / "built"
+    body = r"""
+    local buf = vim.api.nvim_get_current_buf()
+    local before = vim.treesitter.highlighter.active[buf] ~= nil
+    local building = require("openprose.treesitter").is_building()
+    local ok = vim.wait(90000, function() return vim.treesitter.highlighter.active[buf] ~= nil end, 100)
+    return { before = before, building = building, ok = ok,
+             from = require("openprose.treesitter").parser_location() }
+    """
+    res = run_nvim(nvim, tmp_path / "run", body, files=[program], timeout=120,
+                   setup_opts={"lsp": {"enabled": False}, "python": False, "parser_install_dir": str(install)})
+    assert res["before"] is False and res["building"] is True
+    assert res["ok"] is True, res["_messages"]
+    assert "first use" in res["_messages"]
+    assert Path(res["from"]) == install / "openprose.so" and (install / "openprose.so").exists()
+
+
+def test_checkhealth_openprose(nvim, parser_so, tmp_path):
+    body = r"""
+    vim.cmd("checkhealth openprose")
+    return { lines = vim.api.nvim_buf_get_lines(0, 0, -1, false) }
+    """
+    res = run_nvim(nvim, tmp_path / "run", body, files=[],
+                   setup_opts={"parser_path": str(parser_so), "lsp": {"cmd": [_prose_exe(), "lsp"]}})
+    text = "\n".join(res["lines"])
+    assert "openprose: Tree-sitter parser" in text, text
+    assert re.search(r"OK:? parser loaded from " + re.escape(str(parser_so)), text), text
+    assert re.search(r"OK:? queries found on 'runtimepath'", text), text
+    assert re.search(r"OK:? " + re.escape(_prose_exe()) + r": prose, version", text), text
+    expected = "vim.lsp.config / vim.lsp.enable" if nvim.version >= (0, 11, 0) else "vim.lsp.start"
+    assert expected in text, text
+    assert "ERROR" not in text, text
+
+
+# The two ways nvim-treesitter takes a parser description: `get_parser_configs()`
+# on its master branch, and the table returned by the parsers module (reloaded on
+# `User TSUpdate`) on its main branch. These stand-ins have exactly those shapes.
+NTS_MASTER = """local M = {}
+local configs = {}
+function M.get_parser_configs() return configs end
+return M
+"""
+NTS_MAIN = "return {}\n"
+
+
+@pytest.mark.parametrize("branch", ["master", "main"])
+def test_registers_with_nvim_treesitter(nvim, parser_so, tmp_path, branch):
+    nts = tmp_path / "nvim-treesitter"
+    (nts / "lua" / "nvim-treesitter").mkdir(parents=True)
+    (nts / "lua" / "nvim-treesitter" / "parsers.lua").write_text(NTS_MASTER if branch == "master" else NTS_MAIN)
+    body = r"""
+    local parsers = require("nvim-treesitter.parsers")
+    local entry = parsers.get_parser_configs and parsers.get_parser_configs().openprose or parsers.openprose
+    -- main reloads its table before installing and fires User TSUpdate: the entry must come back.
+    package.loaded["nvim-treesitter.parsers"] = nil
+    local reloaded = require("nvim-treesitter.parsers")
+    vim.api.nvim_exec_autocmds("User", { pattern = "TSUpdate" })
+    local again = reloaded.get_parser_configs and reloaded.get_parser_configs().openprose or reloaded.openprose
+    return { entry = entry, branch = require("openprose.treesitter").nvim_treesitter, again = again ~= nil }
+    """
+    res = run_nvim(nvim, tmp_path / "run", body, files=[],
+                   before_setup=f"vim.opt.runtimepath:append({lua_string(nts)})",
+                   setup_opts={"parser_path": str(parser_so), "lsp": {"enabled": False}})
+    entry = res["entry"]
+    assert res["branch"] == branch
+    if branch == "master":
+        info = entry["install_info"]
+        assert Path(info["url"]) == GRAMMAR_DIR
+        assert all((GRAMMAR_DIR / f).is_file() for f in info["files"]) and "src/scanner.c" in info["files"]
+        assert entry["filetype"] == "prose"
+    else:
+        info = entry["install_info"]
+        assert Path(info["path"]) == GRAMMAR_DIR and (GRAMMAR_DIR / info["queries"] / "highlights.scm").is_file()
+        assert res["again"] is True
+
+
+def test_real_nvim_treesitter_installs_the_parser(nvim, tmp_path):
+    """With a checkout of nvim-treesitter's master branch (OPENPROSE_TEST_NVIM_TREESITTER),
+    :TSInstallSync openprose builds the parser from the local grammar and the plugin uses it."""
+    checkout = os.environ.get("OPENPROSE_TEST_NVIM_TREESITTER")
+    if not checkout:
+        pytest.skip("set OPENPROSE_TEST_NVIM_TREESITTER to a checkout of nvim-treesitter (master branch)")
+    if nvim.version < (0, 9, 0):
+        pytest.skip("nvim-treesitter's master branch needs Neovim 0.9+")
+    program = tmp_path / "hello.prose"
+    program.write_text('session "Hello"\n', encoding="utf-8")
+    body = r"""
+    vim.cmd("TSInstallSync openprose")
+    vim.cmd("edit " .. vim.fn.fnameescape(%s))
+    local buf = vim.api.nvim_get_current_buf()
+    return { active = vim.treesitter.highlighter.active[buf] ~= nil,
+             from = require("openprose.treesitter").parser_location() }
+    """ % lua_string(program)
+    res = run_nvim(nvim, tmp_path / "run", body, files=[], timeout=150,
+                   before_setup=f"vim.opt.runtimepath:prepend({lua_string(checkout)})",
+                   setup_opts={"lsp": {"enabled": False}, "python": False, "auto_build": False})
+    assert res["active"] is True, res["_messages"]
+    assert res["from"].endswith("parser/openprose.so")
 
 
 # Answers the permission question through Neovim's own showMessageRequest

@@ -229,6 +229,37 @@ async def test_complete_statements_at_line_start(client: LanguageClient, tmp_pat
     assert {"agent", "let", "if", "try", "loop"} <= {i.label for i in items}
 
 
+async def test_hover_links_the_guide_section(client: LanguageClient, program_uri: str) -> None:
+    import re
+    from urllib.parse import unquote, urlparse
+
+    await open_doc(client, program_uri, PROGRAM)
+    guide = Path(__file__).resolve().parents[2] / "docs" / "guide.md"
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", line[3:].strip().lower()).replace(" ", "-")
+        for line in guide.read_text(encoding="utf-8").splitlines() if line.startswith("## ")
+    }
+    cases = {
+        ("parallel", 0): "§3 Parallel blocks",
+        ("first", 0): "§3 Parallel blocks",
+        ("agent", 0): "§2 Agents and models",
+        ("haiku", 0): "§2 Agents and models",
+        ("retry", 0): "§5 Error handling",
+        ("exponential", 0): "§5 Error handling",
+        ("block", 0): "§6 Blocks and imports",
+        ("context", 0): "§1 A first program",
+        ("output", 0): "§1 A first program",
+    }
+    for (needle, occurrence), section in cases.items():
+        text = await _hover(client, program_uri, position_of(PROGRAM, needle, delta=1, occurrence=occurrence))
+        assert text is not None, needle
+        m = re.search(r"More: \[guide (§\d+ [^\]]+)\]\(([^)]+)\)", text)
+        assert m and m.group(1) == section, (needle, text)
+        url = urlparse(m.group(2))
+        assert url.fragment in headings, (needle, url.fragment)
+        assert url.scheme == "file" and Path(unquote(url.path)) == guide
+
+
 PERMISSIONS_PROGRAM = """agent fixer:
   model: sonnet
   prompt: "You fix tests."

@@ -23,6 +23,7 @@ import {
   API_KEY_SECRET,
   CONFIG_SECTION,
   ClientCommands,
+  EXAMPLE_PROGRAM,
   INSTALL_COMMAND,
   LANGUAGE_ID,
   RUN_EVENT_NOTIFICATION,
@@ -121,6 +122,7 @@ class OpenProseExtension implements vscode.Disposable {
     register(ClientCommands.clearApiKey, () => this.clearApiKey());
     register(ClientCommands.showRunOutput, () => this.runChannel.show(true));
     register(ClientCommands.showInstallHelp, () => this.showInstallHelp());
+    register(ClientCommands.openExample, () => this.openExample());
     register(ClientCommands.clearRuns, () => {
       this.tracker.clearFinished();
       this.refreshRunState();
@@ -347,7 +349,9 @@ class OpenProseExtension implements vscode.Disposable {
     if (editor && editor.document.languageId === LANGUAGE_ID) {
       return editor.document.uri;
     }
-    return undefined;
+    // Run from a non-text editor (the Get started walkthrough): the program shown beside it.
+    const visible = vscode.window.visibleTextEditors.filter((e) => e.document.languageId === LANGUAGE_ID);
+    return visible.length === 1 ? visible[0].document.uri : undefined;
   }
 
   private async saveDocument(arg: unknown): Promise<void> {
@@ -387,6 +391,31 @@ class OpenProseExtension implements vscode.Disposable {
    * object `{ uri?, backend?, script?, inputs? }` (for example as keybinding
    * args), whose options are passed on to the server's `openprose.run`.
    */
+  /**
+   * Copies the bundled example into the extension's storage (so the user may
+   * edit and run it, and its run state stays out of their projects) and
+   * opens it. Running the command again restores the original.
+   */
+  private async openExample(): Promise<void> {
+    const source = vscode.Uri.joinPath(this.context.extensionUri, EXAMPLE_PROGRAM);
+    const folder = vscode.Uri.joinPath(this.context.globalStorageUri, 'examples');
+    const target = vscode.Uri.joinPath(folder, 'hello.prose');
+    try {
+      await vscode.workspace.fs.createDirectory(folder);
+      await vscode.workspace.fs.writeFile(target, await vscode.workspace.fs.readFile(source));
+      const document = await vscode.workspace.openTextDocument(target);
+      // From the walkthrough (the active tab is not a text editor), open it beside so both stay visible.
+      const activeTab = vscode.window.tabGroups.activeTabGroup.activeTab;
+      const beside = activeTab !== undefined && !(activeTab.input instanceof vscode.TabInputText);
+      await vscode.window.showTextDocument(document, {
+        preview: false,
+        viewColumn: beside ? vscode.ViewColumn.Beside : undefined,
+      });
+    } catch (error) {
+      void vscode.window.showErrorMessage(`OpenProse: could not open the example: ${errorMessage(error)}`);
+    }
+  }
+
   private async runProgram(arg: unknown, simulated: boolean): Promise<void> {
     const { target, options } = parseRunArgument(arg);
     if (simulated) {

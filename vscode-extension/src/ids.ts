@@ -14,7 +14,11 @@ export const ClientCommands = {
   showRunOutput: 'openprose.showRunOutput',
   showInstallHelp: 'openprose.showInstallHelp',
   clearRuns: 'openprose.clearRuns',
+  openExample: 'openprose.openExample',
 } as const;
+
+/** The example the Get started walkthrough opens (shipped in the .vsix, a copy of examples/hello.prose). */
+export const EXAMPLE_PROGRAM = 'examples/hello.prose';
 
 /**
  * Commands implemented by the language server (workspace/executeCommand).

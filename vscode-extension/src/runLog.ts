@@ -43,6 +43,8 @@ export interface RunEvent {
   duration?: number | null;
   /** tool.end with status `denied`: the permission rule that refused the call. */
   rule?: string | null;
+  /** condition: "yes" / "no"; choice: the chosen option. */
+  answer?: string | null;
 }
 
 export interface RunEventParams {
@@ -498,6 +500,10 @@ export class RunTracker {
 
   apply(params: RunEventParams): ApplyResult {
     const event = params.event;
+    if (event.type === 'run.start' && this.runs.get(params.runId)?.status !== 'running') {
+      // A restarted server numbers its runs from 1 again: a new run.start is a new run.
+      this.runs.delete(params.runId);
+    }
     const known = this.runs.get(params.runId);
     const t = typeof event.t === 'number' && Number.isFinite(event.t) ? event.t : known ? known.start : 0;
     const run = this.ensureRun(params, t);
@@ -547,6 +553,12 @@ export class RunTracker {
           const where = typeof event.line === 'number' ? ` (line ${event.line})` : '';
           lines.push(`${stamp} ⚠ warning${where}: ${event.error}`);
         }
+        break;
+      }
+      case 'condition':
+      case 'choice': {
+        const what = event.type === 'choice' ? 'choice ' : '';
+        lines.push(`${stamp} ◆ ${what}**${excerpt(event.prompt ?? '')}** → ${event.answer ?? '?'}`);
         break;
       }
       case 'input': {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { ClientCommands, ServerCommands } from '../src/ids';
+import { ClientCommands, EXAMPLE_PROGRAM, ServerCommands } from '../src/ids';
 import { EXTENSION_ROOT } from './textmate';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(EXTENSION_ROOT, 'package.json'), 'utf8'));
@@ -75,5 +75,47 @@ describe('package.json', () => {
     assert.ok(manifest.publisher && manifest.repository && manifest.license);
     assert.ok(fs.existsSync(path.join(EXTENSION_ROOT, 'LICENSE')));
     assert.ok(fs.existsSync(path.join(EXTENSION_ROOT, 'README.md')));
+  });
+});
+
+describe('first-hour experience', () => {
+  it('names the real repository, not a placeholder', () => {
+    const url: string = manifest.repository.url;
+    assert.match(url, /^https:\/\/github\.com\/[\w.-]+\/openprose-tooling(\.git)?$/);
+    assert.ok(!/example\.(invalid|com)/.test(JSON.stringify(manifest)), 'no placeholder URLs anywhere');
+    assert.equal(manifest.repository.directory, 'vscode-extension');
+  });
+
+  it('has a 128x128 PNG icon', () => {
+    const png = fs.readFileSync(path.join(EXTENSION_ROOT, manifest.icon));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.equal(png.readUInt32BE(16), 128);
+    assert.equal(png.readUInt32BE(20), 128);
+  });
+
+  it('contributes a Get started walkthrough that opens an example and runs it simulated', () => {
+    const [walkthrough] = manifest.contributes.walkthroughs;
+    assert.ok(walkthrough.title.includes('OpenProse'));
+    const steps: { id: string; description: string; media: { markdown?: string }; completionEvents: string[] }[] =
+      walkthrough.steps;
+    const commandsOf = (step: { description: string }) =>
+      [...step.description.matchAll(/\]\(command:([\w.]+)\)/g)].map((m) => m[1]);
+    assert.deepEqual(commandsOf(steps[0]), [ClientCommands.openExample]);
+    assert.deepEqual(commandsOf(steps[1]), [ClientCommands.runProgramSimulated]);
+    for (const step of steps) {
+      for (const command of commandsOf(step)) {
+        assert.ok(contributed.includes(command), `${step.id}: ${command} is a contributed command`);
+        assert.ok(step.completionEvents.includes(`onCommand:${command}`), `${step.id} completes on its command`);
+      }
+      assert.ok(step.media.markdown && fs.existsSync(path.join(EXTENSION_ROOT, step.media.markdown)), step.id);
+    }
+  });
+
+  it('ships the guide\'s first example unchanged', () => {
+    const shipped = fs.readFileSync(path.join(EXTENSION_ROOT, EXAMPLE_PROGRAM), 'utf8');
+    const original = fs.readFileSync(path.join(EXTENSION_ROOT, '..', 'examples', 'hello.prose'), 'utf8');
+    assert.equal(shipped, original);
+    const ignore = fs.readFileSync(path.join(EXTENSION_ROOT, '.vscodeignore'), 'utf8');
+    assert.ok(!/^examples/m.test(ignore) && !/^images/m.test(ignore) && !/^walkthrough/m.test(ignore));
   });
 });

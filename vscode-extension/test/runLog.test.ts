@@ -185,6 +185,25 @@ describe('run log formatting', () => {
     assert.match(cancelled.lines[0], /└ branch cancelled \[parallel@3 › b\] \(0\.10s\)$/);
   });
 
+  it('treats a run.start for a finished run id as a new run (the server was restarted)', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('run-1', 'run.start', 0));
+    tracker.apply(event('run-1', 'run.end', 1, { status: 'ok', outputs: {} }));
+    const again = tracker.apply({ ...event('run-1', 'run.start', 0), uri: 'file:///other/hello.prose' });
+    assert.match(again.lines[0], /started: hello\.prose/);
+    assert.equal(tracker.get('run-1')!.status, 'running');
+    assert.equal(tracker.all().length, 1);
+  });
+
+  it('logs conditions and choices with their answers', () => {
+    const tracker = new RunTracker();
+    tracker.apply(event('c1', 'run.start', 0));
+    const condition = tracker.apply(event('c1', 'condition', 0.5, { prompt: 'the draft is good', answer: 'no' }));
+    assert.match(condition.lines[0], /\+0\.50s\s+◆ \*\*the draft is good\*\* → no$/);
+    const choice = tracker.apply(event('c1', 'choice', 0.6, { prompt: 'which tone', answer: 'casual' }));
+    assert.match(choice.lines[0], /◆ choice \*\*which tone\*\* → casual$/);
+  });
+
   it('omits durations it cannot know (a run.end with t = 0 after an error)', () => {
     const tracker = new RunTracker();
     tracker.apply(event('e1', 'run.start', 0));

@@ -5,6 +5,8 @@
 --     grammar_dir = nil,            -- tree-sitter-openprose checkout (default: ../tree-sitter-openprose)
 --     parser_install_dir = nil,     -- where :ProseBuildParser writes openprose.so
 --     cc = nil,                     -- C compiler for :ProseBuildParser (default $CC, then cc)
+--     auto_build = true,            -- build the parser on first use when none is found
+--     python = nil,                 -- Python with tree_sitter_openprose (default: the `prose` command's; false: never)
 --     highlight = true, fold = true, foldlevel = 99, indent = true,
 --     lsp = { enabled = true, cmd = { "prose", "lsp" }, root_markers = { ".git" } },
 --     runs = { open_log = true, notify = true },
@@ -18,6 +20,8 @@ M.defaults = {
   grammar_dir = nil,
   parser_install_dir = nil,
   cc = nil,
+  auto_build = true,
+  python = nil,
   highlight = true,
   fold = true,
   foldlevel = 99,
@@ -106,6 +110,7 @@ function M.setup(opts)
   end
 
   require("openprose.treesitter").configure(cfg)
+  require("openprose.treesitter").register_nvim_treesitter()
   require("openprose.runlog").configure(cfg.runs)
   require("openprose.lsp").configure(cfg.lsp)
 

@@ -120,6 +120,9 @@ function M.format(params)
   if not is_nil(event.prompt) then
     table.insert(parts, '"' .. one_line(event.prompt, 72) .. '"')
   end
+  if not is_nil(event.answer) then
+    table.insert(parts, "-> " .. tostring(event.answer)) -- a condition's or choice's answer
+  end
   table.insert(lines, head .. " " .. table.concat(parts, " "))
   if not is_nil(event.error) then
     table.insert(lines, "    error: " .. one_line(event.error, 200))

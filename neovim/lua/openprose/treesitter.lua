@@ -93,10 +93,73 @@ local function load_from(path)
   return true
 end
 
+-- ------------------------------------------------ parser from the Python package
+
+-- The Python interpreter of the installed `prose` command: `python` from
+-- setup(), else the one named on the first line of the `prose` script.
+local function prose_python()
+  if config.python == false then
+    return nil
+  end
+  if type(config.python) == "string" and config.python ~= "" then
+    return config.python
+  end
+  local cmd = config.lsp and type(config.lsp.cmd) == "table" and config.lsp.cmd[1] or "prose"
+  local exe = vim.fn.exepath(cmd)
+  if exe == "" then
+    return nil
+  end
+  local first = (vim.fn.readfile(exe, "", 1)[1] or "")
+  local python = first:match("^#!%s*(%S+python[%d.]*)%s*$")
+  if python and vim.fn.executable(python) == 1 then
+    return python
+  end
+  return nil
+end
+
+local python_parser_cache = nil
+
+-- `pip install` of this repository compiles the same grammar into the
+-- Python package tree_sitter_openprose; its module is also a valid Neovim
+-- parser (it exports tree_sitter_openprose), so no compiler is needed.
+function M.python_package_parser()
+  if python_parser_cache ~= nil then
+    return python_parser_cache or nil
+  end
+  python_parser_cache = false
+  local python = prose_python()
+  if not python then
+    return nil
+  end
+  local out = vim.fn.system({
+    python, "-c", "import tree_sitter_openprose._binding as b; print(b.__file__)",
+  })
+  local path = vim.v.shell_error == 0 and vim.trim(out) or ""
+  if path ~= "" and util.exists(path) then
+    python_parser_cache = path
+    return path
+  end
+  return nil
+end
+
+-- ----------------------------------------------------------- first-use build
+
+local building = false
+
+local function compiler()
+  local cc = config.cc or vim.env.CC or "cc"
+  if vim.fn.executable(cc) == 1 then
+    return cc
+  end
+  return nil
+end
+
 -- Loads the parser once. Order: `parser_path` from setup(), a parser this
 -- session already registered (e.g. through nvim-treesitter),
--- `parser/openprose.so` on 'runtimepath', then the output of
--- :ProseBuildParser.
+-- `parser/openprose.so` on 'runtimepath' (where :TSInstall and
+-- :ProseBuildParser put it), the installed Python package's parser; else,
+-- when a C compiler exists, it is built in the background and every
+-- `prose` buffer is attached once it is ready.
 function M.ensure_language()
   if loaded then
     return true
@@ -109,8 +172,16 @@ function M.ensure_language()
   elseif already_registered() then
     loaded, loaded_from = true, "(already registered)"
   else
-    path = find_parser_on_rtp()
+    path = find_parser_on_rtp() or M.python_package_parser()
     if not path then
+      if config.auto_build ~= false and compiler() and util.exists(util.join(M.grammar_dir(), "src", "parser.c")) then
+        if not building then
+          building = true
+          util.notify("building the Tree-sitter parser for OpenProse (first use; a few seconds)…")
+          M.build_parser({ on_done = function() building = false end })
+        end
+        return false
+      end
       util.notify(
         "no Tree-sitter parser for OpenProse; run :ProseBuildParser (needs a C compiler)",
         vim.log.levels.WARN,
@@ -130,6 +201,61 @@ end
 
 function M.parser_location()
   return loaded_from
+end
+
+function M.is_building()
+  return building
+end
+
+-- ------------------------------------------------------------ nvim-treesitter
+
+M.nvim_treesitter = nil -- "master" or "main" once registered
+
+-- Tells nvim-treesitter where this grammar lives, so `:TSInstall openprose`
+-- builds it from the local sources (no download) and `:TSUpdate` keeps it.
+-- Both of its registration styles are served: `get_parser_configs()` on the
+-- `master` branch, and the parser table (reloaded on `User TSUpdate`) on
+-- `main`. Queries are found on 'runtimepath' in queries/openprose/.
+function M.register_nvim_treesitter()
+  local ok, parsers = pcall(require, "nvim-treesitter.parsers")
+  if not ok or type(parsers) ~= "table" then
+    return false
+  end
+  local grammar = M.grammar_dir()
+  if type(parsers.get_parser_configs) == "function" then
+    parsers.get_parser_configs()[M.lang] = {
+      install_info = {
+        url = grammar,
+        files = { "src/parser.c", "src/scanner.c" },
+        requires_generate_from_grammar = false,
+      },
+      filetype = "prose",
+      maintainers = { "openprose-tooling" },
+    }
+    M.nvim_treesitter = "master"
+  else
+    local function add()
+      local ok_again, table_now = pcall(require, "nvim-treesitter.parsers")
+      if ok_again and type(table_now) == "table" then
+        table_now[M.lang] = {
+          install_info = { path = grammar, queries = "queries" },
+          maintainers = { "openprose-tooling" },
+          tier = 2,
+        }
+      end
+    end
+    add()
+    vim.api.nvim_create_autocmd("User", {
+      group = vim.api.nvim_create_augroup("openprose_nvim_treesitter", { clear = true }),
+      pattern = "TSUpdate",
+      callback = add,
+    })
+    M.nvim_treesitter = "main"
+  end
+  if vim.treesitter.language.register then
+    vim.treesitter.language.register(M.lang, "prose")
+  end
+  return true
 end
 
 -- ---------------------------------------------------------------- queries
@@ -236,6 +362,9 @@ end
 
 function M.attach(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  if not M.nvim_treesitter then
+    M.register_nvim_treesitter() -- nvim-treesitter may load after setup()
+  end
   if not M.ensure_language() then
     return false
   end

@@ -24,7 +24,8 @@
 // setting to the real server: diagnostic in the Problems panel and its hover,
 // the quick fix frist -> first, completion inside `parallel (`, the Run code
 // lenses, a simulated run from the command palette with its outputs in the
-// "OpenProse Run" channel, and a slow (scripted) run cancelled from its
+// "OpenProse Run" channel, the Get started walkthrough opening an example and
+// running it simulated, and a slow (scripted) run cancelled from its
 // progress notification.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -1014,6 +1015,46 @@ async function main() {
           { timeout: 30_000, what: 'the server to run without ANTHROPIC_API_KEY after clearing it' },
         );
         return 'stored in secret storage, passed as ANTHROPIC_API_KEY, absent from settings, cleared';
+      },
+      { skip: needsServer },
+    );
+
+    // Last: it opens a second editor group and leaves notifications behind.
+    await recorder.step(
+      'walkthrough-opens-and-runs-example',
+      async () => {
+        await tryCommand(page, 'View: Close All Editors');
+        try {
+          await runCommand(page, 'Welcome: Open Walkthrough...');
+          const input = page.locator('.quick-input-widget .quick-input-box input');
+          await input.waitFor({ state: 'visible', timeout: 10_000 });
+          await input.fill('Get started with OpenProse');
+          await page
+            .locator('.quick-input-widget .monaco-list-row', { hasText: 'Get started with OpenProse' })
+            .first()
+            .click();
+          const openButton = page.getByRole('button', { name: 'Open the example' });
+          await openButton.waitFor({ state: 'visible', timeout: 20_000 });
+          await openButton.click();
+          await page.locator('.tab', { hasText: 'hello.prose' }).first().waitFor({ timeout: 20_000 });
+          // The example opens beside the walkthrough; its next step runs the example shown there.
+          await page.locator('.getting-started-step', { hasText: 'Run it on the simulated backend' }).first().click();
+          const runButton = page.getByRole('button', { name: 'Run simulated' });
+          await runButton.waitFor({ state: 'visible', timeout: 10_000 });
+          await runButton.click();
+          const text = await outputContains(
+            page,
+            /Run \S+ finished[^\n]*hello\.prose[^\n]*\n\s*Outputs:\n\s*greeting/,
+            60_000,
+            'the walkthrough example run finished with its output "greeting" in the OpenProse Run channel',
+          );
+          await recorder.screenshot('vscode-walkthrough');
+          return text.split('\n').filter((line) => /hello\.prose|finished|Outputs|greeting/.test(line)).slice(-6);
+        } finally {
+          await page.keyboard.press('Escape').catch(() => undefined);
+          await tryCommand(page, 'View: Close All Editor Groups');
+          await tryCommand(page, 'View: Close All Editors');
+        }
       },
       { skip: needsServer },
     );

@@ -58,6 +58,7 @@ SERVER_STEPS = [
     "permission-dialog-allow",
     "permission-dialog-deny",
     "api-key-secret-storage",
+    "walkthrough-opens-and-runs-example",
 ]
 SCREENSHOTS = {
     "textmate-highlighting": "vscode-textmate-highlighting.png",
