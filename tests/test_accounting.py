@@ -185,7 +185,7 @@ def test_live_tree_shows_reasons_and_running_totals() -> None:
     console = Console(width=120, record=True)
     console.print(view.render())
     text = console.export_text()
-    assert "condition **the tests pass** → no" in text and "2 tests [still] fail" in text
+    assert "◆ **the tests pass** → no  2 tests [still] fail" in text  # one renderer for decisions: answer, then reason
     assert "2 model calls · 1,200 in / 80 out tokens · 900 from cache · ≈ $0.0123" in text
 
 

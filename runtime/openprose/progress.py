@@ -251,7 +251,7 @@ class RunView:
             where = f" (line {event.span.start_row + 1})" if event.span is not None else ""
             lines.append(f"[red]error{where}: {event.error}[/]")
         if event.usage:
-            lines.append(f"sessions: {event.usage.get('sessions', 0)}")
+            lines.append(plural(int(event.usage.get("sessions", 0)), "session"))
             lines += [escape(line) for line in format_usage(event.usage)]
         if event.run_dir:
             lines.append(f"run directory: {event.run_dir}")
@@ -273,6 +273,7 @@ class RunView:
                 f"{plural(int(event.usage.get('sessions', 0)), 'session')}, tokens in/out: "
                 f"{event.usage.get('input_tokens', 0)}/{event.usage.get('output_tokens', 0)}"
             )
+            lines += format_usage(event.usage)
         if event.run_dir:
             lines.append(f"run directory: {event.run_dir}")
         if self.simulated:
