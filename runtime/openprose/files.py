@@ -96,3 +96,24 @@ def confine(target: Path, workspace: Path | None, shown: str) -> Path:
             "programs are only read from inside it unless you allow it (--allow-outside-workspace)"
         )
     return resolved
+
+
+def append_line(path: Path, data: bytes, *, durable: bool, create: bool = False) -> None:
+    """Append one line to an append-only log (state.md, calls.jsonl) so that it stands on its own line.
+
+    A tail torn by a kill mid-write is sealed with a newline first; the write loops
+    until every byte is down; `durable` fsyncs. Raises OSError when it cannot write.
+    """
+    flags = os.O_RDWR | os.O_APPEND | (os.O_CREAT if create else 0)
+    fd = os.open(path, flags, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)

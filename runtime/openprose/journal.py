@@ -20,10 +20,11 @@ and text is redacted before it is written.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .files import append_line
 
 __all__ = ["CallJournal"]
 
@@ -56,18 +57,7 @@ class CallJournal:
         """Append one finished call. Raises OSError when it cannot be written."""
         entry = self._redact({"key": key, **result})
         data = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                data = b"\n" + data  # seal a torn tail so this entry stands on its own line
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if self._durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, data, durable=self._durable, create=True)
         self._entries[key] = entry
 
     def _load(self) -> None:

@@ -36,9 +36,10 @@ import re
 import secrets as _secrets
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from .files import append_line
 from .redact import Redactor, env_secrets
 
 __all__ = ["RunNotFoundError", "RunStateError", "RunStore"]
@@ -277,18 +278,7 @@ class RunStore:
         if "\n" in line or "\r" in line:
             raise ValueError("a state.md event must be a single line")
         data = (self._redact(line) + "\n").encode("utf-8")
-        fd = os.open(self.state_path, os.O_RDWR | os.O_APPEND)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                data = b"\n" + data  # seal a torn tail so this event starts on its own line
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if self._durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.state_path, data, durable=self._durable)
 
     def state_lines(self) -> list[str]:
         """Complete lines of ``state.md``; a trailing partial line is dropped."""

@@ -43,8 +43,6 @@ export interface RunEvent {
   duration?: number | null;
   /** tool.end with status `denied`: the permission rule that refused the call. */
   rule?: string | null;
-  /** condition: "yes" / "no"; choice: the chosen option. */
-  answer?: string | null;
 }
 
 export interface RunEventParams {
@@ -542,12 +540,6 @@ export class RunTracker {
         lines.push(line);
         break;
       }
-      case 'condition':
-      case 'choice': {
-        const reason = event.reason ? ` · ${excerpt(event.reason, 120)}` : '';
-        lines.push(`${stamp} ◆ ${event.type} **${excerpt(event.prompt ?? '', 60)}** → ${event.answer ?? '?'}${reason}`);
-        break;
-      }
       case 'warning': {
         if (event.error) {
           const where = typeof event.line === 'number' ? ` (line ${event.line})` : '';
@@ -558,7 +550,8 @@ export class RunTracker {
       case 'condition':
       case 'choice': {
         const what = event.type === 'choice' ? 'choice ' : '';
-        lines.push(`${stamp} ◆ ${what}**${excerpt(event.prompt ?? '')}** → ${event.answer ?? '?'}`);
+        const reason = event.reason ? ` · ${excerpt(event.reason, 120)}` : '';
+        lines.push(`${stamp} ◆ ${what}**${excerpt(event.prompt ?? '')}** → ${event.answer ?? '?'}${reason}`);
         break;
       }
       case 'input': {

@@ -367,7 +367,7 @@ describe('decisions and accounting', () => {
       }),
     );
     const text = lines.join('\n');
-    assert.match(text, /◆ condition \*\*the tests pass\*\* → no · two tests still fail/);
+    assert.match(text, /◆ \*\*the tests pass\*\* → no · two tests still fail/);
     assert.match(text, /◆ choice \*\*the severity\*\* → Minor$/m);
     assert.match(text, /Usage: 10 model calls \(4 sessions, 3 tool turns, 2 conditions, 1 choice\) · in 1,840 · out 512 · cache read 6,100 · cache write 2,050 · ≈ \$0\.0255/);
     assert.match(text, /prompt cache saved \$0\.0088/);
