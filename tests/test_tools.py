@@ -18,6 +18,7 @@ from openprose.agents.permissions import (
     parse_permissions,
 )
 from openprose.agents.tools import Toolbox, clip, scrubbed_environment
+from openprose.redact import Redactor
 from .tshelpers import process_alive
 
 
@@ -198,7 +199,7 @@ async def test_bash_runs_in_workspace_with_credentials_scrubbed(ws: Path, monkey
     monkeypatch.setenv("HARMLESS_SETTING", "visible")
     gate = Gate(_perms(bash="allow"), ws, agent=None, asker=None)
     box = Toolbox(gate, limits=ToolLimits(), emit=lambda *a, **k: None, session="s1",
-                  secrets=["sk-ant-never-in-a-tool-0001"])
+                  redactor=Redactor(["sk-ant-never-in-a-tool-0001"]))
     async with box:
         where = await box.call("bash", {"command": "pwd; env"})
         leaked = await box.call("bash", {"command": "echo sk-ant-never-in-a-tool-0001"})
@@ -285,7 +286,7 @@ async def test_secrets_are_redacted_before_arguments_are_shortened(ws: Path) -> 
         return False
 
     gate = Gate(_perms(bash="prompt"), ws, agent=None, asker=asker)
-    box = Toolbox(gate, limits=ToolLimits(), emit=lambda kind, **f: events.append(f), session="s1", secrets=[secret])
+    box = Toolbox(gate, limits=ToolLimits(), emit=lambda kind, **f: events.append(f), session="s1", redactor=Redactor([secret]))
     command = "echo " + "x" * 70 + secret + " " + "y" * 200
     async with box:
         await box.call("bash", {"command": command})
@@ -293,3 +294,15 @@ async def test_secrets_are_redacted_before_arguments_are_shortened(ws: Path) -> 
     for text in shown:
         assert "sk-ant-api03" not in text and "QQQQ" not in text, text
     assert "[redacted]" in asked[0].argument
+
+
+async def test_a_state_log_that_cannot_be_written_is_kept_not_raised_into_the_tool_loop(ws: Path) -> None:
+    def full_disk(line: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    gate = Gate(DEFAULT_PERMISSIONS, ws, agent=None, asker=None)
+    box = Toolbox(gate, limits=ToolLimits(), emit=lambda *a, **k: None, session="s1", log=full_disk)
+    async with box:
+        outcome = await box.call("read", {"file_path": "README.md"})
+    assert not outcome.is_error  # the call itself worked; the session fails afterwards with the write error
+    assert isinstance(box.log_failure, OSError)

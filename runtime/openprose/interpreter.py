@@ -866,6 +866,8 @@ class Interpreter:
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
                           status="cancelled", agent=agent_name, session=session_id)
                 raise
+        if tools is not None and tools.log_failure is not None:  # a tool call's state.md line was not written
+            raise tools.log_failure
         usage = _usage_json(result.usage)
         self.ledger.charge("session", result.model, result.usage, result.calls)
         self.ledger.sessions += 1
@@ -925,7 +927,7 @@ class Interpreter:
                 program=self.program, program_dir=self.program_dir, workspace=self.workspace, agent=agent_name,
                 properties=merged, lookup=lookup, asker=self.ask_permission, limits=self.options.tool_limits,
                 emit=self.emit, session=session_id, path=path, readable=readable,
-                log=lambda line: self.store.append_state(f"{sid}→ {line}"),
+                log=lambda line: self.state_line(f"{sid}→ {line}"), redactor=self.store.redactor,
             )
         except SessionSetupError as exc:
             raise ProseError(exc.message, exc.span or s.span) from None

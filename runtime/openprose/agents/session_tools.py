@@ -10,18 +10,18 @@ the skills. Problems a user must fix (a skill that cannot be loaded) raise
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import model as m
+from ..redact import Redactor
 from ..diagnostics import Span
 from .permissions import DEFAULT_PERMISSIONS, Gate, PermissionAsker, Permissions, parse_permissions
 from .skills import Skill, find_skill, skill_sources, skills_prompt
 from .tools import ToolLimits, Toolbox
 
-__all__ = ["SessionSetupError", "SessionTools", "permissions_of", "prepare_session_tools", "secrets_from_environment"]
+__all__ = ["SessionSetupError", "SessionTools", "permissions_of", "prepare_session_tools"]
 
 
 class SessionSetupError(Exception):
@@ -35,11 +35,6 @@ class SessionSetupError(Exception):
 class SessionTools:
     toolbox: Toolbox
     skills_section: str
-
-
-def secrets_from_environment() -> tuple[str, ...]:
-    """Values tool output must never carry back: the API key and its siblings."""
-    return tuple(v for k, v in os.environ.items() if k.startswith("ANTHROPIC_") and k.endswith(("KEY", "TOKEN")) and v)
 
 
 def permissions_of(prop: m.Property | None, lookup: Callable[[str], object]) -> tuple[Permissions, list[str]]:
@@ -77,6 +72,7 @@ def prepare_session_tools(
     path: tuple[str, ...],
     readable: Iterable[Path] = (),
     log: Callable[[str], None] | None = None,
+    redactor: Redactor | None = None,
 ) -> SessionTools:
     permissions, _ = permissions_of(properties.get("permissions"), lookup)
     skills: list[Skill] = []
@@ -108,5 +104,5 @@ def prepare_session_tools(
         protected=[workspace / ".prose"],
     )
     toolbox = Toolbox(gate, limits=limits, emit=emit, session=session, path=path,
-                      secrets=secrets_from_environment(), log=log)
+                      redactor=redactor, log=log)
     return SessionTools(toolbox, skills_prompt(skills, workspace.resolve()))

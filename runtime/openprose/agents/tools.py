@@ -19,13 +19,14 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import trio
 
+from ..redact import Redactor
 from .limits import ToolLimits
 from .permissions import Denial, Gate
 
@@ -46,13 +47,13 @@ class ToolOutcome:
     rule: str | None = None  # for denied: the permission rule that refused the call
 
 
-def scrubbed_environment(secrets: Iterable[str] = ()) -> dict[str, str]:
-    """The environment tool processes get: this process's, without credentials.
+def scrubbed_environment() -> dict[str, str]:
+    """The environment tool processes get: this process's, without the API credentials.
 
-    Drops every `ANTHROPIC_*` variable and any other variable whose value is one of
-    `secrets` (an alias such as `MY_KEY=$ANTHROPIC_API_KEY`).
+    Drops every `ANTHROPIC_*` variable and any other variable holding the same value
+    (an alias such as `MY_KEY=$ANTHROPIC_API_KEY`).
     """
-    hidden = {s for s in secrets if s}
+    hidden = {v for k, v in os.environ.items() if k.startswith("ANTHROPIC_") and v}
     return {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_") and v not in hidden}
 
 
@@ -168,7 +169,7 @@ class Toolbox:
         emit: Callable[..., None],
         session: str,
         path: tuple[str, ...] = (),
-        secrets: Iterable[str] = (),
+        redactor: Redactor | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.gate = gate
@@ -176,9 +177,11 @@ class Toolbox:
         self._emit = emit
         self.session = session
         self.path = path
-        self._secrets = tuple(s for s in secrets if s and len(s) >= 8)
+        self._redact = (redactor or Redactor(())).text  # the run's one redactor: secrets and their encodings
         self._log = log
-        self._env = scrubbed_environment(self._secrets)
+        #: A state-log write that failed during a call; the session fails with it once the backend returns.
+        self.log_failure: Exception | None = None
+        self._env = scrubbed_environment()
         self._bash = _GroupBash(gate.workspace, self._env)
         self._sdk: dict[str, Any] | None = None
         self._web_checked: bool | None = None
@@ -273,14 +276,12 @@ class Toolbox:
         short_error = None if error is None else " ".join(error.split())[:300]
         self._emit("tool.end", session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent,
                    status=status, duration=round(duration, 4), error=short_error, rule=rule)
-        if self._log is not None:
+        if self._log is not None and self.log_failure is None:
             tail = f" ({rule})" if rule else ""
-            self._log(f"tool {name} {status}{tail}: {summary}")
-
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+            try:
+                self._log(f"tool {name} {status}{tail}: {summary}")
+            except Exception as exc:  # noqa: BLE001 - raising here would reach the SDK runner, not the program
+                self.log_failure = exc
 
     async def _refusal(self, name: str, args: Any) -> ToolOutcome | None:
         """Why this call does not run (not offered, malformed, not permitted), or None when it may."""
