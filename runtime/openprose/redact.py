@@ -21,6 +21,7 @@ short, common values such as ``1`` never turn ordinary text into noise.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -111,5 +112,14 @@ class Redactor:
 
 
 def redactor(env: Mapping[str, str] | None = None) -> Redactor:
-    """A redactor for the secrets of ``env`` (default: the process environment, read now)."""
-    return Redactor(env_secrets(env))
+    """A redactor for the secrets of ``env`` (default: the process environment, read now).
+
+    Building one computes every encoded variant and compiles a pattern; the
+    language server asks for one per event, so redactors are kept per set of secrets.
+    """
+    return _redactor_for(env_secrets(env))
+
+
+@functools.lru_cache(maxsize=8)
+def _redactor_for(secrets: tuple[str, ...]) -> Redactor:
+    return Redactor(secrets)
