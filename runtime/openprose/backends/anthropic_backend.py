@@ -52,6 +52,7 @@ import httpx2
 import trio
 
 from ..agents.tools import Toolbox
+from ..redact import Redactor
 from .anthropic_agent import run_tool_loop
 from .base import BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, SessionResult, Usage, usage_of
 from .config import BackendConfig, decision_budget, resolve_model, session_budget
@@ -159,14 +160,15 @@ def system_param(system: str | None) -> str | list[dict[str, Any]] | None:
 
 
 class _Scrubber:
-    """Removes the API key (and any bearer token) from text meant for users."""
+    """Removes the API key (in its common encodings too) and any bearer token from text meant for users."""
 
     def __init__(self, secret: str) -> None:
         self._secret = secret
+        self._redactor = Redactor([secret])  # the encodings (only for keys of 8 characters or more)
 
     def __call__(self, text: str) -> str:
         if self._secret:
-            text = text.replace(self._secret, "[redacted]")
+            text = self._redactor.text(text.replace(self._secret, "[redacted]"))
         return re.sub(r"(?i)(bearer\s+)[^\s'\",}]+", r"\1[redacted]", text)
 
     def __repr__(self) -> str:
