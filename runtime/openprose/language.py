@@ -119,11 +119,6 @@ class JoinPolicy:
     #: Successes `any` waits for (the other strategies ignore it).
     count: int = 1
 
-    @property
-    def needs(self) -> int:
-        """Successes that settle the block early: `count` for `any`, else none (0)."""
-        return self.count if self.strategy is Strategy.ANY else 0
-
 
 #: The policy of a `pmap` stage: every item, failing fast.
 ALL_FAIL_FAST = JoinPolicy()
