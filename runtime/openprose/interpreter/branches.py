@@ -129,5 +129,6 @@ class Branches(InterpreterBase):
         if failure is not None:
             if failure.error is not None:
                 raise failure.error
-            raise ProseError(failure.message or "the parallel block failed", span)
+            assert failure.message is not None
+            raise ProseError(failure.message, span)
         return join
