@@ -259,3 +259,33 @@ def test_member_of_json_text() -> None:
 @pytest.mark.parametrize("value", ["plain text", "{not json", "[1, 2]", '["{"]', None, 3, [{"a": 1}]])
 def test_member_of_anything_else_is_none(value: object) -> None:
     assert member(value, "a") is None
+
+
+# ------------------------------------------------- bugs found while testing
+
+
+@pytest.mark.parametrize("answer", ["Nope.", "nah", "Never", "Not relevant", "not a match"])
+def test_truthy_common_negative_answers_drop(answer: str) -> None:
+    # A filter session answering "Nope." or "Not relevant" used to keep the item:
+    # only an unknown first word counts as "keep".
+    assert truthy(answer) is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1,000 results", 1000.0),
+        ("about 12,345,678 people", 12345678.0),
+        ("-2,500.5 net", -2500.5),
+        ("1,2,3", 1.0),  # not thousands: a list, whose first number is 1
+        ("100,20", 100.0),
+    ],
+)
+def test_number_reads_thousands_separators(text: str, expected: float) -> None:
+    # "1,000" used to read as 1.
+    assert number(text) == expected
+
+
+def test_number_thousands_need_groups_of_three() -> None:
+    assert number("1,2345") == 1.0
+    assert number("12345,678") == 12345.0
