@@ -779,3 +779,35 @@ def test_cache_forgets_deleted_statements() -> None:
     tree2, source2 = _edit(tree, THREE, start, end, b"")
     after = cache.build(tree2, source2)
     assert [s.names[0].name for s in after.body if isinstance(s, m.Let)] == ["a", "c"]
+
+
+def test_unterminated_string_span_stops_before_a_crlf() -> None:
+    program = build('session "open\r\nsession "b"\r\n')
+    (diag,) = program.lexical
+    assert diag.code == "E001" and covers(program, diag.span) == '"open'
+
+
+def test_columns_are_byte_columns() -> None:
+    # Spans keep Tree-sitter's byte columns; the CLI and server convert at the edge.
+    program = build('let x = "é {n}"\n')
+    (stmt,) = program.body
+    assert isinstance(stmt, m.Let) and isinstance(stmt.value, m.Str)
+    (interp,) = stmt.value.interpolations
+    assert at(interp.name_span) == (1, 14)  # 'é' is two bytes
+
+
+def test_cache_does_not_reuse_a_statement_whose_text_changed_under_the_same_node_id() -> None:
+    """A freed tree's node ids come back in the next parse (the server drops its tree on a full
+    replace); a statement is reused only when its text is also the same."""
+    old = b'let a = session "one"\nlet b = session "two"\n'
+    new = b'let a = session "uno"\nlet b = session "dos"\n'
+    for _ in range(5):  # the allocator hands the freed nodes' addresses out again almost every time
+        cache = m.ModelCache()
+        tree = syntax.parse(old)
+        cache.build(tree, old)
+        del tree
+        tree = syntax.parse(new)
+        built = cache.build(tree, new)
+        prompts = [s.value.prompt.text for s in built.body
+                   if isinstance(s, m.Let) and isinstance(s.value, m.Session) and s.value.prompt]
+        assert prompts == ["uno", "dos"]
