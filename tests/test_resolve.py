@@ -550,3 +550,15 @@ def test_every_reference_is_listed_once_on_its_symbol() -> None:
     assert len(x.references) == 3
     linked = [r for r in a.resolution.references if r.symbol is x]
     assert {id(r) for r in linked} == {id(r) for r in x.references}
+
+
+def test_symbol_at_a_registry_use_path_is_the_program() -> None:
+    # The path names both the program and the skill of that name; the program comes first.
+    text = 'use "@alice/research"\n'
+    res = run(text).resolution
+    found = res.symbol_at(offset(text, "research"))
+    assert found is not None
+    sym, span = found
+    assert sym is res.programs["research"] and sym.kind is SymbolKind.PROGRAM
+    assert text[span.start_byte : span.end_byte] == '"@alice/research"'
+    assert res.skills["research"].span == span
