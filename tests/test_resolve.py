@@ -590,15 +590,10 @@ def test_rename_of_a_use_alias_renames_the_alias_and_its_calls() -> None:
     assert _rename(text, offset(text, "res(") + 1, "r2") == 'use "@alice/research" as r2\nlet x = r2(q: 1)\n'
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "renaming the implicit alias of a `use` without `as` replaces the quoted path with the new "
-    "name (`use r2`), which no longer parses; it should add `as r2` or refuse (server navigation)"
-))
 def test_rename_of_an_implicit_use_alias_keeps_the_program_valid() -> None:
     text = 'use "@alice/research"\nlet x = research(q: 1)\n'
     renamed = _rename(text, offset(text, "research(") + 1, "r2")
-    if renamed is None:
-        return  # refusing is fine
+    assert renamed == 'use "@alice/research" as r2\nlet x = r2(q: 1)\n'
     after = run(renamed)
     assert not [d for d in after.diagnostics if d.code in ("E004", "E005")], renamed
     assert "r2" in after.resolution.programs, renamed
