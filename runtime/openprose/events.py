@@ -25,7 +25,7 @@ import json
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, NotRequired, TypedDict
@@ -35,6 +35,7 @@ from .diagnostics import Span
 __all__ = [
     "Accounting",
     "EVENTS",
+    "EventSink",
     "EventSpec",
     "EventType",
     "FieldSpec",
@@ -43,6 +44,7 @@ __all__ = [
     "SchemaError",
     "TokenUsage",
     "ToolStatus",
+    "Verdict",
     "json_schema",
     "schema_problems",
 ]
@@ -165,6 +167,20 @@ _SPAN = "the statement or condition the event is about (line and column on the w
 _SESSION = "the session's id within the run (s1, s2, …); its tool events carry the same id"
 _TOTALS = "running totals of the whole run after this event"
 
+def _decision(question: str, answer: FieldSpec) -> dict[str, FieldSpec]:
+    """The fields of a condition or a choice: both are one judged call to the backend."""
+    return {
+        "prompt": _req(str, question),
+        "answer": answer,
+        "reason": _opt(str, "the judge's one-line reason"),
+        "path": _opt(tuple[str, ...], _PATH),
+        "span": _req(Span, _SPAN),
+        "model": _opt(str),
+        "usage": _req(TokenUsage),
+        "totals": _req(Accounting, _TOTALS),
+    }
+
+
 #: Every event kind and its fields (names are `RunEvent` attributes). This is the schema.
 EVENTS: Mapping[EventType, EventSpec] = {
     EventType.RUN_START: EventSpec("The run began.", {
@@ -230,26 +246,10 @@ EVENTS: Mapping[EventType, EventSpec] = {
         "status": _req(RunStatus),
         "error": _opt(str),
     }),
-    EventType.CONDITION: EventSpec("The backend judged a **condition**.", {
-        "prompt": _req(str, "the condition's text"),
-        "answer": _req(Verdict),
-        "reason": _opt(str, "the judge's one-line reason"),
-        "path": _opt(tuple[str, ...], _PATH),
-        "span": _req(Span, _SPAN),
-        "model": _opt(str),
-        "usage": _req(TokenUsage),
-        "totals": _req(Accounting, _TOTALS),
-    }),
-    EventType.CHOICE: EventSpec("The backend chose an option of a `choice`.", {
-        "prompt": _req(str, "the criteria"),
-        "answer": _req(str, "the chosen option's label"),
-        "reason": _opt(str, "the judge's one-line reason"),
-        "path": _opt(tuple[str, ...], _PATH),
-        "span": _req(Span, _SPAN),
-        "model": _opt(str),
-        "usage": _req(TokenUsage),
-        "totals": _req(Accounting, _TOTALS),
-    }),
+    EventType.CONDITION: EventSpec("The backend judged a **condition**.",
+                                   _decision("the condition's text", _req(Verdict))),
+    EventType.CHOICE: EventSpec("The backend chose an option of a `choice`.",
+                                _decision("the criteria", _req(str, "the chosen option's label"))),
     EventType.INPUT: EventSpec("The run asks the person for an input it was not given.", {
         "prompt": _req(str, "the question (may be empty)"),
         "binding": _req(str, "the input's name"),
@@ -340,6 +340,10 @@ class RunEvent:
             row, col = data["line"] - 1, data["column"] - 1
             span = Span(0, 0, row, col, row, col)
         return cls(data["type"], float(data.get("t") or 0.0), path=tuple(data.get("path") or ()), span=span, **fields)
+
+
+#: What a caller of `run_program` passes as `on_event`.
+EventSink = Callable[[RunEvent], None]
 
 
 # ------------------------------------------------------------------ JSON Schema
