@@ -41,10 +41,6 @@ def fixture_events() -> list[dict[str, Any]]:
     return recording.load_fixture()
 
 
-def _problems(event: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    return schema_problems(event, schema)
-
-
 # ------------------------------------------------------------------ the definition and the schema
 
 
@@ -78,7 +74,7 @@ def test_run_events_take_their_types_from_the_enums() -> None:
 def test_the_validator_rejects_what_the_schema_forbids(schema: dict[str, Any]) -> None:
     good = {"type": "tool.end", "t": 0.5, "prompt": None, "binding": None, "status": "denied", "error": "no",
             "session": "s1", "tool": "write", "summary": "x", "duration": 0.0, "rule": "write: []"}
-    assert _problems(good, schema) == []
+    assert schema_problems(good, schema) == []
     bad = {
         "unknown kind": {**good, "type": "tool.finish"},
         "missing field": {k: v for k, v in good.items() if k != "session"},
@@ -90,10 +86,10 @@ def test_the_validator_rejects_what_the_schema_forbids(schema: dict[str, Any]) -
         "an empty path": {**good, "path": []},
     }
     for what, event in bad.items():
-        assert _problems(event, schema), f"{what} was accepted"
+        assert schema_problems(event, schema), f"{what} was accepted"
     condition = {"type": "condition", "t": 1, "prompt": "ok?", "binding": None, "status": None, "error": None,
                  "line": 1, "column": 1, "answer": "maybe", "usage": {}, "totals": {}}
-    found = " ".join(_problems(condition, schema))
+    found = " ".join(schema_problems(condition, schema))
     assert "'yes', 'no'" in found and "missing 'input_tokens'" in found
 
 
@@ -231,7 +227,7 @@ async def test_events_of_real_runs_fit_the_schema_and_cover_every_kind(
         assert events and events[0].type == "run.start" and events[-1].type == "run.end", name
         for event in events:
             wire = event.to_json()
-            assert _problems(wire, schema) == [], (name, wire)
+            assert schema_problems(wire, schema) == [], (name, wire)
             assert RunEvent.from_json(wire).to_json() == wire, (name, wire)  # what the replays rely on
             kinds.add(event.type)
             if event.status is not None:
@@ -262,7 +258,7 @@ def test_the_fixture_is_still_what_a_fresh_run_records(fixture_events: list[dict
 def test_the_fixture_fits_the_schema_and_has_every_kind(fixture_events: list[dict[str, Any]],
                                                        schema: dict[str, Any]) -> None:
     for event in fixture_events:
-        assert _problems(event, schema) == [], event
+        assert schema_problems(event, schema) == [], event
     assert {event["type"] for event in fixture_events} == set(EventType)
     assert {e["status"] for e in fixture_events if e["type"] == "tool.end"} == {"ok", "error", "denied"}
     assert {e["status"] for e in fixture_events if e["type"] == "branch.end"} == {"ok", "cancelled"}
@@ -380,4 +376,4 @@ def test_the_servers_own_run_end_fits_the_schema(schema: dict[str, Any]) -> None
     from openprose_lsp.run import _run_end
 
     for status in RunStatus:
-        assert _problems(_run_end(status, "why"), schema) == []
+        assert schema_problems(_run_end(status, "why"), schema) == []
