@@ -9,7 +9,7 @@ callers see progress through `on_event` and stop a run by cancelling the
 trio scope around it.
 
 One module per concern:
-    events    the RunEvent a caller sees and the one `emit` every event passes through
+    events    the one `emit` every event passes through (the events are openprose.events)
     errors    ProseError (catchable), ProgramNotRunnable (before anything runs)
     options   RunOptions
     frames    where bindings live (program, block, body, iteration)
@@ -24,7 +24,7 @@ One module per concern:
 
 from .entry import RunResult, check_missing_inputs, declared_inputs, prepare, program_parameters, run_program
 from .errors import ProgramNotRunnable, ProseError
-from .events import EventSink, InputAsker, RunEvent, Status
+from .events import EventSink, InputAsker, RunEvent, RunStatus
 from .options import RunOptions
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "RunEvent",
     "RunOptions",
     "RunResult",
-    "Status",
+    "RunStatus",
     "check_missing_inputs",
     "declared_inputs",
     "prepare",

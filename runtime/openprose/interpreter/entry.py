@@ -33,7 +33,7 @@ from ..state import RunStateError, RunStore
 from ..values import Value, render
 from .dispatch import Interpreter
 from .errors import ProgramNotRunnable, ProseError, Return
-from .events import Emit, EventSink, InputAsker, Status, make_emit
+from .events import Emit, EventSink, InputAsker, RunStatus, make_emit
 from .options import RunOptions
 
 __all__ = ["RunResult", "check_missing_inputs", "declared_inputs", "prepare", "program_parameters", "run_program"]
@@ -41,7 +41,7 @@ __all__ = ["RunResult", "check_missing_inputs", "declared_inputs", "prepare", "p
 
 @dataclass(frozen=True)
 class RunResult:
-    status: Status  # ok | failed | cancelled
+    status: RunStatus  # ok | failed | cancelled
     outputs: dict[str, str]
     run_dir: Path
     run_id: str
@@ -226,25 +226,25 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
     if price_problem is not None:
         interp.warn(price_problem, None, "PRICES")
     flow_token = set_flow(Flow())
-    status, error, error_span = Status.OK, None, None
+    status, error, error_span = RunStatus.OK, None, None
     try:
         with deeper_recursion():  # nested bodies are nested coroutine calls
             await interp.run(done)
     except ProseError as exc:
-        status, error, error_span = Status.FAILED, exc.message, exc.span
+        status, error, error_span = RunStatus.FAILED, exc.message, exc.span
     except Return:
-        status = Status.OK
+        status = RunStatus.OK
     except RecursionError:
-        status, error = Status.FAILED, "the program is nested too deeply to run; flatten it (for example with blocks)"
+        status, error = RunStatus.FAILED, "the program is nested too deeply to run; flatten it (for example with blocks)"
     except BackendError as exc:  # a backend error that escaped its call site still ends the run cleanly
-        status, error = Status.FAILED, str(exc)
+        status, error = RunStatus.FAILED, str(exc)
     except Exception as exc:  # a bug (ours or a backend's) still ends the run cleanly: run.end, state.md closed
-        status, error = Status.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+        status, error = RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"
     except BaseException as exc:
         if not _is_cancellation(exc):
             raise
         # Ctrl-C or Stop: trio.Cancelled, or (inside a `parallel`) a group of them from the nursery.
-        status, error = Status.CANCELLED, "the run was cancelled"
+        status, error = RunStatus.CANCELLED, "the run was cancelled"
         with trio.CancelScope(shield=True):
             _finish(store, interp, status, error, error_span, emit)
         raise
@@ -276,11 +276,11 @@ def _recording_asker(ask_input: InputAsker, store: RunStore, record: Mapping[str
     return ask
 
 
-def _finish(store: RunStore, interp: Interpreter, status: Status, error: str | None, error_span: Span | None,
+def _finish(store: RunStore, interp: Interpreter, status: RunStatus, error: str | None, error_span: Span | None,
             emit: Emit) -> RunResult:
     outputs = {name: render(value) for name, value in interp.outputs.items()}
     try:
-        if status is Status.OK:
+        if status is RunStatus.OK:
             store.finish()
         else:
             store.finish(error or status)
@@ -288,7 +288,7 @@ def _finish(store: RunStore, interp: Interpreter, status: Status, error: str | N
         # The end marker could not be written (disk full, state directory gone): the run
         # is not on disk as finished, so it must not be reported as ok either.
         problem = f"could not record the end of the run in {store.state_path}: {exc.strerror or exc}"
-        status, error = Status.FAILED, problem if status is Status.OK else f"{error}; {problem}"
+        status, error = RunStatus.FAILED, problem if status is RunStatus.OK else f"{error}; {problem}"
     redact = store.redactor.value
     outputs, error = redact(outputs), redact(error)
     emit("run.end", status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),

@@ -26,7 +26,7 @@ from ..state import RunStateError
 from ..values import Value, render
 from .base import CURRENT_SID, InterpreterBase
 from .errors import ProseError
-from .events import Status, usage_json
+from .events import RunStatus, usage_json
 from .frames import Frame, scope_of
 from .naming import quote, short_number, state_word
 
@@ -279,12 +279,12 @@ class Sessions(InterpreterBase):
                         await trio.sleep(delay)
                     continue
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
-                          status=Status.FAILED, error=str(exc), agent=agent_name, session=session_id)
+                          status=RunStatus.FAILED, error=str(exc), agent=agent_name, session=session_id)
                 self.state_line(f"{sid}→ ✗ {state_word(str(exc))}")
                 raise ProseError(str(exc), s.span) from exc
             except trio.Cancelled:
                 self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
-                          status=Status.CANCELLED, agent=agent_name, session=session_id)
+                          status=RunStatus.CANCELLED, agent=agent_name, session=session_id)
                 raise
         if tools is not None and tools.log_failure is not None:  # a tool call's state.md line was not written
             raise tools.log_failure
@@ -318,7 +318,7 @@ class Sessions(InterpreterBase):
         except ProseError as exc:
             # The reply exists but is not on disk: the session failed, and says why.
             self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
-                      status=Status.FAILED, error=exc.message, agent=agent_name, session=session_id)
+                      status=RunStatus.FAILED, error=exc.message, agent=agent_name, session=session_id)
             raise
         self.last_ref = self.binding_ref(stored, frame.scope_id() if binding is None else scope_of(frame, binding))
         # The label goes into a `name="…"` attribute: no double quotes in it.
@@ -330,7 +330,7 @@ class Sessions(InterpreterBase):
             self.warn(f"session {quote(title)} was cut off at max_tokens; its output is incomplete "
                       "(raise max_tokens: on the agent or session)", s.span, "TRUNCATED")
             self.state_line(f"{sid}→ truncated(max_tokens) {state_word(binding or stored)}")
-        self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status=Status.OK,
+        self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status=RunStatus.OK,
                   usage=usage, agent=agent_name, model=result.model, session=session_id,
                   truncated=True if note else None, totals=self.ledger.snapshot())
         return result.text
