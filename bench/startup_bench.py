@@ -6,7 +6,12 @@ Both are dominated by start-up, not by analysis: this measures the whole process
 
 Not a test: numbers vary with the machine; bench/README.md records them.
 
-    python bench/startup_bench.py [--runs N] [--file PROGRAM] [--prose PATH]
+    python bench/startup_bench.py [--runs N] [--file PROGRAM] [--prose COMMAND]
+
+Wall time on a shared machine mostly measures the neighbours, so the CPU time of
+the child process (user + system) is printed beside it. To compare with an older
+checkout, point PYTHONPATH at its sources and name its entry point, e.g.
+`PYTHONPATH=old/runtime:old/server python bench/startup_bench.py --prose "python -m openprose.cli"`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -31,7 +38,8 @@ HEAVY = ("anthropic", "httpx", "trio", "rich", "pygls", "lsprotocol", "openprose
 def prose_executable(given: str | None) -> list[str]:
     """The installed `prose` script (beside this Python, else on PATH), run by this Python."""
     if given:
-        return [sys.executable, given]
+        argv = shlex.split(given)
+        return [sys.executable, *argv[1:]] if argv[0] in ("python", "python3") else argv
     beside = Path(sys.executable).parent / "prose"
     found = beside if beside.exists() else shutil.which("prose")
     if found is None:
@@ -39,10 +47,17 @@ def prose_executable(given: str | None) -> list[str]:
     return [sys.executable, str(found)]
 
 
-def timed(argv: list[str], **kwargs: object) -> tuple[float, subprocess.CompletedProcess[str]]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv: list[str], **kwargs: object) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall and CPU seconds of one run of ``argv`` (CPU: the child's user + system time)."""
+    cpu = children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
-    return time.perf_counter() - start, proc
+    return time.perf_counter() - start, children_cpu() - cpu, proc
 
 
 def import_profile(stderr: str) -> tuple[float, dict[str, float]]:
@@ -63,21 +78,25 @@ def import_profile(stderr: str) -> tuple[float, dict[str, float]]:
 
 def bench_check(prose: list[str], program: Path, runs: int) -> None:
     argv = [*prose, "check", str(program)]
-    walls = []
+    timed(argv)  # warm-up: bytecode caches written, files in the page cache
+    walls, cpus = [], []
     for _ in range(runs):
-        wall, proc = timed(argv)
+        wall, cpu, proc = timed(argv)
         if proc.returncode not in (0, 1):
             sys.exit(f"startup_bench: {' '.join(argv)} failed:\n{proc.stderr}")
         walls.append(wall)
+        cpus.append(cpu)
     shares, imports, profiles = [], [], []
+    traced = dict(os.environ, PYTHONPROFILEIMPORTTIME="1")
     for _ in range(runs):
-        wall, proc = timed([sys.executable, "-X", "importtime", *prose[1:], "check", str(program)])
+        wall, _, proc = timed(argv, env=traced)
         total, profile = import_profile(proc.stderr)
         shares.append(total / wall)
         imports.append(total)
         profiles.append(profile)
     print(f"prose check {program.name} ({runs} runs)")
     print(f"  wall time            median {ms(statistics.median(walls))}  min {ms(min(walls))}")
+    print(f"  CPU time             median {ms(statistics.median(cpus))}  min {ms(min(cpus))}")
     print(f"  importing (-X importtime) median {ms(statistics.median(imports))}"
           f" = {statistics.median(shares):.0%} of that run's wall time")
     top_level_report(profiles)
@@ -118,9 +137,11 @@ def read_message(stream) -> dict[str, object]:  # noqa: ANN001 - a binary pipe
     return json.loads(stream.read(length))
 
 
-def first_diagnostics(prose: list[str], program: Path, env: dict[str, str]) -> float:
-    """Seconds from spawning `prose lsp` to the first publishDiagnostics for an opened file."""
+def first_diagnostics(prose: list[str], program: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds from spawning `prose lsp` to the first publishDiagnostics for an opened file, and
+    the server's CPU seconds for the whole session (start, that file, shutdown)."""
     uri = program.resolve().as_uri()
+    cpu = children_cpu()
     start = time.perf_counter()
     server = subprocess.Popen([*prose, "lsp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, env=env)
@@ -142,7 +163,7 @@ def first_diagnostics(prose: list[str], program: Path, env: dict[str, str]) -> f
         server.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
         server.stdin.flush()
         server.wait(timeout=10)
-        return elapsed
+        return elapsed, children_cpu() - cpu
     finally:
         if server.poll() is None:
             server.kill()
@@ -181,11 +202,14 @@ def lsp_imports(prose: list[str], program: Path, env: dict[str, str]) -> tuple[f
 
 def bench_lsp(prose: list[str], program: Path, runs: int) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
-    times = [first_diagnostics(prose, program, env) for _ in range(runs)]
+    first_diagnostics(prose, program, env)  # warm-up
+    sessions = [first_diagnostics(prose, program, env) for _ in range(runs)]
+    times, cpus = [t for t, _ in sessions], [c for _, c in sessions]
     profiles = [lsp_imports(prose, program, env) for _ in range(max(1, runs // 2))]
     imports = [total for total, _ in profiles]
     print(f"prose lsp: spawn -> first publishDiagnostics for {program.name} ({runs} runs)")
-    print(f"  median {ms(statistics.median(times))}  min {ms(min(times))}")
+    print(f"  wall time            median {ms(statistics.median(times))}  min {ms(min(times))}")
+    print(f"  CPU time (session)   median {ms(statistics.median(cpus))}  min {ms(min(cpus))}")
     print(f"  importing (-X importtime) median {ms(statistics.median(imports))}")
     top_level_report([p for _, p in profiles])
     loaded = sorted(h for h in HEAVY if any(h in p for _, p in profiles))
