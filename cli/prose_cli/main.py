@@ -1,4 +1,8 @@
-"""The `prose` command: check, compile, fmt, run and lsp.
+"""The `prose` command: check, compile, fmt, run, runs and lsp.
+
+Each command imports what only it needs inside its function (the interpreter,
+trio and rich for `run`, the language server for `lsp`): a one-file `prose check`
+is mostly import time, and tests/test_startup.py keeps it from growing back.
 
 Exit codes are part of the interface that scripts and CI rely on: 0 clean,
 1 when a program has errors (or fails when run), 2 when the input cannot be
