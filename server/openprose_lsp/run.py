@@ -23,9 +23,8 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import trio
 from lsprotocol import types as lsp
 
 from openprose.agents.permissions import PermissionRequest
@@ -35,6 +34,9 @@ from openprose.redact import redact
 from openprose.text import shorten
 
 from .documents import Document
+
+if TYPE_CHECKING:  # at run time each function imports trio: the server starts without it
+    import trio
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +145,15 @@ class PermissionQuestions:
 
     def turn(self) -> trio.Lock:
         """Hold it around a question and whatever decides whether to ask it."""
+        import trio
+
         if self._lock is None:
             self._lock = trio.Lock()
         return self._lock
 
     async def ask(self, message: str) -> str | None:
+        import trio
+
         msg_id = f"openprose-permission-{next(self._ids)}"
         params = lsp.ShowMessageRequestParams(
             type=lsp.MessageType.Warning,
@@ -213,6 +219,8 @@ class RunManager:
 
     async def start(self) -> None:
         """Start the trio guest run once; later calls wait until it is ready."""
+        import trio
+
         if self._ready is None:
             loop = asyncio.get_running_loop()
             self._ready = loop.create_future()
@@ -227,6 +235,8 @@ class RunManager:
         await self._ready
 
     async def _trio_main(self) -> None:
+        import trio
+
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self._token = trio.lowlevel.current_trio_token()
@@ -236,6 +246,8 @@ class RunManager:
             await trio.sleep_forever()
 
     def _trio_done(self, outcome: Any) -> None:
+        import trio
+
         try:
             outcome.unwrap()
         except BaseException as exc:  # noqa: BLE001 - report whatever ended the guest run
@@ -250,6 +262,8 @@ class RunManager:
         """Cancel every run and end the guest run (the shutdown request waits for it)."""
         if self._token is None or self._done is None or self._nursery is None:
             return
+        import trio
+
         nursery = self._nursery
         try:
             self._token.run_sync_soon(nursery.cancel_scope.cancel)
@@ -291,6 +305,8 @@ class RunManager:
         return count
 
     def _cancel(self, run: ActiveRun) -> None:
+        import trio
+
         run.cancel_requested = True
         if run.scope is not None and self._token is not None:
             scope = run.scope
@@ -300,6 +316,7 @@ class RunManager:
                 pass
 
     async def _execute(self, run: ActiveRun, request: RunRequest, backend: Any) -> None:
+        import trio  # like every trio name here: imported when a run needs it, not with the server
         from openprose.interpreter import ProgramNotRunnable, RunOptions, run_program
 
         doc = run.doc
