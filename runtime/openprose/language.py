@@ -22,15 +22,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import model as m
-from .agents.permissions import DEFAULT_PERMISSIONS, Permissions, parse_permissions
 from .diagnostics import Span
+
+if TYPE_CHECKING:
+    from .agents.permissions import Permissions
 
 __all__ = [
     "BACKOFFS", "MAX_BACKOFF_DELAY", "PERMISSION_TYPES", "PERMISSION_VALUES", "POLICIES", "STRATEGIES",
-    "Backoff", "JoinPolicy", "MemoryScope", "OnFail", "PermissionRules", "Permissions", "Persist", "Problem",
+    "Backoff", "JoinPolicy", "MemoryScope", "OnFail", "PermissionRules", "Persist", "Problem",
     "RetryPolicy", "Skills", "Strategy", "join_policy", "permission_rules", "persist_of", "retry_policy", "skills_of",
 ]
 
@@ -289,7 +291,10 @@ class PermissionRules:
     present: bool = True
 
     def resolve(self, lookup: Callable[[str], object]) -> tuple[Permissions, list[str]]:
-        """The effective permissions, with names in patterns replaced by their values."""
+        """The effective permissions (agents.permissions), with names in patterns replaced by their values."""
+        # Imported here: checking a program reads the rules but never loads the permission gate.
+        from .agents.permissions import DEFAULT_PERMISSIONS, parse_permissions
+
         if not self.present:
             return DEFAULT_PERMISSIONS, []
         resolved: dict[str, object] = {}
