@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import model as m
+from . import walk
 from .diagnostics import Diagnostic, Fix, Related, Severity, Span, TextEdit
 from .resolve import READONLY_KINDS, Reference, Resolution, Role, Scope, SymbolKind, resolve
+from .walk import Visitor, Walker
 
 MODELS = ("sonnet", "opus", "haiku")
 STRATEGIES = ("all", "first", "any", "regardless")
@@ -85,13 +87,20 @@ def _suggest(word: str, candidates: Iterable[str], span: Span | None) -> tuple[s
     return f"; did you mean '{near}'?", fixes
 
 
-class _Checker:
+class _Checker(Walker):
+    """The rules, as a walk over the model: every expression is checked wherever it appears.
+
+    `visit(node, in_block)` carries whether the node sits inside a block
+    definition; `concurrent` counts the parallel bodies around it.
+    """
+
     def __init__(self, program: m.Program, resolution: Resolution, contracts: dict[str, Contract]) -> None:
-        self.program = program
+        self.top = program
         self.res = resolution
         self.contracts = contracts
         self.out: list[Diagnostic] = []
         self.concurrent = 0  # depth of parallel bodies around the statement being checked
+        self.imported: dict[str, m.Use] = {}
 
     # ---------------------------------------------------------------- emit
 
@@ -104,66 +113,56 @@ class _Checker:
     # ----------------------------------------------------------- top level
 
     def run(self) -> list[Diagnostic]:
-        self.uses()
-        self.body(self.program.body, top=True, in_block=False)
+        self.visit(self.top, False)
         self.references()
         return self.out
 
-    def uses(self) -> None:
-        seen: dict[str, m.Use] = {}
-        for stmt in self.program.body:
-            if isinstance(stmt, m.Import):
-                source = stmt.source.text
-                if not _IMPORT_SOURCE.match(source):
-                    self.warning(
-                        "W006",
-                        f"unrecognised skill source '{source}': expected github:…, npm:…, a URL or a relative path",
-                        stmt.source.span,
-                    )
-            if not isinstance(stmt, m.Use):
-                continue
-            path = stmt.path.text
-            if not path.strip():
-                self.error("E011", "`use` needs a program path, such as \"@handle/slug\" or \"./other.prose\"", stmt.path.span)
-                continue
-            if path in seen:
-                self.error(
-                    "E010",
-                    f"'{path}' is already imported",
-                    stmt.path.span,
-                    related=(Related("first imported here", seen[path].path.span),),
-                )
-                continue
-            seen[path] = stmt
-            if is_local_program_path(path):
-                continue
-            if is_remote_program_path(path):
-                self.warning(
-                    "W111",
-                    f"'{path}' is fetched from the registry at run time; its inputs and outputs cannot be checked offline",
-                    stmt.path.span,
-                )
-            else:
-                self.error(
-                    "E012",
-                    f"'{path}' is not a program path: use \"@handle/slug\", a URL, or a relative path to a .prose file",
-                    stmt.path.span,
-                )
+    def program(self, node: m.Program, in_block: bool) -> None:
+        self.body(node.body, in_block=False)
 
-    def body(self, stmts: tuple[m.Stmt, ...], *, top: bool, in_block: bool) -> None:
+    def import_(self, stmt: m.Import, in_block: bool) -> None:
+        source = stmt.source.text
+        if not _IMPORT_SOURCE.match(source):
+            self.warning(
+                "W006",
+                f"unrecognised skill source '{source}': expected github:…, npm:…, a URL or a relative path",
+                stmt.source.span,
+            )
+
+    def use(self, stmt: m.Use, in_block: bool) -> None:
+        path = stmt.path.text
+        if not path.strip():
+            self.error("E011", "`use` needs a program path, such as \"@handle/slug\" or \"./other.prose\"", stmt.path.span)
+            return
+        seen = self.imported
+        if path in seen:
+            self.error(
+                "E010",
+                f"'{path}' is already imported",
+                stmt.path.span,
+                related=(Related("first imported here", seen[path].path.span),),
+            )
+            return
+        seen[path] = stmt
+        if is_local_program_path(path):
+            return
+        if is_remote_program_path(path):
+            self.warning(
+                "W111",
+                f"'{path}' is fetched from the registry at run time; its inputs and outputs cannot be checked offline",
+                stmt.path.span,
+            )
+        else:
+            self.error(
+                "E012",
+                f"'{path}' is not a program path: use \"@handle/slug\", a URL, or a relative path to a .prose file",
+                stmt.path.span,
+            )
+
+    def body(self, stmts: tuple[m.Stmt, ...], *, in_block: bool) -> None:
+        """A statement list: its own rules (one value per output), then each statement."""
         outputs: dict[str, m.Output] = {}
         for stmt in stmts:
-            if isinstance(stmt, m.Input):
-                if in_block or self.concurrent:
-                    where = "a block definition" if in_block else "a parallel branch"
-                    self.error(
-                        "E022",
-                        f"input '{stmt.name.name}' cannot be declared inside {where}; "
-                        "declare it at the program level (blocks take parameters instead)",
-                        stmt.name.span,
-                    )
-                self.input(stmt)
-                continue
             if isinstance(stmt, m.Output) and stmt.name is not None:
                 first = outputs.get(stmt.name.name)
                 if first is not None:
@@ -175,66 +174,77 @@ class _Checker:
                     )
                 else:
                     outputs[stmt.name.name] = stmt
-            self.statement(stmt, in_block=in_block)
-
-    def statement(self, stmt: m.Stmt, *, in_block: bool) -> None:
-        if isinstance(stmt, m.AgentDef):
-            self.agent(stmt)
-        elif isinstance(stmt, m.BlockDef):
-            if not stmt.body:
-                self.warning("W106", f"block '{stmt.name.name}' has an empty body", stmt.name.span)
-            self.body(stmt.body, top=False, in_block=True)
-        elif isinstance(stmt, (m.Let, m.Assign)):
-            self.expr(stmt.value, in_block)
-        elif isinstance(stmt, m.Output):
-            self.expr(stmt.value, in_block)
-        elif isinstance(stmt, m.ExprStmt):
-            self.expr(stmt.expr, in_block)
-            if isinstance(stmt.expr, (m.Str, m.Number, m.Literal)):
-                span = stmt.expr.span
-                at = Span(span.start_byte, span.start_byte, span.start_row, span.start_col, span.start_row, span.start_col)
-                self.warning(
-                    "W115",
-                    "a value on its own line does nothing; did you mean a session (`session \"…\"`)?",
-                    span,
-                    fixes=(_replace(at, "session ", "Make it a session"),) if isinstance(stmt.expr, m.Str) else (),
-                )
-        elif isinstance(stmt, m.If):
-            for branch in stmt.branches:
-                self.branch(branch, "condition", in_block)
-            if stmt.else_branch is not None:
-                self.branch(stmt.else_branch, "else", in_block)
-        elif isinstance(stmt, m.Try):
-            self.try_(stmt, in_block)
-        elif isinstance(stmt, m.Throw):
-            if stmt.message is not None and not stmt.message.text.strip():
-                self.warning("W107", "throw message is empty; say what went wrong", stmt.message.span)
-        elif isinstance(stmt, m.Assert):
-            self.expr(stmt.condition, in_block)
-            self.condition_expr(stmt.condition)
-            if stmt.message is not None and not stmt.message.text.strip():
-                self.warning("W107", "assert message is empty; say what went wrong", stmt.message.span)
-        elif isinstance(stmt, m.Choice):
-            self.choice(stmt, in_block)
-        elif isinstance(stmt, m.Orphan):
-            opener = {"elif": "if", "else": "if", "catch": "try", "finally": "try", "option": "choice"}[stmt.keyword]
-            self.error(
-                "E104",
-                f"'{stmt.keyword}' must follow {'an' if opener == 'if' else 'a'} '{opener}' block at the same indentation",
-                stmt.keyword_span,
-            )
-            self.body(stmt.body, top=False, in_block=in_block)
+            self.visit(stmt, in_block)
 
     # ---------------------------------------------------------- statements
 
-    def input(self, stmt: m.Input) -> None:
+    def block_def(self, stmt: m.BlockDef, in_block: bool) -> None:
+        if not stmt.body:
+            self.warning("W106", f"block '{stmt.name.name}' has an empty body", stmt.name.span)
+        self.body(stmt.body, in_block=True)
+
+    def let(self, stmt: m.Let, in_block: bool) -> None:
+        self.descend(stmt, in_block)
+        if stmt.destructure and isinstance(stmt.value, m.Call):
+            contract = self.contracts.get(stmt.value.function.name)
+            if contract is not None:
+                for name in stmt.names:
+                    if name.name not in contract.outputs:
+                        self.error(
+                            "E028",
+                            f"'{stmt.value.function.name}' has no output '{name.name}' "
+                            f"(outputs: {', '.join(contract.outputs) or 'none'})",
+                            name.span,
+                        )
+
+    def expr_stmt(self, stmt: m.ExprStmt, in_block: bool) -> None:
+        self.visit(stmt.expr, in_block)
+        if isinstance(stmt.expr, (m.Str, m.Number, m.Literal)):
+            span = stmt.expr.span
+            at = Span(span.start_byte, span.start_byte, span.start_row, span.start_col, span.start_row, span.start_col)
+            self.warning(
+                "W115",
+                "a value on its own line does nothing; did you mean a session (`session \"…\"`)?",
+                span,
+                fixes=(_replace(at, "session ", "Make it a session"),) if isinstance(stmt.expr, m.Str) else (),
+            )
+
+    def throw(self, stmt: m.Throw, in_block: bool) -> None:
+        if stmt.message is not None and not stmt.message.text.strip():
+            self.warning("W107", "throw message is empty; say what went wrong", stmt.message.span)
+        self.descend(stmt, in_block)
+
+    def assert_(self, stmt: m.Assert, in_block: bool) -> None:
+        self.descend(stmt, in_block)
+        if stmt.message is not None and not stmt.message.text.strip():
+            self.warning("W107", "assert message is empty; say what went wrong", stmt.message.span)
+
+    def orphan(self, stmt: m.Orphan, in_block: bool) -> None:
+        opener = {"elif": "if", "else": "if", "catch": "try", "finally": "try", "option": "choice"}[stmt.keyword]
+        self.error(
+            "E104",
+            f"'{stmt.keyword}' must follow {'an' if opener == 'if' else 'a'} '{opener}' block at the same indentation",
+            stmt.keyword_span,
+        )
+        self.body(stmt.body, in_block=in_block)
+
+    def input(self, stmt: m.Input, in_block: bool) -> None:
+        if in_block or self.concurrent:
+            where = "a block definition" if in_block else "a parallel branch"
+            self.error(
+                "E022",
+                f"input '{stmt.name.name}' cannot be declared inside {where}; "
+                "declare it at the program level (blocks take parameters instead)",
+                stmt.name.span,
+            )
+        # The description is text for the caller, not a condition: it is not checked as one.
         desc = stmt.description
         if desc is None or (isinstance(desc, m.Str) and not desc.text.strip()) or (
             isinstance(desc, m.Condition) and not desc.text
         ):
             self.warning("W110", f"input '{stmt.name.name}' has no description; say what the caller should provide", stmt.name.span)
 
-    def agent(self, stmt: m.AgentDef) -> None:
+    def agent_def(self, stmt: m.AgentDef, in_block: bool) -> None:
         for prop in stmt.properties:
             if prop.bare:
                 self.error(
@@ -245,7 +255,8 @@ class _Checker:
                                          prop.span.start_col, prop.span.start_row, prop.span.start_col),
                                     "prompt: ", "Make it `prompt:`"),),
                 )
-        self.properties(tuple(p for p in stmt.properties if not p.bare), AGENT_PROPERTIES, owner="agent")
+        self.properties(tuple(p for p in stmt.properties if not p.bare), AGENT_PROPERTIES, owner="agent",
+                        in_block=in_block)
         persist = stmt.property("persist")
         if persist is not None and persist.value is not None:
             value = persist.value
@@ -274,36 +285,29 @@ class _Checker:
             self.error("E105", "try needs a `catch:` or a `finally:` after its body", stmt.keyword_span)
         if not stmt.body:
             self.warning("W106", "try has an empty body", stmt.keyword_span)
-        self.body(stmt.body, top=False, in_block=in_block)
+        self.body(stmt.body, in_block=in_block)
+        # `catch:` and `finally:` may be empty (nothing to recover, nothing to clean up): not W106.
         if stmt.catch is not None:
-            self.body(stmt.catch.body, top=False, in_block=in_block)
+            self.body(stmt.catch.body, in_block=in_block)
         if stmt.finally_ is not None:
-            self.body(stmt.finally_.body, top=False, in_block=in_block)
+            self.body(stmt.finally_.body, in_block=in_block)
 
-    def branch(self, branch: m.Branch, what: str, in_block: bool) -> None:
+    def branch(self, branch: m.Branch, in_block: bool) -> None:
         if branch.condition is not None:
-            self.condition_expr(branch.condition)
+            self.visit(branch.condition, in_block)
         if not branch.body:
             self.warning("W106", "this branch has an empty body", branch.keyword_span)
-        self.body(branch.body, top=False, in_block=in_block)
+        self.body(branch.body, in_block=in_block)
 
-    def condition_expr(self, expr: m.Expr) -> None:
-        if isinstance(expr, m.Condition):
-            self.condition(expr)
-        elif isinstance(expr, m.Binary):
-            self.condition_expr(expr.left)
-            self.condition_expr(expr.right)
-        elif isinstance(expr, m.Unary):
-            self.condition_expr(expr.operand)
-
-    def condition(self, cond: m.Condition) -> None:
+    def condition(self, cond: m.Condition, in_block: bool) -> None:
         if not cond.text:
             self.error("E108", "the condition is empty; describe what should be true", cond.span)
         elif len(cond.text) < 3:
             self.warning("W102", f"the condition '{cond.text}' is very short and may be judged unpredictably", cond.span)
+        self.descend(cond, in_block)
 
     def choice(self, stmt: m.Choice, in_block: bool) -> None:
-        self.condition(stmt.criteria)
+        self.visit(stmt.criteria, in_block)
         if not stmt.options:
             self.error("E109", "choice needs at least one `option \"label\":`", stmt.criteria.span)
         labels: dict[str, m.Option] = {}
@@ -317,75 +321,48 @@ class _Checker:
                     related=(Related("first option with this label", labels[label].label.span),),
                 )
             labels.setdefault(label, option)
-            if not option.body:
-                self.warning("W106", f"option '{label}' has an empty body", option.label.span)
-            self.body(option.body, top=False, in_block=in_block)
+            self.visit(option, in_block)
         for stray in stmt.stray:
             self.error("E104", "only `option \"label\":` entries may appear directly inside a choice", stray.span)
 
+    def option(self, option: m.Option, in_block: bool) -> None:
+        if not option.body:
+            self.warning("W106", f"option '{option.label.text}' has an empty body", option.label.span)
+        self.body(option.body, in_block=in_block)
+
     # --------------------------------------------------------- expressions
 
-    def expr(self, e: object, in_block: bool) -> None:
-        if type(e) in _LEAF_VALUES:
-            return
-        if isinstance(e, m.Unknown) and e.type == "missing":
+    def unknown(self, e: m.Unknown, in_block: bool) -> None:
+        if e.type == "missing":
             self.error("E005", "expected a value here", e.span)
-        elif isinstance(e, m.Session):
-            self.session(e)
-        elif isinstance(e, m.Parallel):
-            self.parallel(e, in_block)
-        elif isinstance(e, m.DoBlock):
-            if not e.body:
-                self.warning("W106", "`do:` has an empty body", e.span)
-            self.body(e.body, top=False, in_block=in_block)
-        elif isinstance(e, m.DoCall):
-            self.do_call(e)
-        elif isinstance(e, m.ForLoop):
-            self.expr(e.collection, in_block)
-            if e.modifiers:
-                self.join_modifiers(e.modifiers, branches=None)
-            self.concurrent += e.parallel
-            self.body(e.body, top=False, in_block=in_block)
-            self.concurrent -= e.parallel
-        elif isinstance(e, m.Repeat):
-            if isinstance(e.count, m.Number) and (not e.count.is_integer or e.count.value < 1):
-                self.error("E106", "repeat count must be a whole number of at least 1", e.count.span)
-            elif isinstance(e.count, m.Unary) and e.count.operator == "-":
-                self.error("E106", "repeat count must be a whole number of at least 1", e.count.span)
-            self.body(e.body, top=False, in_block=in_block)
-        elif isinstance(e, m.Loop):
-            self.loop(e, in_block)
-        elif isinstance(e, m.Pipeline):
-            self.expr(e.input, in_block)
-            for stage in e.stages:
-                self.stage(stage)
-                concurrent = stage.operator == "pmap"
-                self.concurrent += concurrent
-                self.body(stage.body, top=False, in_block=in_block)
-                self.concurrent -= concurrent
-        elif isinstance(e, m.Sequence):
-            for item in e.items:
-                self.expr(item, in_block)
-        elif isinstance(e, m.Try):
-            self.try_(e, in_block)
-        elif isinstance(e, m.Binary):
-            self.expr(e.left, in_block)
-            self.expr(e.right, in_block)
-        elif isinstance(e, m.Condition):
-            self.condition(e)
-        elif isinstance(e, m.Call):
-            self.call(e)
-        elif isinstance(e, m.Member):
-            self.member(e)
-            self.expr(e.object, in_block)
-        elif isinstance(e, m.Array):
-            for item in e.items:
-                self.expr(item, in_block)
-        elif isinstance(e, m.Object):
-            for entry in e.entries:
-                self.expr(entry.value, in_block)
 
-    def session(self, s: m.Session) -> None:
+    def do_block(self, e: m.DoBlock, in_block: bool) -> None:
+        if not e.body:
+            self.warning("W106", "`do:` has an empty body", e.span)
+        self.body(e.body, in_block=in_block)
+
+    def for_loop(self, e: m.ForLoop, in_block: bool) -> None:
+        self.visit(e.collection, in_block)
+        if e.modifiers:
+            self.join_modifiers(e.modifiers, branches=None)
+        self.concurrent += e.parallel
+        self.body(e.body, in_block=in_block)
+        self.concurrent -= e.parallel
+
+    def repeat(self, e: m.Repeat, in_block: bool) -> None:
+        if isinstance(e.count, m.Number) and (not e.count.is_integer or e.count.value < 1):
+            self.error("E106", "repeat count must be a whole number of at least 1", e.count.span)
+        elif isinstance(e.count, m.Unary) and e.count.operator == "-":
+            self.error("E106", "repeat count must be a whole number of at least 1", e.count.span)
+        self.visit(e.count, in_block)
+        self.body(e.body, in_block=in_block)
+
+    def pipeline(self, e: m.Pipeline, in_block: bool) -> None:
+        self.visit(e.input, in_block)
+        for stage in e.stages:
+            self.visit(stage, in_block)
+
+    def session(self, s: m.Session, in_block: bool) -> None:
         prompt_prop = s.property("prompt")
         if prompt_prop is not None and prompt_prop.bare and s.prompt is not None:
             self.error(
@@ -397,7 +374,7 @@ class _Checker:
             self.error("E003", "session needs a prompt (\"…\" or `prompt:`) or an agent (`session: agent`)", s.keyword_span)
         if s.prompt is not None:
             self.prompt_text(s.prompt, inline=True)
-        self.properties(s.properties, SESSION_PROPERTIES, owner=s.kind)
+        self.properties(s.properties, SESSION_PROPERTIES, owner=s.kind, in_block=in_block)
         if s.agent is not None:
             agent_sym = self.res.agents.get(s.agent.name)
             if agent_sym is None:
@@ -468,16 +445,16 @@ class _Checker:
     def definition_insertion_point(self) -> Span:
         """Where a new agent definition goes: after imports and inputs, before other statements."""
         offset, row = 0, 0
-        for stmt in self.program.body:
+        for stmt in self.top.body:
             if isinstance(stmt, (m.Use, m.Import, m.Input, m.AgentDef)):
                 continue
             offset, row = stmt.span.start_byte, stmt.span.start_row
             break
         else:
-            offset, row = self.program.span.end_byte, self.program.span.end_row
-            source = self.program.source
+            offset, row = self.top.span.end_byte, self.top.span.end_row
+            source = self.top.source
             if source and not source.endswith(b"\n"):
-                return Span(offset, offset, row, self.program.span.end_col, row, self.program.span.end_col)
+                return Span(offset, offset, row, self.top.span.end_col, row, self.top.span.end_col)
         return Span(offset, offset, row, 0, row, 0)
 
     def prompt_text(self, text: m.Str, *, inline: bool) -> None:
@@ -495,32 +472,39 @@ class _Checker:
                 text.span,
             )
 
-    def properties(self, props: tuple[m.Property, ...], allowed: tuple[str, ...], *, owner: str) -> None:
+    def properties(self, props: tuple[m.Property, ...], allowed: tuple[str, ...], *, owner: str,
+                   in_block: bool) -> None:
+        """The rules of an agent's or a session's properties; then their values, checked like any expression."""
         seen: dict[str, m.Property] = {}
         for prop in props:
-            if prop.key in seen:
-                self.error(
-                    "E009",
-                    f"property '{prop.key}' is already set",
-                    prop.key_span,
-                    related=(Related("first set here", seen[prop.key].key_span),),
-                )
-            seen.setdefault(prop.key, prop)
-            if prop.key not in allowed:
-                hint, fixes = _suggest(prop.key, allowed, prop.key_span)
-                self.warning("W005", f"unknown {owner} property '{prop.key}'{hint}", prop.key_span, fixes=fixes)
-                continue
-            if prop.value is None and not prop.has_block:
-                self.error("E005", f"property '{prop.key}' needs a value", prop.key_span)
-                continue
-            if prop.value is None and prop.key not in _BLOCK_PROPERTIES:
-                # `model:` followed by an indented block: the value handlers below need a value.
-                self.error("E005", f"property '{prop.key}' needs a value on its own line, not an indented block",
-                           prop.key_span)
-                continue
-            if prop.key != "permissions":
-                self.nested_values(prop.children)
-            getattr(self, "prop_" + prop.key, lambda p: None)(prop)
+            self.property_rules(prop, seen, allowed, owner)
+            self.visit(prop, in_block)
+
+    def property_rules(self, prop: m.Property, seen: dict[str, m.Property], allowed: tuple[str, ...],
+                       owner: str) -> None:
+        if prop.key in seen:
+            self.error(
+                "E009",
+                f"property '{prop.key}' is already set",
+                prop.key_span,
+                related=(Related("first set here", seen[prop.key].key_span),),
+            )
+        seen.setdefault(prop.key, prop)
+        if prop.key not in allowed:
+            hint, fixes = _suggest(prop.key, allowed, prop.key_span)
+            self.warning("W005", f"unknown {owner} property '{prop.key}'{hint}", prop.key_span, fixes=fixes)
+            return
+        if prop.value is None and not prop.has_block:
+            self.error("E005", f"property '{prop.key}' needs a value", prop.key_span)
+            return
+        if prop.value is None and prop.key not in _BLOCK_PROPERTIES:
+            # `model:` followed by an indented block: the value handlers below need a value.
+            self.error("E005", f"property '{prop.key}' needs a value on its own line, not an indented block",
+                       prop.key_span)
+            return
+        if prop.key != "permissions":
+            self.nested_values(prop.children)
+        getattr(self, "prop_" + prop.key, lambda p: None)(prop)
 
     def nested_values(self, props: tuple[m.Property, ...]) -> None:
         """Entries under a property (`context:` with `file: "…"` below) need values too."""
@@ -588,7 +572,6 @@ class _Checker:
 
     def prop_context(self, prop: m.Property) -> None:
         value = prop.value
-        self.expr(value, False)
         if isinstance(value, m.Array):
             for item in value.items:
                 if not isinstance(item, (m.Name, m.Member)):
@@ -651,7 +634,7 @@ class _Checker:
         self.join_modifiers(p.modifiers, branches=len(p.body))
         self.branch_races(p.body)
         self.concurrent += 1
-        self.body(p.body, top=False, in_block=in_block)
+        self.body(p.body, in_block=in_block)
         self.concurrent -= 1
 
     def branch_races(self, branches: tuple[m.Stmt, ...]) -> None:
@@ -754,7 +737,7 @@ class _Checker:
             if mod.value is None or mod.value_kind != "number" or "." in mod.value or int(mod.value) < 1:
                 self.error("E107", "max must be a whole number of at least 1", mod.value_span or mod.span)
         if loop.condition is not None:
-            self.condition(loop.condition)
+            self.visit(loop.condition, in_block)
         elif not has_max:
             self.warning(
                 "W101",
@@ -769,9 +752,9 @@ class _Checker:
             )
         if not loop.body:
             self.warning("W106", "loop has an empty body", loop.keyword_span)
-        self.body(loop.body, top=False, in_block=in_block)
+        self.body(loop.body, in_block=in_block)
 
-    def stage(self, stage: m.PipeStage) -> None:
+    def pipe_stage(self, stage: m.PipeStage, in_block: bool) -> None:
         if stage.operator not in PIPE_OPERATORS:
             _, fixes = _suggest(stage.operator, PIPE_OPERATORS, stage.operator_span)
             self.error(
@@ -785,10 +768,16 @@ class _Checker:
                 self.error("E114", "reduce needs two names: `| reduce(accumulator, item):`", stage.operator_span)
         elif stage.parameters is not None:
             self.error("E114", f"{stage.operator} takes no parameters; the current element is `item`", stage.operator_span)
+        concurrent = stage.operator == "pmap"
+        self.concurrent += concurrent
+        self.body(stage.body, in_block=in_block)
+        self.concurrent -= concurrent
 
     # ------------------------------------------------------------- calls
 
-    def do_call(self, call: m.DoCall) -> None:
+    def do_call(self, call: m.DoCall, in_block: bool) -> None:
+        for arg in call.arguments:
+            self.visit(arg, in_block)
         sym = self.res.blocks.get(call.block.name)
         if sym is None:
             return  # reported with the other unresolved references
@@ -803,7 +792,9 @@ class _Checker:
                 related=(Related("block defined here", decl.name.span),),
             )
 
-    def call(self, call: m.Call) -> None:
+    def call(self, call: m.Call, in_block: bool) -> None:
+        for arg in call.arguments:
+            self.visit(arg, in_block)
         contract = self.contracts.get(call.function.name)
         if contract is None:
             return
@@ -826,7 +817,11 @@ class _Checker:
                 call.function.span,
             )
 
-    def member(self, member: m.Member) -> None:
+    def member(self, member: m.Member, in_block: bool) -> None:
+        self.member_output(member)
+        self.visit(member.object, in_block)
+
+    def member_output(self, member: m.Member) -> None:
         contract = self.contract_of(member.object)
         if contract is not None and member.property not in contract.outputs:
             near = closest(member.property, contract.outputs)
@@ -854,19 +849,7 @@ class _Checker:
     # -------------------------------------------------------- references
 
     def references(self) -> None:
-        for stmt in _walk_lets(self.program.body):
-            if stmt.destructure and isinstance(stmt.value, m.Call):
-                contract = self.contracts.get(stmt.value.function.name)
-                if contract is not None:
-                    for name in stmt.names:
-                        if name.name not in contract.outputs:
-                            self.error(
-                                "E028",
-                                f"'{stmt.value.function.name}' has no output '{name.name}' "
-                                f"(outputs: {', '.join(contract.outputs) or 'none'})",
-                                name.span,
-                            )
-        agents = [stmt.span for stmt in self.program.body if isinstance(stmt, m.AgentDef)]
+        agents = [stmt.span for stmt in self.top.body if isinstance(stmt, m.AgentDef)]
         for ref in self.res.references:
             if ref.symbol is not None:
                 if ref.write and ref.symbol.kind in READONLY_KINDS:
@@ -908,49 +891,62 @@ class _Checker:
 _ORDERED_KINDS = frozenset({SymbolKind.VARIABLE, SymbolKind.CONST, SymbolKind.OUTPUT, SymbolKind.INPUT})
 
 
-#: Values with nothing to check inside them (names are checked when resolved).
-_LEAF_VALUES = frozenset({m.Name, m.Str, m.Number, m.Literal})
-
-
-def _bound_names(stmt: object) -> Iterable[m.Name]:
+class _Bindings(Visitor[None]):
     """Names a statement binds in the flat namespace, including inside its nested bodies.
 
-    Loop variables and block definitions are local, so they are not listed.
+    Loop variables and block definitions are local, so they are not listed;
+    nothing but statement bodies is looked into.
     """
-    if isinstance(stmt, m.Let):
-        yield from stmt.names
-        yield from _bound_names(stmt.value)
-    elif isinstance(stmt, m.Assign):
-        yield stmt.name
-        yield from _bound_names(stmt.value)
-    elif isinstance(stmt, m.Output):
+
+    def __init__(self) -> None:
+        self.names: list[m.Name] = []
+
+    def default(self, node: walk.Node, *args: object) -> None:
+        pass
+
+    def body(self, stmts: tuple[m.Stmt, ...]) -> None:
+        for stmt in stmts:
+            self.visit(stmt)
+
+    def let(self, stmt: m.Let) -> None:
+        self.names.extend(stmt.names)
+        self.visit(stmt.value)
+
+    def assign(self, stmt: m.Assign) -> None:
+        self.names.append(stmt.name)
+        self.visit(stmt.value)
+
+    def output(self, stmt: m.Output) -> None:
         if stmt.name is not None:
-            yield stmt.name
-        yield from _bound_names(stmt.value)
-    elif isinstance(stmt, m.ExprStmt):
-        yield from _bound_names(stmt.expr)
-    elif isinstance(stmt, (m.DoBlock, m.Parallel)):
-        for inner in stmt.body:
-            yield from _bound_names(inner)
-    elif isinstance(stmt, m.Sequence):
-        for item in stmt.items:
-            yield from _bound_names(item)
-    elif isinstance(stmt, m.If):
+            self.names.append(stmt.name)
+        self.visit(stmt.value)
+
+    def expr_stmt(self, stmt: m.ExprStmt) -> None:
+        self.visit(stmt.expr)
+
+    def do_block(self, e: m.DoBlock) -> None:
+        self.body(e.body)
+
+    def parallel(self, e: m.Parallel) -> None:
+        self.body(e.body)
+
+    def sequence(self, e: m.Sequence) -> None:
+        for item in e.items:
+            self.visit(item)
+
+    def if_(self, stmt: m.If) -> None:
         for branch in (*stmt.branches, *((stmt.else_branch,) if stmt.else_branch else ())):
-            for inner in branch.body:
-                yield from _bound_names(inner)
-    elif isinstance(stmt, m.Try):
+            self.body(branch.body)
+
+    def try_(self, stmt: m.Try) -> None:
         for body in (stmt.body, stmt.catch.body if stmt.catch else (), stmt.finally_.body if stmt.finally_ else ()):
-            for inner in body:
-                yield from _bound_names(inner)
+            self.body(body)
 
 
-def _walk_lets(body: tuple[m.Stmt, ...]) -> Iterable[m.Let]:
-    for stmt in body:
-        if isinstance(stmt, m.Let):
-            yield stmt
-        elif isinstance(stmt, m.BlockDef):
-            yield from _walk_lets(stmt.body)
+def _bound_names(stmt: m.Stmt) -> list[m.Name]:
+    found = _Bindings()
+    found.visit(stmt)
+    return found.names
 
 
 def _insert_after(name_span: Span, decl: m.AgentDef) -> Span:
