@@ -9,7 +9,6 @@ and only from inside the workspace (see `workspace_root`).
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +16,16 @@ from pathlib import Path
 import tree_sitter as ts
 
 from . import model as m
+from . import walk
 from .agents.skills import skill_diagnostics
 from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
 from .indentation import tab_diagnostics
 from .files import MAX_PROGRAM_BYTES, confine, read_program
+from .recursion import deeper_recursion
 from .resolve import Resolution, program_alias
 from .syntax import parse, syntax_diagnostics
+from .walk import Visitor
 
 #: Reads a file's bytes; the server substitutes one that prefers open buffers.
 Reader = Callable[[Path], bytes]
@@ -64,34 +66,55 @@ class Analysis:
 
 
 def contract_of_program(program: m.Program, path: str) -> Contract:
-    inputs = tuple(s.name.name for s in program.body if isinstance(s, m.Input))
-    outputs: list[str] = []
-
-    def collect(body: tuple[m.Stmt, ...]) -> None:
-        for stmt in body:
-            if isinstance(stmt, m.Output) and stmt.name is not None and stmt.name.name not in outputs:
-                outputs.append(stmt.name.name)
-            for child in _child_bodies(stmt):
-                collect(child)
-
-    collect(program.body)
-    return Contract(inputs, tuple(outputs), path)
+    found = _ContractOf()
+    found.visit(program, True)
+    return Contract(tuple(found.inputs), tuple(found.outputs), path)
 
 
-def _child_bodies(stmt: m.Stmt) -> list[tuple[m.Stmt, ...]]:
-    """Nested bodies that still belong to the program's own scope (not block definitions)."""
-    if isinstance(stmt, m.If):
-        return [b.body for b in stmt.branches] + ([stmt.else_branch.body] if stmt.else_branch else [])
-    if isinstance(stmt, m.Try):
-        out = [stmt.body]
+class _ContractOf(Visitor[None]):
+    """What a program declares to its callers: its top-level inputs, and the outputs its own bodies set.
+
+    Only statement bodies that belong to the program's own scope are looked into
+    (if/elif/else, try/catch/finally, choice options), not block definitions;
+    `top` says whether a statement is directly in the program.
+    """
+
+    def __init__(self) -> None:
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+
+    def default(self, node: walk.Node, *args: object) -> None:
+        pass
+
+    def body(self, stmts: tuple[m.Stmt, ...], top: bool = False) -> None:
+        for stmt in stmts:
+            self.visit(stmt, top)
+
+    def program(self, node: m.Program, top: bool) -> None:
+        self.body(node.body, top=True)
+
+    def input(self, stmt: m.Input, top: bool) -> None:
+        if top:
+            self.inputs.append(stmt.name.name)
+
+    def output(self, stmt: m.Output, top: bool) -> None:
+        if stmt.name is not None and stmt.name.name not in self.outputs:
+            self.outputs.append(stmt.name.name)
+
+    def if_(self, stmt: m.If, top: bool) -> None:
+        for branch in (*stmt.branches, *((stmt.else_branch,) if stmt.else_branch else ())):
+            self.body(branch.body)
+
+    def try_(self, stmt: m.Try, top: bool) -> None:
+        self.body(stmt.body)
         if stmt.catch:
-            out.append(stmt.catch.body)
+            self.body(stmt.catch.body)
         if stmt.finally_:
-            out.append(stmt.finally_.body)
-        return out
-    if isinstance(stmt, m.Choice):
-        return [o.body for o in stmt.options]
-    return []
+            self.body(stmt.finally_.body)
+
+    def choice(self, stmt: m.Choice, top: bool) -> None:
+        for option in stmt.options:
+            self.body(option.body)
 
 
 def load_contracts(
@@ -169,20 +192,14 @@ def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, 
         return too_large(source, path, root)
     enabled = gc.isenabled()
     gc.disable()
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))  # the model follows the program's nesting
     try:
-        return _analyze(source, path, reader, tree, cache, root)
+        with deeper_recursion():  # the model and the passes follow the program's nesting
+            return _analyze(source, path, reader, tree, cache, root)
     except RecursionError:
         return _too_deep(source, path, tree)
     finally:
-        sys.setrecursionlimit(limit)
         if enabled:
             gc.enable()
-
-
-#: Enough for programs nested several hundred levels deep.
-_RECURSION_LIMIT = 8000
 
 
 def too_large(source: bytes, path: Path | None, workspace: Path | None = None) -> Analysis:
