@@ -17,8 +17,9 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from . import model as m
-from . import walk
-from .diagnostics import Diagnostic, Related, Severity, Span
+from . import codes, walk
+from .codes import Code
+from .diagnostics import Diagnostic, Related, Span
 from .walk import Visitor, Walker
 
 
@@ -239,11 +240,8 @@ class _Resolver(Walker):
 
     # ------------------------------------------------------------ plumbing
 
-    def error(self, code: str, message: str, span: Span, related: tuple[Related, ...] = ()) -> None:
-        self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, span, related))
-
-    def warning(self, code: str, message: str, span: Span, related: tuple[Related, ...] = ()) -> None:
-        self.diagnostics.append(Diagnostic(code, Severity.WARNING, message, span, related))
+    def report(self, code: Code, message: str, span: Span, related: tuple[Related, ...] = ()) -> None:
+        self.diagnostics.append(code.at(span, message, related=related))
 
     def new_symbol(self, name: m.Name, kind: SymbolKind, decl: object, scope: Scope, implicit: bool = False) -> Symbol:
         sym = Symbol(name.name, kind, name.span, decl, scope, implicit)
@@ -261,11 +259,11 @@ class _Resolver(Walker):
         return scope
 
     def declare_global(
-        self, name: m.Name, kind: SymbolKind, decl: object, table: dict[str, Symbol], code: str, what: str
+        self, name: m.Name, kind: SymbolKind, decl: object, table: dict[str, Symbol], code: Code, what: str
     ) -> None:
         first = table.get(name.name)
         if first is not None:
-            self.error(
+            self.report(
                 code,
                 f"{what} '{name.name}' is already defined",
                 name.span,
@@ -282,8 +280,8 @@ class _Resolver(Walker):
         ns = scope.namespace
         agent = self.agents.get(name.name)
         if agent is not None:
-            self.error(
-                "E112",
+            self.report(
+                codes.E112,
                 f"'{name.name}' is already the name of an agent; choose another name",
                 name.span,
                 (Related("agent defined here", agent.span),),
@@ -309,8 +307,8 @@ class _Resolver(Walker):
                 and isinstance(decl, m.Let)
                 and relation == "nested"
             ):
-                self.warning(
-                    "W112",
+                self.report(
+                    codes.W112,
                     f"'{name.name}' is already a variable; this `let` updates it "
                     f"(write `{name.name} = …` to say so)",
                     name.span,
@@ -319,15 +317,15 @@ class _Resolver(Walker):
                 existing.other_definitions.append(name.span)
                 return existing
             if kind is SymbolKind.INPUT and existing.kind is SymbolKind.INPUT:
-                self.error(
-                    "E021",
+                self.report(
+                    codes.E021,
                     f"input '{name.name}' is already declared",
                     name.span,
                     (Related("first declared here", existing.span),),
                 )
             else:
-                self.error(
-                    "E019",
+                self.report(
+                    codes.E019,
                     f"'{name.name}' is already defined as {_article(existing.kind.value)}; "
                     "every binding in a program needs its own name",
                     name.span,
@@ -344,16 +342,16 @@ class _Resolver(Walker):
         """Bind a loop variable, parameter, catch variable or pipeline name in its body."""
         outer = scope.parent.lookup(name.name) if scope.parent is not None else None
         if outer is not None and not (implicit and outer.implicit) and not implicit:
-            self.warning(
-                "W103",
+            self.report(
+                codes.W103,
                 f"{kind.value} '{name.name}' hides the {outer.kind.value} of the same name inside this body",
                 name.span,
                 (Related(f"outer '{name.name}' defined here", outer.span),),
             )
         existing = scope.variables.get(name.name)
         if existing is not None:
-            self.error(
-                "E019",
+            self.report(
+                codes.E019,
                 f"'{name.name}' is declared twice here",
                 name.span,
                 (Related("first declared here", existing.span),),
@@ -386,8 +384,8 @@ class _Resolver(Walker):
         for name, block in self.blocks.items():
             agent = self.agents.get(name)
             if agent is not None:
-                self.error(
-                    "E112",
+                self.report(
+                    codes.E112,
                     f"block '{name}' has the same name as an agent",
                     block.span,
                     (Related("agent defined here", agent.span),),
@@ -607,10 +605,10 @@ class _Hoist(Visitor[None]):
         pass  # only top-level definitions and imports are hoisted
 
     def agent_def(self, stmt: m.AgentDef) -> None:
-        self.r.declare_global(stmt.name, SymbolKind.AGENT, stmt, self.r.agents, "E006", "agent")
+        self.r.declare_global(stmt.name, SymbolKind.AGENT, stmt, self.r.agents, codes.E006, "agent")
 
     def block_def(self, stmt: m.BlockDef) -> None:
-        self.r.declare_global(stmt.name, SymbolKind.BLOCK, stmt, self.r.blocks, "E113", "block")
+        self.r.declare_global(stmt.name, SymbolKind.BLOCK, stmt, self.r.blocks, codes.E113, "block")
 
     def use(self, stmt: m.Use) -> None:
         r = self.r
@@ -620,8 +618,8 @@ class _Hoist(Visitor[None]):
         if alias is not None:
             if alias.name in r.programs:
                 first = r.programs[alias.name]
-                r.error(
-                    "E010",
+                r.report(
+                    codes.E010,
                     f"a program is already imported as '{alias.name}'; add `as other-name` to one of them",
                     alias.span,
                     (Related("first imported here", first.span),),
