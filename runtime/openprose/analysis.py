@@ -15,6 +15,7 @@ from pathlib import Path
 
 import tree_sitter as ts
 
+from . import codes
 from . import model as m
 from . import walk
 from .agents.skills import skill_diagnostics
@@ -135,13 +136,12 @@ def load_contracts(
             target = confine((base or Path.cwd()) / stmt.path.text, workspace, stmt.path.text)
         except OSError as exc:
             problems.append(
-                Diagnostic("E117", Severity.ERROR, f"cannot read program '{_shown(stmt.path.text)}': {exc.strerror or exc}",
-                           stmt.path.span)
+                codes.E117.at(stmt.path.span, f"cannot read program '{_shown(stmt.path.text)}': {exc.strerror or exc}")
             )
             continue
         if target in _seen:
             problems.append(
-                Diagnostic("E117", Severity.ERROR, f"'{stmt.path.text}' imports itself (directly or indirectly)", stmt.path.span)
+                codes.E117.at(stmt.path.span, f"'{stmt.path.text}' imports itself (directly or indirectly)")
             )
             continue
         try:
@@ -149,20 +149,15 @@ def load_contracts(
         except OSError as exc:
             reason = exc.strerror or exc.__class__.__name__
             problems.append(
-                Diagnostic("E117", Severity.ERROR, f"cannot read program '{_shown(stmt.path.text)}': {reason}",
-                           stmt.path.span)
+                codes.E117.at(stmt.path.span, f"cannot read program '{_shown(stmt.path.text)}': {reason}")
             )
             continue
         tree = parse(data)
         sub = m.build_program(tree, data)
         if tree.root_node.has_error:
             problems.append(
-                Diagnostic(
-                    "E117",
-                    Severity.ERROR,
-                    f"program '{stmt.path.text}' has syntax errors; run `prose check {stmt.path.text}`",
-                    stmt.path.span,
-                )
+                codes.E117.at(stmt.path.span,
+                              f"program '{stmt.path.text}' has syntax errors; run `prose check {stmt.path.text}`")
             )
         contracts[alias] = contract_of_program(sub, str(target))
     return contracts, problems
@@ -210,7 +205,7 @@ def too_large(source: bytes, path: Path | None, workspace: Path | None = None) -
     size = len(source) / (1024 * 1024)
     message = (f"the program is {size:.1f} MiB; programs over {MAX_PROGRAM_BYTES // (1024 * 1024)} MiB "
                "are not analyzed, formatted or run")
-    diagnostic = Diagnostic("E005", Severity.ERROR, message, Span(0, 0, 0, 0, 0, 0))
+    diagnostic = codes.E005.at(Span(0, 0, 0, 0, 0, 0), message)
     return Analysis(source, tree, program, resolution, [diagnostic], path, workspace=workspace)
 
 
@@ -220,7 +215,7 @@ def _too_deep(source: bytes, path: Path | None, tree: ts.Tree | None) -> Analysi
     program = m.Program(Span.of(tree.root_node), (), source)
     _, resolution = check_program(program)
     message = "the program is nested too deeply to analyze; flatten it (for example with blocks)"
-    diagnostic = Diagnostic("E005", Severity.ERROR, message, Span(0, 0, 0, 0, 0, 0))
+    diagnostic = codes.E005.at(Span(0, 0, 0, 0, 0, 0), message)
     return Analysis(source, tree, program, resolution, [diagnostic], path)
 
 
@@ -236,18 +231,18 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     if tabs:
         # A tab is the mistake; a level it happens not to match is the same mistake.
         rows = {d.span.start_row for d in tabs}
-        diagnostics = [d for d in diagnostics if not (d.code == "E005" and d.span.start_row in rows)]
+        diagnostics = [d for d in diagnostics if not (d.code == codes.E005.id and d.span.start_row in rows)]
         diagnostics.extend(tabs)
     base = path.parent if path is not None else None
     contracts, problems = load_contracts(program, base, reader, workspace=workspace)
     problems.extend(skill_diagnostics(program, base))
     semantic, resolution = check_program(program, contracts=contracts)
     diagnostics.extend(problems)
-    broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in ("E004", "E005")]
+    broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in _UNPARSED]
     if broken:
         # A name inside text the parser could not place is not worth a second squiggle,
         # nor is a warning about the rest of a line that does not parse.
-        rows = {d.span.start_row for d in diagnostics if d.code in ("E004", "E005")}
+        rows = {d.span.start_row for d in diagnostics if d.code in _UNPARSED}
         semantic = [
             d for d in semantic
             if not any(a <= d.span.start_byte < b for a, b in broken)
@@ -256,6 +251,10 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     diagnostics.extend(semantic)
     diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
     return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts, workspace)
+
+
+#: Codes for text the parser could not place: nothing inside it is worth a second diagnostic.
+_UNPARSED = (codes.E004.id, codes.E005.id)
 
 
 def encoding_diagnostics(source: bytes) -> list[Diagnostic]:
@@ -267,7 +266,7 @@ def encoding_diagnostics(source: bytes) -> list[Diagnostic]:
         line_start = source.rfind(b"\n", 0, exc.start) + 1
         col = exc.start - line_start
         span = Span(exc.start, exc.end, row, col, row, col + (exc.end - exc.start))
-        return [Diagnostic("E005", Severity.ERROR, f"the file is not valid UTF-8 (byte 0x{source[exc.start]:02x})", span)]
+        return [codes.E005.at(span, f"the file is not valid UTF-8 (byte 0x{source[exc.start]:02x})")]
     return []
 
 
