@@ -22,7 +22,13 @@ from .diagnostics import Diagnostic, Fix, Related, Severity, Span
 
 
 class Phase(str, Enum):
-    """What a rule needs to see, which says what may be cached and what must be recomputed."""
+    """What a rule needs to see, which says what may be cached and what must be recomputed.
+
+    LOCAL is a promise (an incremental checker may keep the diagnostic while the
+    statement is unchanged); PROGRAM is always safe. A code that several rules
+    emit takes the widest phase any of them needs: E022 is LOCAL inside a block
+    but PROGRAM under `--strict` (an input after executable statements).
+    """
 
     #: Only the top-level statement it is about (everything nested in it): cacheable per statement.
     LOCAL = "statement"
@@ -135,13 +141,13 @@ E020 = _code('E020', ERROR, LOCAL,
 E021 = _code('E021', ERROR, PROGRAM,
              'The same input declared twice.',
              '`input x` twice')
-E022 = _code('E022', ERROR, LOCAL,
+E022 = _code('E022', ERROR, PROGRAM,
              'An `input` inside a block definition or a parallel branch.',
              '`block b:` / `  input x: "…"`')
 E023 = _code('E023', ERROR, LOCAL,
              'An `output` without a name where one is required.',
              '`output = x`')
-E024 = _code('E024', ERROR, LOCAL,
+E024 = _code('E024', ERROR, PROGRAM,
              'The same output set twice in one body (the first value is lost).',
              '`output r = …` twice')
 E025 = _code('E025', ERROR, PROGRAM,
