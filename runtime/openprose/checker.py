@@ -345,6 +345,8 @@ class _Checker(Walker):
         self.visit(e.collection, in_block)
         if e.modifiers:
             self.join_modifiers(e.modifiers, branches=None)
+        for mod in e.modifiers:
+            self.visit(mod, in_block)
         self.concurrent += e.parallel
         self.body(e.body, in_block=in_block)
         self.concurrent -= e.parallel
@@ -374,6 +376,7 @@ class _Checker(Walker):
             self.report(codes.E003, "session needs a prompt (\"…\" or `prompt:`) or an agent (`session: agent`)", s.keyword_span)
         if s.prompt is not None:
             self.prompt_text(s.prompt, inline=True)
+            self.visit(s.prompt, in_block)
         self.properties(s.properties, SESSION_PROPERTIES, owner=s.kind, in_block=in_block)
         if s.agent is not None:
             agent_sym = self.res.agents.get(s.agent.name)
@@ -632,6 +635,8 @@ class _Checker(Walker):
         if not p.body and not p.unclosed:
             self.report(codes.P007, "a parallel block needs at least one branch", p.keyword_span)
         self.join_modifiers(p.modifiers, branches=len(p.body))
+        for mod in p.modifiers:
+            self.visit(mod, in_block)
         self.branch_races(p.body)
         self.concurrent += 1
         self.body(p.body, in_block=in_block)
@@ -730,6 +735,7 @@ class _Checker(Walker):
     def loop(self, loop: m.Loop, in_block: bool) -> None:
         has_max = False
         for mod in loop.modifiers:
+            self.visit(mod, in_block)
             if mod.key != "max":
                 self.report(codes.E107, "loops take only `(max: N)`", mod.span)
                 continue
