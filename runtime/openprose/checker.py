@@ -420,16 +420,19 @@ class _Checker(Walker):
                 return
             scope = scope.parent
         line = sym.span.start_row + 1
-        related = (Related(f"'{ref.name}' is bound here", sym.span),)
+        self.unbound(ref, f"'{{{ref.name}}}' is bound only later, on line {line}; here it is sent as written",
+                     f"'{ref.name}' is used before it is bound on line {line}",
+                     related=(Related(f"'{ref.name}' is bound here", sym.span),))
+
+    def unbound(self, ref: Reference, in_text: str, as_value: str, *, related: tuple[Related, ...] = (),
+                fixes: tuple[Fix, ...] = ()) -> None:
+        """A name with no binding (yet): W113 inside text, which is sent as written; E101 as a value."""
         if ref.in_string:
-            self.report(
-                codes.W113,
-                f"'{{{ref.name}}}' is bound only later, on line {line}; here it is sent as written",
-                ref.span,
-                related=related,
-            )
+            # Braces in prose are often literal placeholders; the runtime
+            # leaves an unknown {name} as written, so this is a warning.
+            self.report(codes.W113, in_text, ref.span, related=related, fixes=fixes)
         else:
-            self.report(codes.E101, f"'{ref.name}' is used before it is bound on line {line}", ref.span, related=related)
+            self.report(codes.E101, as_value, ref.span, related=related, fixes=fixes)
 
     def undefined_agent(self, name: m.Name) -> None:
         fixes: list[Fix] = []
@@ -870,17 +873,8 @@ class _Checker(Walker):
                 continue
             if ref.role is Role.VARIABLE:
                 hint, fixes = _suggest(ref.name, ref.scope.visible(), ref.span)
-                if ref.in_string:
-                    # Braces in prose are often literal placeholders; the runtime
-                    # leaves an unknown {name} as written, so this is a warning.
-                    self.report(
-                        codes.W113,
-                        f"'{{{ref.name}}}' names no binding and will be sent as written{hint}",
-                        ref.span,
-                        fixes=fixes,
-                    )
-                else:
-                    self.report(codes.E101, f"'{ref.name}' is not defined{hint}", ref.span, fixes=fixes)
+                self.unbound(ref, f"'{{{ref.name}}}' names no binding and will be sent as written{hint}",
+                             f"'{ref.name}' is not defined{hint}", fixes=fixes)
             elif ref.role is Role.AGENT:
                 self.undefined_agent(m.Name(ref.span, ref.name))
             elif ref.role is Role.BLOCK:

@@ -12,6 +12,7 @@ from pytest_lsp import LanguageClient
 from openprose import codes
 
 from .conftest import new_uri, open_doc, position_of
+from .test_hover_completion import _hover
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -19,16 +20,6 @@ DOCS = "https://github.com/openprose/openprose-tooling/blob/main/docs/diagnostic
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
 
 PROGRAM = 'if ** **:\n  session "a"\nsession: ghost\nlet x = not **  **\n'
-
-
-async def _hover(client: LanguageClient, uri: str, position: lsp.Position) -> str | None:
-    result = await client.text_document_hover_async(
-        lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=uri), position=position)
-    )
-    if result is None:
-        return None
-    assert isinstance(result.contents, lsp.MarkupContent)
-    return result.contents.value
 
 
 async def test_every_diagnostic_links_the_row_of_its_code(client: LanguageClient, tmp_path: Path) -> None:
