@@ -1,9 +1,10 @@
 """Validation rules over the program model.
 
-Codes E001–E028 and W001–W011 follow the upstream language reference; codes
-of our own (P0xx for parallel blocks, E1xx/W1xx for the rest) are listed in
-docs/diagnostics.md. Each diagnostic points at the narrowest span that
-explains it and, when the fix is obvious, carries it as an edit.
+Every code comes from the table in `codes` (which also generates
+docs/diagnostics.md). The rules are one walk over the model, so a check on an
+expression applies wherever the expression appears. Each diagnostic points at
+the narrowest span that explains it and, when the fix is obvious, carries it
+as an edit.
 """
 
 from __future__ import annotations
