@@ -58,9 +58,14 @@ def test_entries_are_named_by_their_id_and_complete() -> None:
 
 
 def test_severity_follows_the_numbering_convention() -> None:
-    """W is a warning and E an error; P006 is the one parallel rule that only warns."""
+    """W is a warning and E an error; P006 is the one parallel rule that only warns.
+
+    Codes named by a word (RUN, EMPTY, …) are the run's own and appear only while running.
+    """
     for code in codes.TABLE.values():
-        if code.id.startswith("W") or code.id == "P006":
+        if not re.fullmatch(r"[EWP]\d{3}", code.id):
+            assert code.phase is codes.Phase.RUN and code.id.isupper(), code.id
+        elif code.id.startswith("W") or code.id == "P006":
             assert code.severity is Severity.WARNING, code.id
         else:
             assert code.severity is Severity.ERROR, code.id

@@ -350,6 +350,13 @@ W116 = _code('W116', WARNING, RUN_TIME,
              'A `context:` entry has no value when the session runs (its parallel branch was cancelled or has not '
              'run), so the session runs without it.',
              '`context: b` after `parallel (first):` in which `a` won')
-W117 = _code('W117', WARNING, RUN_TIME,
-             'The price table cannot be read, so the run reports tokens but no cost estimate.',
-             '`prose run --prices missing.json`')
+EMPTY = _code('EMPTY', WARNING, RUN_TIME,
+              'A session returned no text, so its value is empty.',
+              '`let r = session "…"` answered with nothing')
+TRUNCATED = _code('TRUNCATED', WARNING, RUN_TIME,
+                  'A session was cut off at `max_tokens`, so its output is incomplete (raise `max_tokens:` on the '
+                  'agent or session).',
+                  '`max_tokens: 16` on a long task')
+PRICES = _code('PRICES', WARNING, RUN_TIME,
+               'The price table cannot be read, so the run reports tokens but no cost estimate.',
+               '`prose run --prices missing.json`')
