@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import model as m
-from ..diagnostics import Diagnostic, Severity, Span
+from .. import codes
+from ..diagnostics import Diagnostic, Span
 from ..language import skills_of
 
 __all__ = [
@@ -173,5 +174,5 @@ def skill_diagnostics(program: m.Program, program_dir: Path | None) -> list[Diag
     for name in sorted(listed & set(sources)):
         found = locate_skill(sources[name], base, base)
         if isinstance(found, str):
-            out.append(Diagnostic("W114", Severity.WARNING, found, sources[name].span))
+            out.append(codes.W114.at(sources[name].span, found))
     return out
