@@ -18,6 +18,7 @@ from typing import Any
 
 import trio
 
+from .. import codes
 from .. import model as m
 from ..accounting import Ledger, PriceError, PriceTable, load_prices
 from ..agents.permissions import PermissionAsker
@@ -26,7 +27,7 @@ from ..analysis import Analysis, analyze
 from ..backends.base import Backend, BackendError
 from ..checker import is_local_program_path
 from ..context import Flow, reset_flow, set_flow
-from ..diagnostics import Diagnostic, Severity, Span
+from ..diagnostics import Span
 from ..recursion import deeper_recursion
 from ..runlock import RunBusy, RunLock
 from ..state import RunStateError, RunStore
@@ -35,6 +36,7 @@ from .dispatch import Interpreter
 from .errors import ProgramNotRunnable, ProseError, Return
 from .events import Emit, EventSink, InputAsker, RunStatus, make_emit
 from .options import RunOptions
+from ..events import EventType
 
 __all__ = ["RunResult", "check_missing_inputs", "declared_inputs", "prepare", "program_parameters", "run_program"]
 
@@ -81,7 +83,7 @@ def check_missing_inputs(analysis: Analysis, inputs: Mapping[str, str]) -> None:
     missing = [p for p in program_parameters(analysis.program) if p.name.name not in inputs]
     if missing:
         diags = [
-            Diagnostic("RUN", Severity.ERROR, f"input '{p.name.name}' is required: pass --input {p.name.name}=…", p.name.span)
+            codes.RUN.at(p.name.span, f"input '{p.name.name}' is required: pass --input {p.name.name}=…")
             for p in missing
         ]
         names = ", ".join(p.name.name for p in missing)
@@ -116,7 +118,7 @@ def prepare(source: bytes, path: Path, inputs: Mapping[str, str], options: RunOp
             raise ProgramNotRunnable(
                 f"cannot fetch '{stmt.path.text}': registry and URL programs need the network, and this runtime "
                 "runs local .prose programs only",
-                [Diagnostic("RUN", Severity.ERROR, f"'{stmt.path.text}' cannot be fetched offline", stmt.path.span)],
+                [codes.RUN.at(stmt.path.span, f"'{stmt.path.text}' cannot be fetched offline")],
             )
     return analysis
 
@@ -222,9 +224,9 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
     if resume is not None:
         done = store.completed_statements()
         _restore_bindings(interp, store)
-    emit("run.start", run_dir=str(store.run_dir), prompt=path.name)
+    emit(EventType.RUN_START, run_dir=str(store.run_dir), prompt=path.name)
     if price_problem is not None:
-        interp.warn(price_problem, None, "PRICES")
+        interp.warn(price_problem, None, codes.PRICES)
     flow_token = set_flow(Flow())
     status, error, error_span = RunStatus.OK, None, None
     try:
@@ -291,7 +293,7 @@ def _finish(store: RunStore, interp: Interpreter, status: RunStatus, error: str 
         status, error = RunStatus.FAILED, problem if status is RunStatus.OK else f"{error}; {problem}"
     redact = store.redactor.value
     outputs, error = redact(outputs), redact(error)
-    emit("run.end", status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),
+    emit(EventType.RUN_END, status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),
          usage=interp.ledger.snapshot())
     return RunResult(status, outputs, store.run_dir, store.run_id, error, error_span, interp.ledger.snapshot())
 
