@@ -33,7 +33,7 @@ from ..runlock import RunBusy, RunLock
 from ..state import RunStateError, RunStore
 from ..values import Value, render
 from .dispatch import Interpreter
-from .errors import ProgramNotRunnable, ProseError, Return
+from .errors import ProgramNotRunnable, ProseError, Return, is_cancellation
 from .events import Emit, EventSink, InputAsker, RunStatus, make_emit
 from .options import RunOptions
 from ..events import EventType
@@ -243,7 +243,7 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
     except Exception as exc:  # a bug (ours or a backend's) still ends the run cleanly: run.end, state.md closed
         status, error = RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"
     except BaseException as exc:
-        if not _is_cancellation(exc):
+        if not is_cancellation(exc):
             raise
         # Ctrl-C or Stop: trio.Cancelled, or (inside a `parallel`) a group of them from the nursery.
         status, error = RunStatus.CANCELLED, "the run was cancelled"
@@ -253,16 +253,6 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
     finally:
         reset_flow(flow_token)
     return _finish(store, interp, status, error, error_span, emit)
-
-
-def _is_cancellation(exc: BaseException) -> bool:
-    """`trio.Cancelled`, or an exception group made only of them (from a nursery)."""
-    if isinstance(exc, trio.Cancelled):
-        return True
-    if isinstance(exc, BaseExceptionGroup):
-        _, rest = exc.split(trio.Cancelled)
-        return rest is None
-    return False
 
 
 def _recording_asker(ask_input: InputAsker, store: RunStore, record: Mapping[str, Any], inputs: dict[str, str],

@@ -26,7 +26,7 @@ from ..language import persist_of, retry_policy
 from ..state import RunStateError
 from ..values import Value, render
 from .base import CURRENT_SID, InterpreterBase
-from .errors import ProseError
+from .errors import ProseError, is_cancellation
 from .events import RunStatus, usage_json
 from .frames import Frame, scope_of
 from .naming import quote, short_number, state_word
@@ -284,9 +284,11 @@ class Sessions(InterpreterBase):
                           status=RunStatus.FAILED, error=str(exc), agent=agent_name, session=session_id)
                 self.state_line(f"{sid}→ ✗ {state_word(str(exc))}")
                 raise ProseError(str(exc), s.span) from exc
-            except trio.Cancelled:
-                self.emit(EventType.SESSION_END, prompt=title, binding=binding, path=path, span=s.span,
-                          status=RunStatus.CANCELLED, agent=agent_name, session=session_id)
+            except BaseException as exc:
+                # Cancelled, or a group of them from a nursery inside the backend or the toolbox.
+                if is_cancellation(exc):
+                    self.emit(EventType.SESSION_END, prompt=title, binding=binding, path=path, span=s.span,
+                              status=RunStatus.CANCELLED, agent=agent_name, session=session_id)
                 raise
         if tools is not None and tools.log_failure is not None:  # a tool call's state.md line was not written
             raise tools.log_failure
