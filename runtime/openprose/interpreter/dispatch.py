@@ -102,6 +102,9 @@ class Interpreter(Visitor[Awaitable[Value]], Sessions, Branches, Calls):
     async def default(self, node: Node, frame: Frame, site: Site | None) -> Value:
         raise ProseError(f"cannot evaluate this expression ({type(node).__name__})", getattr(node, "span", None))
 
+    async def unknown(self, node: m.Unknown, frame: Frame, site: Site | None) -> Value:
+        return await self.default(node, frame, site)  # text the parser could not read cannot run
+
     # ----------------------------------------------------------- statements
 
     async def agent_def(self, node: m.AgentDef, frame: Frame, site: Site) -> Value:
