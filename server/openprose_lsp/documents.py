@@ -25,6 +25,8 @@ from openprose.diagnostics import Diagnostic
 from openprose.model import ModelCache
 
 from .positions import UTF16, Text, encode, end_point
+from .semantic_tokens import TokenCache
+from .symbols import FoldCache
 from .text_diff import minimal_edit
 
 
@@ -56,6 +58,9 @@ class Document:
     analysis_seconds: float = 0.0
     #: The tree is known to equal a fresh parse of the bytes (see `_reparse`).
     exact: bool = True
+    #: Per-statement results of the editor features, reused across versions.
+    tokens: TokenCache = field(default_factory=TokenCache)
+    folds: FoldCache = field(default_factory=FoldCache)
     _text: Text | None = None
 
     @property

@@ -94,15 +94,18 @@ def test_large_buffers_beyond_one_chunk() -> None:
         old = new
 
 
-def _large_program() -> str:
-    """A program above the size parsed afresh on every change, so the tree is reused."""
-    base = base_programs()[0]
-    copies = EXACT_PARSE_BELOW // len(base.encode()) + 2
-    return "".join(base.replace("let ", f"let c{i}_") for i in range(copies))
+def large_program() -> str:
+    """A valid program above the size parsed afresh on every change, so the old tree is reused."""
+    out = ['input topic: "What to research"\n', 'agent writer:\n  model: sonnet\n  prompt: "You write 日本語 🎉"\n']
+    i = 0
+    while sum(len(part.encode()) for part in out) <= EXACT_PARSE_BELOW + 1000:
+        i += 1
+        out.append(f'let v{i} = session: writer\r\n  prompt: "Research {{topic}} part {i} é"\n  context: topic\n\n')
+    return "".join(out)
 
 
 def test_whole_document_change_reuses_untouched_statements() -> None:
-    text = _large_program()
+    text = large_program()
     doc = Document("file:///tmp/full-sync.prose", 1, encode(text))
     before = doc.analyze(lambda path: b"")
     at = text.index('"', len(text) // 2) + 1
@@ -121,7 +124,7 @@ def test_whole_document_change_reuses_untouched_statements() -> None:
 
 
 def test_whole_document_change_matches_a_range_change() -> None:
-    text = _large_program()
+    text = large_program()
     by_range = Document("file:///tmp/a.prose", 1, encode(text))
     by_full = Document("file:///tmp/a.prose", 1, encode(text))
     by_range.analyze(lambda path: b"")
