@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from itertools import repeat
+from operator import sub
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -87,6 +89,10 @@ def semantic_tokens(analysis: Analysis, text: Text) -> lsp.SemanticTokens:
     return lsp.SemanticTokens(data=TokenCache().data(analysis, text))
 
 
+#: (subtree id, bytes before it on its first line, its bytes, offsets of its names, their kinds).
+_Key = tuple[int, bytes, bytes, tuple[int, ...], tuple[tuple[str, int], ...]]
+
+
 @dataclass(frozen=True)
 class _Unit:
     """The encoded tokens of one top-level node, independent of where the node sits.
@@ -115,7 +121,7 @@ class TokenCache:
     """
 
     def __init__(self) -> None:
-        self._units: dict[tuple[int, bytes, bytes, tuple[tuple[int, str, int], ...]], _Unit] = {}
+        self._units: dict[_Key, _Unit] = {}
         self._result: tuple[str, list[int]] | None = None
         self._ids = itertools.count(1)
         #: (analysis, data, [(first row, first column, last row, data start, data end)]) of the newest computation.
@@ -126,8 +132,9 @@ class TokenCache:
             return self._last[1]
         names = _name_index(analysis)
         starts = sorted(names)
+        kinds = [names[at] for at in starts]
         source = text.source
-        fresh: dict[tuple[int, bytes, bytes, tuple[tuple[int, str, int], ...]], _Unit] = {}
+        fresh: dict[_Key, _Unit] = {}
         data: list[int] = []
         spans: list[tuple[int, int, int, int, int]] = []
         prev_row = prev_col = 0
@@ -137,7 +144,7 @@ class TokenCache:
             line_start = begin - node.start_point[1]
             lo, hi = bisect_left(starts, begin), bisect_left(starts, finish)
             key = (node.id, source[line_start:begin], source[begin:finish],
-                   tuple((at - begin, *names[at]) for at in starts[lo:hi]))
+                   tuple(map(sub, starts[lo:hi], repeat(begin, hi - lo))), tuple(kinds[lo:hi]))
             unit = fresh.get(key) or self._units.get(key)
             if unit is None:
                 unit = _encode_unit(node, names, text)
