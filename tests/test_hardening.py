@@ -98,7 +98,7 @@ def test_cli_json_run_end_and_state_never_show_the_key(tmp_path: Path) -> None:
 
 
 def test_server_run_events_are_redacted_at_any_depth(monkeypatch: pytest.MonkeyPatch) -> None:
-    from openprose_lsp.run import _redacted
+    from openprose_lsp.run import event_payload as _redacted
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     event = {"type": "run.end", "outputs": {"x": f"value {SECRET}"}, "path": [f"p {SECRET}"]}

@@ -82,7 +82,9 @@ async def test_first_race_cancels_slow_reply_mid_flight(fake_messages_api: FakeM
         await backend.aclose()
     elapsed = time.monotonic() - started
     assert result.status == "ok" and result.outputs == {"w": "fast wins"}
-    assert elapsed < 5.0  # the slow stream would take 10 s
+    # Waiting for the slow stream would take its full 10 s; anything less means it was cut off
+    # (a tighter bound only measured how loaded the machine was).
+    assert elapsed < 10.0
     ends = {e.prompt: e.status for e in events if e.type == "session.end"}
     assert ends == {"Fast path": "ok", "Slow path": "cancelled"}
     assert api.wait_for(lambda a: any("Slow path" in r.raw and r.client_disconnected for r in a.requests), timeout=10)

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["REDACTED", "Redactor", "env_secrets", "redactor"]
+__all__ = ["REDACTED", "Redactor", "env_secrets", "redact", "redactor"]
 
 REDACTED = "[redacted]"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
@@ -123,3 +123,8 @@ def redactor(env: Mapping[str, str] | None = None) -> Redactor:
 @functools.lru_cache(maxsize=8)
 def _redactor_for(secrets: tuple[str, ...]) -> Redactor:
     return Redactor(secrets)
+
+
+def redact(value: Any) -> Any:
+    """``value`` without the process environment's secrets, for what a process shows outside any run."""
+    return redactor().value(value)

@@ -242,7 +242,7 @@ class RunStore:
         for sub in ("bindings", "agents", "imports"):
             (self._run_dir / sub).mkdir(exist_ok=True)
         self._write(self._run_dir / "program.prose", program_text)
-        self._write(self._run_dir / "state.md", self._redact(header).replace("\n", " ") + "\n")
+        self._write(self._run_dir / "state.md", self._redactor.text(header).replace("\n", " ") + "\n")
 
     # -- identity -------------------------------------------------------------------------------
     @property
@@ -261,23 +261,20 @@ class RunStore:
         return f"RunStore({str(self._run_dir)!r})"
 
     # -- writing helpers ------------------------------------------------------------------------
-    def _redact(self, text: str) -> str:
-        return self._redactor.text(text)
-
     @property
     def redactor(self) -> Redactor:
         """The redactor this run applies to everything it stores and shows."""
         return self._redactor
 
     def _write(self, path: Path, text: str) -> None:
-        _atomic_write(path, self._redact(text), self._durable)
+        _atomic_write(path, self._redactor.text(text), self._durable)
 
     # -- state.md ---------------------------------------------------------------------------------
     def append_state(self, line: str) -> None:
         """Append one event line (e.g. ``"2→ ∥start a,b"``) to ``state.md``."""
         if "\n" in line or "\r" in line:
             raise ValueError("a state.md event must be a single line")
-        data = (self._redact(line) + "\n").encode("utf-8")
+        data = (self._redactor.text(line) + "\n").encode("utf-8")
         append_line(self.state_path, data, durable=self._durable)
 
     def state_lines(self) -> list[str]:

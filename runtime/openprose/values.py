@@ -107,7 +107,7 @@ def as_list(value: Value) -> list[Value]:
 
 
 _YES = frozenset({"yes", "y", "true", "keep", "include", "1", "pass", "ok"})
-_NO = frozenset({"no", "n", "false", "drop", "exclude", "0", "fail", "skip", "none"})
+_NO = frozenset({"no", "n", "false", "drop", "exclude", "0", "fail", "skip", "none", "nope", "nah", "never", "not"})
 
 
 def truthy(value: Value) -> bool:
@@ -130,15 +130,19 @@ def truthy(value: Value) -> bool:
     return True
 
 
+#: The first number in a text; "1,000" (thousands separators) is one thousand, not 1.
+_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?")
+
+
 def number(value: Value) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, str):
-        match = re.search(r"-?\d+(?:\.\d+)?", value)
+        match = _NUMBER.search(value)
         if match:
-            return float(match.group())
+            return float(match.group().replace(",", ""))
     return None
 
 

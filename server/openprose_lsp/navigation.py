@@ -118,8 +118,17 @@ def rename(analysis: Analysis, text: Text, uri: str, offset: int, new_name: str)
         raise RenameError(f"'{new_name}' is a keyword and cannot be used as a name")
     if new_name != symbol.name and _taken(analysis, symbol, new_name):
         raise RenameError(f"'{new_name}' is already defined here; renaming would merge two names")
-    edits = [lsp.TextEdit(range=text.range(span), new_text=new_name) for span, _ in occurrences(symbol)]
+    edits = [_rename_edit(symbol, span, new_name, text) for span, _ in occurrences(symbol)]
     return lsp.WorkspaceEdit(changes={uri: edits})
+
+
+def _rename_edit(symbol: Symbol, span: Span, new_name: str, text: Text) -> lsp.TextEdit:
+    """The edit for one occurrence; a `use` without `as` is named by its path, so it gains an alias."""
+    decl = symbol.decl
+    if isinstance(decl, m.Use) and decl.alias is None and span == decl.path.span:
+        end = Span(span.end_byte, span.end_byte, span.end_row, span.end_col, span.end_row, span.end_col)
+        return lsp.TextEdit(range=text.range(end), new_text=f" as {new_name}")
+    return lsp.TextEdit(range=text.range(span), new_text=new_name)
 
 
 def _renamable(analysis: Analysis, offset: int) -> tuple[Symbol, Span]:

@@ -30,7 +30,9 @@ from lsprotocol import types as lsp
 
 from openprose.agents.permissions import PermissionRequest
 from openprose.diagnostics import Diagnostic, Severity
-from openprose.redact import redactor
+from openprose.events import EventType, RunEvent, RunStatus
+from openprose.redact import redact
+from openprose.text import shorten
 
 from .documents import Document
 
@@ -38,11 +40,6 @@ log = logging.getLogger(__name__)
 
 RUN_EVENT = "openprose/runEvent"
 _ids = itertools.count(1)
-
-
-def redact(value: Any) -> Any:
-    """Never let a credential from the environment reach the client (the runtime's one redactor)."""
-    return redactor(os.environ).value(value)
 
 
 def workspace_of(path: Path, folders: Iterable[Path]) -> Path:
@@ -314,13 +311,9 @@ class RunManager:
 
         ended = False
 
-        def on_event(event: Any) -> None:
+        def on_event(event: RunEvent) -> None:
             nonlocal ended
-            payload = _redacted(event.to_json())
-            if event.type == "run.end":
-                ended = True
-            self._notify(run, payload)
-            self._progress_from_event(run, event)
+            ended = self.forward(run, event) or ended
 
         result = None
         try:
@@ -341,26 +334,26 @@ class RunManager:
                 except ProgramNotRunnable as exc:
                     message = redact(exc.message)
                     self._attach(run, [d for d in exc.diagnostics if d.code == "RUN"])
-                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
+                    self._notify(run, _run_end(RunStatus.FAILED, message))
                     ended = True
                     self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
                     return
                 except OSError as exc:
                     message = redact(f"cannot use {workdir} for the run state: {exc.strerror or exc}")
-                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
+                    self._notify(run, _run_end(RunStatus.FAILED, message))
                     ended = True
                     self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
                     return
                 except Exception as exc:  # noqa: BLE001 - a runtime bug must not take the server down
                     log.exception("run %s crashed", run.run_id)
                     message = redact(f"{type(exc).__name__}: {exc}")
-                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "failed", "error": message})
+                    self._notify(run, _run_end(RunStatus.FAILED, message))
                     ended = True
                     self._show(lsp.MessageType.Error, f"OpenProse: the run stopped with an internal error: {message}")
                     return
             if result is None:
                 if not ended:
-                    self._notify(run, {"type": "run.end", "t": 0.0, "status": "cancelled", "error": "the run was cancelled"})
+                    self._notify(run, _run_end(RunStatus.CANCELLED, "the run was cancelled"))
                     ended = True
                 self._show(lsp.MessageType.Info, "OpenProse: the run was cancelled")
                 return
@@ -390,7 +383,7 @@ class RunManager:
             where = run.doc.path.name if run.doc.path else "untitled"
             asked = redact(question.question())  # before any shortening, which could cut a secret in two
             before = run.last_message
-            self._set_progress(run, "waiting for your answer: " + _short(asked, 80))
+            self._set_progress(run, "waiting for your answer: " + shorten(asked, 80))
             try:
                 answer = await self.questions.ask(f"OpenProse ({where}): {asked}")
             finally:
@@ -403,7 +396,7 @@ class RunManager:
         if result.status == "failed" and result.error_span is not None:
             message = redact(result.error or "the run failed here")
             self._attach(run, [Diagnostic("RUN", Severity.ERROR, message, result.error_span)])
-        outputs = ", ".join(f"{name} = {_short(value)}" for name, value in result.outputs.items()) or "no outputs"
+        outputs = ", ".join(f"{name} = {shorten(value)}" for name, value in result.outputs.items()) or "no outputs"
         summary = f"OpenProse: run {result.status}: {outputs}.{_cost(result.usage)} Run directory: {result.run_dir}"
         if result.status == "failed":
             summary = f"OpenProse: run failed: {redact(result.error or 'unknown error')}. Run directory: {result.run_dir}"
@@ -418,8 +411,14 @@ class RunManager:
         doc.run_diagnostics = diagnostics
         self._publish(doc)
 
+    def forward(self, run: ActiveRun, event: RunEvent) -> bool:
+        """Send one event of the run to the client and follow it in the progress message; True for run.end."""
+        self._notify(run, event.to_json())
+        self._progress_from_event(run, event)
+        return event.type == EventType.RUN_END
+
     def _notify(self, run: ActiveRun, event: dict[str, Any]) -> None:
-        self._protocol.notify(RUN_EVENT, {"uri": run.uri, "runId": run.run_id, "event": redact(event)})
+        self._protocol.notify(RUN_EVENT, {"uri": run.uri, "runId": run.run_id, "event": event_payload(event)})
 
     # ------------------------------------------------------------ progress
 
@@ -443,15 +442,15 @@ class RunManager:
         if run.finished:
             self._end_progress(run)
 
-    def _progress_from_event(self, run: ActiveRun, event: Any) -> None:
-        if event.type == "session.end":
+    def _progress_from_event(self, run: ActiveRun, event: RunEvent) -> None:
+        if event.type == EventType.SESSION_END:
             run.sessions_done += 1
-        if event.type == "tool.start":
-            label = f"{event.tool}: {_short(redact(event.summary), 50)}" if event.summary else str(event.tool)
+        if event.type == EventType.TOOL_START:
+            label = f"{event.tool}: {shorten(redact(event.summary), 50)}" if event.summary else str(event.tool)
             verb = "running"
-        elif event.type in ("session.start", "session.end", "branch.start", "branch.end"):
-            label = event.binding or _short(redact(event.prompt or ""), 50)
-            verb = "running" if event.type.endswith("start") else (event.status or "done")
+        elif event.type in _STEP_EVENTS:
+            label = event.binding or shorten(redact(event.prompt or ""), 50)
+            verb = "running" if event.type in (EventType.SESSION_START, EventType.BRANCH_START) else (event.status or "done")
         else:
             return
         done = f"{run.sessions_done} session{'s' if run.sessions_done != 1 else ''} done"
@@ -473,14 +472,21 @@ class RunManager:
             self.runs.pop(run.run_id, None)
 
 
-def _short(value: str, limit: int = 60) -> str:
-    flat = " ".join(str(value).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+_STEP_EVENTS = (EventType.SESSION_START, EventType.SESSION_END, EventType.BRANCH_START, EventType.BRANCH_END)
 
 
-def _redacted(payload: Any) -> Any:
-    """Every string of an event, at any depth (outputs, paths, tool errors), with secrets removed."""
-    return redact(payload)
+def event_payload(event: dict[str, Any]) -> dict[str, Any]:
+    """What the client receives for one event: every string, at any depth (outputs, paths, tool errors), redacted.
+
+    The runtime redacts with the run's secrets already; this pass also removes the server
+    process's own, for the events the server makes itself.
+    """
+    return redact(event)
+
+
+def _run_end(status: RunStatus, error: str) -> dict[str, Any]:
+    """The run.end the server sends itself when a run never started or was stopped before its own run.end."""
+    return RunEvent(EventType.RUN_END, 0.0, status=status, error=error).to_json()
 
 
 def _cost(usage: dict[str, Any]) -> str:

@@ -3,21 +3,41 @@
  * channel and the runs tree. Free of `vscode` imports so it is unit-tested
  * directly.
  *
- * The server sends `openprose/runEvent` notifications:
- *   { uri, runId, event: { type, t, prompt, binding, path, status, error,
- *                          outputs, run_dir, usage } }
- * with `type` one of run.start, session.start, session.end, run.end, plus
- * branch.start / branch.end (one branch of a parallel block), warning,
- * input, and tool.start / tool.end (one tool call of a session: `session`
- * is the id of the session it belongs to, `tool` its name, `summary` its
- * argument, and on tool.end `status`, `duration` and for a denial `rule`).
- * `t` is seconds since the run started.
+ * The server sends `openprose/runEvent` notifications `{ uri, runId, event }`.
+ * The event's shape is defined once, in runtime/openprose/events.py, and
+ * published as docs/run-events.schema.json; the kinds and statuses below are
+ * checked against that schema by test/runEvents.test.ts, which also replays
+ * the recorded stream tests/fixtures/run_events.jsonl through this module and
+ * the runs tree. `t` is seconds since the run started.
  */
 
-export type RunStatus = 'running' | 'ok' | 'failed' | 'cancelled';
+/** Every kind of run event (the schema's `EventType`). */
+export const RUN_EVENT_TYPES = [
+  'run.start',
+  'run.end',
+  'session.start',
+  'session.end',
+  'tool.start',
+  'tool.end',
+  'branch.start',
+  'branch.end',
+  'condition',
+  'choice',
+  'input',
+  'warning',
+] as const;
+export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
+
+/** How a run, session or branch ended (the schema's `RunStatus`). */
+export const RUN_END_STATUSES = ['ok', 'failed', 'cancelled'] as const;
+/** How a tool call ended (the schema's `ToolStatus`). */
+export const TOOL_END_STATUSES = ['ok', 'error', 'denied', 'cancelled'] as const;
+
+export type RunStatus = 'running' | (typeof RUN_END_STATUSES)[number];
 
 export interface RunEvent {
-  type: string;
+  /** A `RunEventType`; a newer server may send others, which are ignored. */
+  type: RunEventType | (string & {});
   t?: number | null;
   prompt?: string | null;
   binding?: string | null;
@@ -26,11 +46,14 @@ export interface RunEvent {
   error?: string | null;
   outputs?: Record<string, unknown> | null;
   run_dir?: string | null;
+  /** run.end: the run's accounting; session.end, condition, choice: the call's tokens. */
   usage?: Record<string, unknown> | null;
-  /** Also sent by the server (optional): */
+  /** The statement the event is about (1-based). */
   line?: number | null;
+  column?: number | null;
   agent?: string | null;
   model?: string | null;
+  /** warning: EMPTY, TRUNCATED, PRICES, … */
   code?: string | null;
   /** condition / choice: the decision ("yes"/"no" or the option's label) and the judge's one-line reason. */
   answer?: string | null;
@@ -43,6 +66,10 @@ export interface RunEvent {
   duration?: number | null;
   /** tool.end with status `denied`: the permission rule that refused the call. */
   rule?: string | null;
+  /** Running totals of the whole run after this event (session.end, condition, choice). */
+  totals?: Record<string, unknown> | null;
+  /** session.end: the output was cut off at max_tokens. */
+  truncated?: boolean | null;
 }
 
 export interface RunEventParams {
@@ -51,7 +78,7 @@ export interface RunEventParams {
   event: RunEvent;
 }
 
-export type ToolStatus = 'running' | 'ok' | 'error' | 'denied' | 'cancelled';
+export type ToolStatus = 'running' | (typeof TOOL_END_STATUSES)[number];
 
 export interface ToolRecord {
   tool: string;
@@ -159,7 +186,8 @@ export function parseRunEventParams(raw: unknown): RunEventParams | undefined {
 }
 
 function normalizeStatus(status: string | null | undefined, fallback: RunStatus): RunStatus {
-  return status === 'ok' || status === 'failed' || status === 'cancelled' ? status : fallback;
+  const known = RUN_END_STATUSES.find((candidate) => candidate === status);
+  return known ?? fallback;
 }
 
 /** `1.234` -> `1.23s`, `75.5` -> `1m15.5s`. */
@@ -369,7 +397,7 @@ const TOOL_MARK: Record<ToolStatus, string> = {
 };
 
 function toolStatus(status: string | null | undefined): ToolStatus {
-  return status === 'ok' || status === 'error' || status === 'denied' || status === 'cancelled' ? status : 'ok';
+  return TOOL_END_STATUSES.find((candidate) => candidate === status) ?? 'ok';
 }
 
 function nonEmpty(value: unknown): string | undefined {

@@ -10,6 +10,14 @@ local config = { open_log = true, notify = true, max_events = 2000 }
 
 M.BUFFER_NAME = "openprose://runs"
 
+-- The kinds of run event (docs/run-events.schema.json, generated from
+-- runtime/openprose/events.py; the Neovim tests check the two agree). Every
+-- kind gets a line; an unknown kind from a newer server is shown the same way.
+M.EVENT_TYPES = {
+  "run.start", "run.end", "session.start", "session.end", "tool.start", "tool.end",
+  "branch.start", "branch.end", "condition", "choice", "input", "warning",
+}
+
 -- Every event received, oldest first: { uri, runId, event }.
 M.events = {}
 -- Per run id: { uri, status, run_dir, events = {…}, sessions = { [id] = {…} },
@@ -111,7 +119,11 @@ function M.format(params)
       table.insert(parts, vim.uri_to_fname(params.uri))
     end
   end
-  if not is_nil(event.binding) then
+  local branch = kind == "branch.start" or kind == "branch.end"
+  if type(event.path) == "table" and #event.path > 0 then
+    table.insert(parts, "[" .. table.concat(vim.tbl_map(tostring, event.path), " › ") .. "]")
+  end
+  if not is_nil(event.binding) and not branch then -- a branch's name ends its path
     table.insert(parts, event.binding .. " =")
   end
   if not is_nil(event.status) then
@@ -123,9 +135,23 @@ function M.format(params)
   if not is_nil(event.answer) then
     table.insert(parts, "-> " .. tostring(event.answer)) -- a condition's or choice's answer
   end
+  if not is_nil(event.reason) then
+    table.insert(parts, "(" .. one_line(event.reason, 100) .. ")")
+  end
+  if kind == "session.start" and not is_nil(event.agent) then
+    table.insert(parts, "(" .. event.agent .. (is_nil(event.model) and "" or (", " .. event.model)) .. ")")
+  end
+  if kind == "warning" then
+    if not is_nil(event.code) then
+      table.insert(parts, event.code)
+    end
+    if type(event.line) == "number" then
+      table.insert(parts, "at line " .. event.line)
+    end
+  end
   table.insert(lines, head .. " " .. table.concat(parts, " "))
   if not is_nil(event.error) then
-    table.insert(lines, "    error: " .. one_line(event.error, 200))
+    table.insert(lines, (kind == "warning" and "    message: " or "    error: ") .. one_line(event.error, 200))
   end
   if not is_nil(event.outputs) and type(event.outputs) == "table" and next(event.outputs) then
     table.insert(lines, "    outputs: " .. one_line(json(event.outputs), 200))

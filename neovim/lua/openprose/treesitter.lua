@@ -79,6 +79,13 @@ local function find_parser_on_rtp()
   return nil
 end
 
+-- Buffers of filetype `prose` use the `openprose` parser (the names differ).
+local function register_filetype()
+  if vim.treesitter.language.register then
+    vim.treesitter.language.register(M.lang, "prose")
+  end
+end
+
 local function already_registered()
   return vim._ts_has_language ~= nil and vim._ts_has_language(M.lang)
 end
@@ -193,9 +200,7 @@ function M.ensure_language()
       return false
     end
   end
-  if vim.treesitter.language.register then
-    vim.treesitter.language.register(M.lang, "prose")
-  end
+  register_filetype()
   return true
 end
 
@@ -252,9 +257,7 @@ function M.register_nvim_treesitter()
     })
     M.nvim_treesitter = "main"
   end
-  if vim.treesitter.language.register then
-    vim.treesitter.language.register(M.lang, "prose")
-  end
+  register_filetype()
   return true
 end
 

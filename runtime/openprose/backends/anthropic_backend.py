@@ -53,6 +53,7 @@ import trio
 
 from ..agents.tools import Toolbox
 from ..redact import Redactor
+from ..text import shorten
 from .anthropic_agent import run_tool_loop
 from .base import BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, SessionResult, Usage, usage_of
 from .config import BackendConfig, decision_budget, resolve_model, session_budget
@@ -271,7 +272,7 @@ class AnthropicBackend:
         second bad reply is a BackendError that counts both calls.
         """
         if request.kind == "choice" and not request.options:
-            raise BackendError(f"choice **{_short(request.question)}** has no options to choose from")
+            raise BackendError(f"choice **{shorten(request.question)}** has no options to choose from")
         model = self._judge_model()
         thinking, max_tokens = decision_budget()
         if request.kind == "condition":
@@ -307,8 +308,8 @@ class AnthropicBackend:
             if isinstance(answer, Decision):
                 return Decision(answer.value, answer.reason, usage, used, calls)
             problem = answer
-        what = (f"a YES/NO answer for condition **{_short(request.question)}**" if request.kind == "condition"
-                else f"an option number (1-{len(request.options)}) for choice **{_short(request.question)}**")
+        what = (f"a YES/NO answer for condition **{shorten(request.question)}**" if request.kind == "condition"
+                else f"an option number (1-{len(request.options)}) for choice **{shorten(request.question)}**")
         raise BackendError(f"could not read {what} after {calls} attempts: {self._scrub(problem)}",
                            usage=usage, calls=calls, model=model)
 
@@ -496,11 +497,11 @@ def _read_decision(message: Any, request: DecisionRequest) -> Decision | str:
         match = re.match(r"[\s*\"'`]*(yes|no|true|false)\b[\s*\"'`.,:;-]*(.*)", text, re.IGNORECASE | re.DOTALL)
         if match is not None:
             return Decision(match.group(1).lower() in ("yes", "true"), _first_line(match.group(2)))
-        return f"the model replied in prose instead of YES/NO: {_short(text)!r}"
+        return f"the model replied in prose instead of YES/NO: {shorten(text)!r}"
     index = _parse_choice(text, request.options)
     if index is not None:
         return Decision(index, "")
-    return f"the model replied {_short(text)!r} instead of an option number"
+    return f"the model replied {shorten(text)!r} instead of an option number"
 
 
 def _parse_choice(text: str, options: tuple[str, ...]) -> int | None:
@@ -515,12 +516,7 @@ def _parse_choice(text: str, options: tuple[str, ...]) -> int | None:
 
 
 def _first_line(text: str) -> str:
-    return _short(text.strip().split("\n", 1)[0], 200) if text.strip() else ""
-
-
-def _short(text: str, limit: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
+    return shorten(text.strip().split("\n", 1)[0], 200) if text.strip() else ""
 
 
 def _prime_platform_cache(client: anthropic.AsyncAnthropic) -> None:

@@ -47,6 +47,7 @@ from typing import Any
 import trio
 
 from ..agents.tools import Toolbox, ToolOutcome
+from ..text import shorten
 from .base import BackendError, ContextItem, Decision, DecisionRequest, SessionRequest, SessionResult
 
 __all__ = ["ScriptError", "ScriptedBackend", "load_script"]
@@ -236,11 +237,6 @@ def load_script(path: Path) -> Script:
     return parse_script(text, str(path))
 
 
-def _short(text: str, limit: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
-
-
 class ScriptedBackend:
     name = "scripted"
     #: Sessions get a toolbox, and a rule's scripted tool calls run through it.
@@ -266,7 +262,7 @@ class ScriptedBackend:
         if self._script.default is not None:
             return self._script.default
         raise BackendError(
-            f"script {self._script.source}: no session rule matches prompt {_short(prompt)!r} and there is no 'default'"
+            f"script {self._script.source}: no session rule matches prompt {shorten(prompt)!r} and there is no 'default'"
         )
 
     async def run_session(self, request: SessionRequest, toolbox: Toolbox | None = None) -> SessionResult:
@@ -318,7 +314,7 @@ class ScriptedBackend:
                     reason = rule.reason or f"scripted: conditions[{i}] answers {'yes' if answer else 'no'}"
                     self._log("judge", request.question)
                     return Decision(answer, reason, model="scripted", calls=0)
-            raise BackendError(f"script {src}: no condition rule matches **{_short(request.question)}**")
+            raise BackendError(f"script {src}: no condition rule matches **{shorten(request.question)}**")
         for i, rule in enumerate(self._script.choices):
             if rule.match in request.question:
                 if rule.fail is not None:
@@ -332,7 +328,7 @@ class ScriptedBackend:
                 self._log("choose", request.question)
                 reason = rule.reason or f"scripted: choices[{i}] picks {rule.option!r}"
                 return Decision(request.options.index(rule.option), reason, model="scripted", calls=0)
-        raise BackendError(f"script {src}: no choice rule matches **{_short(request.question)}**")
+        raise BackendError(f"script {src}: no choice rule matches **{shorten(request.question)}**")
 
     async def aclose(self) -> None:
         return None
