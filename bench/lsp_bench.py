@@ -15,9 +15,11 @@ Prints numbers; it is not a pass/fail test. For each program size (5,000 and
 The corpus run opens every corpus program in one server and types into each with
 both sync kinds. ``--raw`` adds, in-process, what one keystroke costs the runtime
 alone (`Tree.edit` + incremental reparse + `analyze(tree=…, cache=…)`).
+``--in-process`` measures only the server's CPU time per keystroke (see `server_path`).
 
     python bench/lsp_bench.py [--lines 5000 50000] [--keystrokes 200] [--probes 200]
                               [--corpus] [--raw] [--json out.json] [--profile]
+    python bench/lsp_bench.py --in-process [--lines 5000 50000] [--keystrokes 60]
 """
 
 from __future__ import annotations
@@ -283,6 +285,34 @@ def raw_incremental(text: str, strokes: list[tuple[int, int, str]]) -> list[floa
     return out
 
 
+def server_path(text: str, strokes: list[tuple[int, int, str]], full: bool) -> list[float]:
+    """CPU time of the server's own work per keystroke, in-process, without the transport:
+    `Document.apply` (a range edit, or the whole text) + analysis + conversion of the
+    diagnostics to LSP. CPU time of this process is far less disturbed by neighbours
+    on a shared machine than the wall time of a round trip."""
+    from openprose_lsp.diagnostics import convert_all
+    from openprose_lsp.documents import DocumentStore
+
+    store = DocumentStore()
+    doc = store.open(URI, 1, text)
+    store.analysis(doc)
+    out = []
+    for line_no, col, char in strokes:
+        text = insert(text, line_no, col, char)
+        change: Any
+        if full:
+            change = lsp.TextDocumentContentChangeWholeDocument(text=text)
+        else:
+            change = lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=lsp.Position(line_no, col), end=lsp.Position(line_no, col)), text=char)
+        began = time.process_time()
+        doc.apply(change)
+        analysis = store.analysis(doc)
+        convert_all(analysis.diagnostics, doc.text, doc.uri)
+        out.append(time.process_time() - began)
+    return out
+
+
 def profile(text: str, strokes: list[tuple[int, int, str]]) -> None:
     import cProfile
     import pstats
@@ -318,6 +348,8 @@ def main() -> None:
     parser.add_argument("--corpus", action="store_true", help="also type into every corpus program")
     parser.add_argument("--corpus-keystrokes", type=int, default=20)
     parser.add_argument("--raw", action="store_true", help="also time the runtime alone, in-process")
+    parser.add_argument("--in-process", action="store_true",
+                        help="only the server's CPU time per keystroke, in-process, both sync kinds")
     parser.add_argument("--json", type=Path, help="write every sample (ms) here")
     parser.add_argument("--profile", action="store_true", help="profile the raw keystroke path")
     args = parser.parse_args()
@@ -325,6 +357,17 @@ def main() -> None:
     for lines in args.lines:
         text = generate_program(lines)
         strokes = keystrokes(text, args.keystrokes)
+        if args.in_process:
+            import gc
+
+            gc.disable()  # as the server runs: collections are scheduled between keystrokes
+            result = {kind: server_path(text, strokes, kind == "full") for kind in ("incremental", "full")}
+            gc.enable()
+            print(f"\n== {lines:,} lines, server work per keystroke (CPU time, in-process) ==")
+            print(line("incremental sync", result["incremental"]))
+            print(line("full sync", result["full"]))
+            results[str(lines)] = result
+            continue
         result = asyncio.run(program_run(text, strokes, args.probes, args.token_edits))
         if args.raw:
             result["raw"] = raw_incremental(text, strokes)
