@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import weakref
 from itertools import repeat
 from operator import sub
 from array import array
@@ -125,10 +126,10 @@ class TokenCache:
         self._result: tuple[str, list[int]] | None = None
         self._ids = itertools.count(1)
         #: (analysis, data, [(first row, first column, last row, data start, data end)]) of the newest computation.
-        self._last: tuple[Analysis, list[int], list[tuple[int, int, int, int, int]]] | None = None
+        self._last: tuple[weakref.ref[Analysis], list[int], list[tuple[int, int, int, int, int]]] | None = None
 
     def data(self, analysis: Analysis, text: Text) -> list[int]:
-        if self._last is not None and self._last[0] is analysis:
+        if self._last is not None and self._last[0]() is analysis:
             return self._last[1]
         names = _name_index(analysis)
         starts = sorted(names)
@@ -160,7 +161,7 @@ class TokenCache:
             prev_row, prev_col = row + unit.last[0], unit.last[1]
             spans.append((first_row, first_col, prev_row, at, len(data)))
         self._units = fresh
-        self._last = (analysis, data, spans)
+        self._last = (weakref.ref(analysis), data, spans)  # a superseded analysis is not kept alive
         return data
 
     def full(self, analysis: Analysis, text: Text) -> lsp.SemanticTokens:
