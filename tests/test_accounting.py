@@ -20,7 +20,7 @@ from openprose.backends import ScriptedBackend, SimulatedBackend, Usage
 from openprose.backends.scripted import parse_script
 from openprose.estimate import estimate_program
 from openprose.interpreter import RunEvent, run_program
-from openprose.progress import RunView
+from prose_cli.progress import RunView
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -75,10 +75,10 @@ def test_prices_option_on_the_cli(tmp_path: Path) -> None:
     program.write_text('session "hello"\n')
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    proc = subprocess.run([sys.executable, "-m", "openprose.cli", "run", "--backend", "simulated", "--prices", str(bad),
+    proc = subprocess.run([sys.executable, "-m", "prose_cli", "run", "--backend", "simulated", "--prices", str(bad),
                            str(program)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "bad.json:1:2: invalid JSON" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "openprose.cli", "run", "--backend", "simulated", str(program)],
+    proc = subprocess.run([sys.executable, "-m", "prose_cli", "run", "--backend", "simulated", str(program)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "model calls: 1 (1 session)" in proc.stdout and "estimated cost: ≈ $0.0000" in proc.stdout
@@ -130,7 +130,7 @@ def test_estimate_brackets_real_runs_of_corpus_programs(tmp_path: Path) -> None:
 def test_estimate_on_the_cli_runs_nothing(tmp_path: Path) -> None:
     program = tmp_path / "p.prose"
     program.write_text('repeat 2:\n  session "x"\n')
-    proc = subprocess.run([sys.executable, "-m", "openprose.cli", "run", "--estimate", str(program)],
+    proc = subprocess.run([sys.executable, "-m", "prose_cli", "run", "--estimate", str(program)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("model calls: 2  (sessions 2, conditions 0, choices 0)")

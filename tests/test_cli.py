@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROSE = [sys.executable, "-m", "openprose.cli"]
+PROSE = [sys.executable, "-m", "prose_cli"]
 
 
 def prose(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ from rich.console import Console
 from openprose.backends.scripted import ScriptedBackend, load_script, parse_script
 from openprose.events import EVENTS, EventType, RunEvent, RunStatus, ToolStatus, json_schema, schema_problems
 from openprose.interpreter import RunOptions, run_program
-from openprose.progress import RunView, plain_line
+from prose_cli.progress import RunView, plain_line
 
 from .fixtures import run_events as recording
 

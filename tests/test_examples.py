@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 GUIDE = REPO / "docs" / "guide.md"
-PROSE = [sys.executable, "-m", "openprose.cli"]
+PROSE = [sys.executable, "-m", "prose_cli"]
 
 PROGRAMS = sorted(p for p in EXAMPLES.rglob("*.prose"))
 RUNNABLE = sorted(p for p in EXAMPLES.glob("*.prose"))  # examples/lib/ holds programs called by others

@@ -97,7 +97,7 @@ def test_cli_reports_faults_without_traceback_in_bounded_time(fake_messages_api:
         api._routes.clear()
         api.route("Summarize", FAULTS[fault])
         proc = subprocess.run(
-            [sys.executable, "-m", "openprose.cli", "run", "--json", "--backend", "anthropic",
+            [sys.executable, "-m", "prose_cli", "run", "--json", "--backend", "anthropic",
              "--idle-timeout", "1", "--call-deadline", "3", str(program)],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
         )

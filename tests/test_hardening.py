@@ -26,7 +26,7 @@ from openprose.analysis import analyze
 from openprose.backends.scripted import ScriptedBackend, parse_script
 from openprose.interpreter import RunEvent, run_program
 
-PROSE = [sys.executable, "-m", "openprose.cli"]
+PROSE = [sys.executable, "-m", "prose_cli"]
 SECRET = "sk-ant-hardening-0123456789abcdef-XYZ"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-PROSE = [sys.executable, "-m", "openprose.cli"]
+PROSE = [sys.executable, "-m", "prose_cli"]
 BOUND = 30.0  # seconds per command, generous for a loaded machine; the old failure mode was forever
 
 

@@ -39,7 +39,7 @@ if **the drafts are ready**:
 output summary = session "Summarize {a} {c}"
 """
 
-PROSE = [sys.executable, "-m", "openprose.cli"]
+PROSE = [sys.executable, "-m", "prose_cli"]
 #: Kills per test run; PROSE_HARNESS_SCALE=5 makes it 50 (how docs/reliability.md's figures were taken).
 KILLS = 10 * int(os.environ.get("PROSE_HARNESS_SCALE", "1"))
 SEED = 20261201

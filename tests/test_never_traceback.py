@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from openprose import model as m
 from openprose.analysis import analyze
-from openprose.cli import main
+from prose_cli.main import main
 
 from . import report
 from .tshelpers import CORPUS

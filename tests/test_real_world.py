@@ -95,7 +95,7 @@ def test_cli_checks_every_construct_clean(tmp_path: Path) -> None:
     for name, text in CLEAN.items():
         (tmp_path / f"{name.replace(' ', '-')}.prose").write_text(text)
     done = subprocess.run(
-        [sys.executable, "-m", "openprose.cli", "check", "--format", "json", str(tmp_path)],
+        [sys.executable, "-m", "prose_cli", "check", "--format", "json", str(tmp_path)],
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -234,7 +234,7 @@ def test_parallel_for_on_fail_continue_keeps_going(tmp_path: Path) -> None:
 
 
 def _prose(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "openprose.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "prose_cli", *args], capture_output=True, text=True,
                           timeout=60, cwd=cwd, input=stdin)
 
 

@@ -41,7 +41,7 @@ def test_cli_run_streams_through_sdk_and_keeps_key_secret(fake_messages_api: Fak
         'output summary = session: writer\n  prompt: "Summarize"\n  context: research\n'
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "openprose.cli", "run", "--json", "--backend", "anthropic", str(program)],
+        [sys.executable, "-m", "prose_cli", "run", "--json", "--backend", "anthropic", str(program)],
         cwd=tmp_path, env=_env(api), capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -96,7 +96,7 @@ def test_corpus_programs_run_on_simulated_backend_cli(tmp_path: Path) -> None:
     """One real program end to end through the CLI with live (non-TTY) progress lines."""
     corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "16-parallel-reviews.prose"
     proc = subprocess.run(
-        [sys.executable, "-m", "openprose.cli", "run", "--backend", "simulated", str(corpus)],
+        [sys.executable, "-m", "prose_cli", "run", "--backend", "simulated", str(corpus)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-PROSE = [sys.executable, "-m", "openprose.cli"]
+PROSE = [sys.executable, "-m", "prose_cli"]
 
 
 def _write(tmp_path: Path, program: str, script: dict | None = None) -> tuple[Path, Path | None]:

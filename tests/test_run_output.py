@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .ptyhelpers import PtyProcess
 
-PROSE = [sys.executable, "-m", "openprose.cli"]
+PROSE = [sys.executable, "-m", "prose_cli"]
 BOX = set("─│┌┐└┘╭╮╰╯━┃")
 
 

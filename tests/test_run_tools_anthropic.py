@@ -48,7 +48,7 @@ def _workspace(tmp_path: Path) -> Path:
 def _run_cli(ws: Path, api: FakeMessagesAPI, program: str, *extra: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
     (ws / "p.prose").write_text(program)
     proc = subprocess.run(
-        [sys.executable, "-m", "openprose.cli", "run", "--json", "--backend", "anthropic", *extra, "p.prose"],
+        [sys.executable, "-m", "prose_cli", "run", "--json", "--backend", "anthropic", *extra, "p.prose"],
         cwd=ws, env=_env(api), capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
     )
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]

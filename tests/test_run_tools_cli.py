@@ -40,7 +40,7 @@ def _run_in_pty(cwd: Path, answer: str, timeout: float = 90.0) -> tuple[int, str
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "openprose.cli", "run", "--backend", "scripted", "--script", "s.json", "p.prose"],
+        [sys.executable, "-m", "prose_cli", "run", "--backend", "scripted", "--script", "s.json", "p.prose"],
         cwd=cwd, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
         env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
     )
@@ -91,14 +91,14 @@ def test_terminal_question_names_agent_tool_and_command(tmp_path: Path, answer: 
 def test_without_a_terminal_the_answer_is_no_and_says_how_to_allow(tmp_path: Path) -> None:
     cwd = _setup(tmp_path)
     proc = subprocess.run(
-        [sys.executable, "-m", "openprose.cli", "run", "--backend", "scripted", "--script", "s.json", "p.prose"],
+        [sys.executable, "-m", "prose_cli", "run", "--backend", "scripted", "--script", "s.json", "p.prose"],
         cwd=cwd, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
     assert not (cwd / "made-by-bash").exists()
     assert "tool bash denied (bash: prompt (no one to ask)): touch made-by-bash" in proc.stdout
     proc = subprocess.run(
-        [sys.executable, "-m", "openprose.cli", "run", "--yes", "--backend", "scripted", "--script", "s.json", "p.prose"],
+        [sys.executable, "-m", "prose_cli", "run", "--yes", "--backend", "scripted", "--script", "s.json", "p.prose"],
         cwd=cwd, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
@@ -109,7 +109,7 @@ def test_without_a_terminal_the_answer_is_no_and_says_how_to_allow(tmp_path: Pat
                                   ["--workdir", "no-such-dir"]])
 def test_bad_tool_options_are_clear_errors(tmp_path: Path, args: list[str]) -> None:
     cwd = _setup(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "openprose.cli", "run", *args, "--backend", "scripted",
+    proc = subprocess.run([sys.executable, "-m", "prose_cli", "run", *args, "--backend", "scripted",
                            "--script", "s.json", "p.prose"], cwd=cwd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.strip()
@@ -122,7 +122,7 @@ def test_ctrl_c_during_a_command_kills_the_shell_and_its_children(tmp_path: Path
     command = "(sleep 300 & echo $! > child.pid; wait)"
     (tmp_path / "s.json").write_text(json.dumps(
         {"sessions": [{"match": "Build", "output": "x", "tools": [{"tool": "bash", "input": {"command": command}}]}]}))
-    proc = subprocess.Popen([sys.executable, "-m", "openprose.cli", "run", "--backend", "scripted", "--script",
+    proc = subprocess.Popen([sys.executable, "-m", "prose_cli", "run", "--backend", "scripted", "--script",
                              "s.json", "p.prose"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, stdin=subprocess.DEVNULL)
     pid_file = tmp_path / "child.pid"

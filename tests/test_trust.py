@@ -319,7 +319,7 @@ async def test_effort_from_the_command_line(fake_messages_api: FakeMessagesAPI, 
     program = tmp_path / "p.prose"
     program.write_text('session "Think about it"\n')
     env = {**os.environ, "ANTHROPIC_API_KEY": SECRET, "ANTHROPIC_BASE_URL": fake_messages_api.base_url}
-    proc = subprocess.run([sys.executable, "-m", "openprose.cli", "run", "--json", "--backend", "anthropic",
+    proc = subprocess.run([sys.executable, "-m", "prose_cli", "run", "--json", "--backend", "anthropic",
                            "--effort", "medium", str(program)], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -406,7 +406,7 @@ def test_corpus_program_with_loops_and_choices_matches_the_bill(fake_messages_ap
     program = CORPUS / "36-bug-hunter.prose"
     env = {**os.environ, "ANTHROPIC_API_KEY": SECRET, "ANTHROPIC_BASE_URL": api.base_url}
     proc = subprocess.run(
-        [sys.executable, "-m", "openprose.cli", "run", "--json", "--backend", "anthropic",
+        [sys.executable, "-m", "prose_cli", "run", "--json", "--backend", "anthropic",
          "--input", "bug_report=Saving a file twice crashes the editor", str(program)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
     )
@@ -419,7 +419,7 @@ def test_corpus_program_with_loops_and_choices_matches_the_bill(fake_messages_ap
     assert usage["calls"]["condition"] > 0 and usage["calls"]["session"] > 0
     assert {e["type"] for e in events} >= {"condition", "session.end"}
     # The static estimate brackets what happened.
-    est = subprocess.run([sys.executable, "-m", "openprose.cli", "run", "--estimate", "--json", str(program)],
+    est = subprocess.run([sys.executable, "-m", "prose_cli", "run", "--estimate", "--json", str(program)],
                          capture_output=True, text=True, timeout=60)
     bounds = json.loads(est.stdout)["calls"]
     assert bounds["min"] <= usage["calls"]["total"] <= (bounds["max"] or 10**9)

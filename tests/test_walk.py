@@ -11,8 +11,11 @@ import pytest
 
 from openprose import model as m
 from openprose import walk
+from openprose.analysis import analyze
+from openprose.checker import check_program
 from openprose.model import build_program
 from openprose.recursion import deeper_recursion
+from openprose.resolve import resolve
 from openprose.syntax import parse
 
 from .tshelpers import CORPUS
@@ -98,3 +101,109 @@ def test_walk_survives_nesting_deeper_than_the_recursion_limit() -> None:
     with deeper_recursion():  # building follows the nesting; walking must not need to
         program = build_program(parse(source.encode()), source.encode())
     assert sum(isinstance(n, m.If) for n in walk.walk(program)) == 400
+
+
+#: One program with every construct, including the few no corpus program has
+#: (`assert`, `not`, an orphaned `else:`, a missing value).
+EVERY_CONSTRUCT = """\
+use "@alice/research" as research
+import "web" from "github:acme/web"
+input topic: "what to study"
+input mood: **the mood of the day**
+
+agent writer:
+  model: sonnet
+  prompt: "You write."
+  persist: true
+  skills: ["web"]
+  permissions:
+    read: ["*.md"]
+
+block review(piece):
+  session "Review {piece}"
+
+let a = session "Draft {topic}"
+const n = 3
+b = session: writer
+  prompt: "Polish"
+  context: { a, n }
+output result = research(topic: topic)
+let s = result.summary
+parallel (first, on-fail: continue):
+  c = session "one"
+  d = session "two"
+for x, i in [1, 2]:
+  session "item {x}"
+repeat 2:
+  session "again"
+loop until **done** (max: 3):
+  session "try"
+let p = [1, 2] | map:
+  session "{item}"
+let q = session "a" -> session "b"
+if **ready** and not **blocked**:
+  session "go"
+elif n > 2:
+  session "big"
+else:
+  session "stop"
+try:
+  session "risky"
+catch as err:
+  throw "failed"
+finally:
+  session "clean"
+assert **fine**: "not fine"
+choice **which**:
+  option "A":
+    session "a"
+do review("x")
+do:
+  session "inline"
+let z = not **  **
+else:
+  session "orphan"
+let w =
+"""
+
+
+def test_the_every_construct_program_has_every_node_class() -> None:
+    source = EVERY_CONSTRUCT.encode()
+    program = build_program(parse(source), source)
+    assert {type(n) for n in walk.walk(program)} == set(walk.NODE_TYPES)
+
+
+PASSES = ("resolve", "check", "analyze")  # the interpreter's dispatch joins when it moves onto the walker
+
+
+@pytest.mark.parametrize("name", PASSES)
+def test_every_pass_visits_every_node_class(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each pass reaches every kind of node through `Visitor.visit`: none is skipped by a walk of its own."""
+    source = EVERY_CONSTRUCT.encode()
+    program = build_program(parse(source), source)
+    seen: set[type] = set()
+    visit = walk.Visitor.visit
+
+    def recording(self, node, *args):  # type: ignore[no-untyped-def]
+        seen.add(type(node))
+        return visit(self, node, *args)
+
+    if name == "check":
+        resolution = resolve(program)  # not part of the pass: resolution visits nodes of its own
+        monkeypatch.setattr(walk.Visitor, "visit", recording)
+        check_program(program, resolution=resolution)
+    elif name == "resolve":
+        monkeypatch.setattr(walk.Visitor, "visit", recording)
+        resolve(program)
+    else:
+        monkeypatch.setattr(walk.Visitor, "visit", recording)
+        analyze(source)
+    assert not set(walk.NODE_TYPES) - seen, sorted(c.__name__ for c in set(walk.NODE_TYPES) - seen)
+
+
+def test_a_check_on_an_expression_applies_wherever_the_expression_is() -> None:
+    """`not **  **` gets E108 in a `let` as in an `if` (one walk once had no branch for `not`)."""
+    for source in ('let x = not **  **\n', 'if not **  **:\n  session "a"\n', 'session "a"\n  context: not **  **\n',
+                   'let y = [not **  **]\n', 'assert not **  **\n', 'do b(not **  **)\nblock b(v):\n  session "{v}"\n'):
+        codes = [d.code for d in analyze(source.encode()).diagnostics]
+        assert "E108" in codes, (source, codes)

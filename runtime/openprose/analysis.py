@@ -9,21 +9,24 @@ and only from inside the workspace (see `workspace_root`).
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tree_sitter as ts
 
+from . import codes
 from . import model as m
+from . import walk
 from .agents.skills import skill_diagnostics
 from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
 from .indentation import tab_diagnostics
 from .files import MAX_PROGRAM_BYTES, confine, read_program
+from .recursion import deeper_recursion
 from .resolve import Resolution, program_alias
 from .syntax import parse, syntax_diagnostics
+from .walk import Visitor
 
 #: Reads a file's bytes; the server substitutes one that prefers open buffers.
 Reader = Callable[[Path], bytes]
@@ -64,34 +67,55 @@ class Analysis:
 
 
 def contract_of_program(program: m.Program, path: str) -> Contract:
-    inputs = tuple(s.name.name for s in program.body if isinstance(s, m.Input))
-    outputs: list[str] = []
-
-    def collect(body: tuple[m.Stmt, ...]) -> None:
-        for stmt in body:
-            if isinstance(stmt, m.Output) and stmt.name is not None and stmt.name.name not in outputs:
-                outputs.append(stmt.name.name)
-            for child in _child_bodies(stmt):
-                collect(child)
-
-    collect(program.body)
-    return Contract(inputs, tuple(outputs), path)
+    found = _ContractOf()
+    found.visit(program, True)
+    return Contract(tuple(found.inputs), tuple(found.outputs), path)
 
 
-def _child_bodies(stmt: m.Stmt) -> list[tuple[m.Stmt, ...]]:
-    """Nested bodies that still belong to the program's own scope (not block definitions)."""
-    if isinstance(stmt, m.If):
-        return [b.body for b in stmt.branches] + ([stmt.else_branch.body] if stmt.else_branch else [])
-    if isinstance(stmt, m.Try):
-        out = [stmt.body]
+class _ContractOf(Visitor[None]):
+    """What a program declares to its callers: its top-level inputs, and the outputs its own bodies set.
+
+    Only statement bodies that belong to the program's own scope are looked into
+    (if/elif/else, try/catch/finally, choice options), not block definitions;
+    `top` says whether a statement is directly in the program.
+    """
+
+    def __init__(self) -> None:
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+
+    def default(self, node: walk.Node, *args: object) -> None:
+        pass
+
+    def body(self, stmts: tuple[m.Stmt, ...], top: bool = False) -> None:
+        for stmt in stmts:
+            self.visit(stmt, top)
+
+    def program(self, node: m.Program, top: bool) -> None:
+        self.body(node.body, top=True)
+
+    def input(self, stmt: m.Input, top: bool) -> None:
+        if top:
+            self.inputs.append(stmt.name.name)
+
+    def output(self, stmt: m.Output, top: bool) -> None:
+        if stmt.name is not None and stmt.name.name not in self.outputs:
+            self.outputs.append(stmt.name.name)
+
+    def if_(self, stmt: m.If, top: bool) -> None:
+        for branch in (*stmt.branches, *((stmt.else_branch,) if stmt.else_branch else ())):
+            self.body(branch.body)
+
+    def try_(self, stmt: m.Try, top: bool) -> None:
+        self.body(stmt.body)
         if stmt.catch:
-            out.append(stmt.catch.body)
+            self.body(stmt.catch.body)
         if stmt.finally_:
-            out.append(stmt.finally_.body)
-        return out
-    if isinstance(stmt, m.Choice):
-        return [o.body for o in stmt.options]
-    return []
+            self.body(stmt.finally_.body)
+
+    def choice(self, stmt: m.Choice, top: bool) -> None:
+        for option in stmt.options:
+            self.body(option.body)
 
 
 def load_contracts(
@@ -112,13 +136,12 @@ def load_contracts(
             target = confine((base or Path.cwd()) / stmt.path.text, workspace, stmt.path.text)
         except OSError as exc:
             problems.append(
-                Diagnostic("E117", Severity.ERROR, f"cannot read program '{_shown(stmt.path.text)}': {exc.strerror or exc}",
-                           stmt.path.span)
+                codes.E117.at(stmt.path.span, f"cannot read program '{_shown(stmt.path.text)}': {exc.strerror or exc}")
             )
             continue
         if target in _seen:
             problems.append(
-                Diagnostic("E117", Severity.ERROR, f"'{stmt.path.text}' imports itself (directly or indirectly)", stmt.path.span)
+                codes.E117.at(stmt.path.span, f"'{stmt.path.text}' imports itself (directly or indirectly)")
             )
             continue
         try:
@@ -126,20 +149,15 @@ def load_contracts(
         except OSError as exc:
             reason = exc.strerror or exc.__class__.__name__
             problems.append(
-                Diagnostic("E117", Severity.ERROR, f"cannot read program '{_shown(stmt.path.text)}': {reason}",
-                           stmt.path.span)
+                codes.E117.at(stmt.path.span, f"cannot read program '{_shown(stmt.path.text)}': {reason}")
             )
             continue
         tree = parse(data)
         sub = m.build_program(tree, data)
         if tree.root_node.has_error:
             problems.append(
-                Diagnostic(
-                    "E117",
-                    Severity.ERROR,
-                    f"program '{stmt.path.text}' has syntax errors; run `prose check {stmt.path.text}`",
-                    stmt.path.span,
-                )
+                codes.E117.at(stmt.path.span,
+                              f"program '{stmt.path.text}' has syntax errors; run `prose check {stmt.path.text}`")
             )
         contracts[alias] = contract_of_program(sub, str(target))
     return contracts, problems
@@ -169,20 +187,14 @@ def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, 
         return too_large(source, path, root)
     enabled = gc.isenabled()
     gc.disable()
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))  # the model follows the program's nesting
     try:
-        return _analyze(source, path, reader, tree, cache, root)
+        with deeper_recursion():  # the model and the passes follow the program's nesting
+            return _analyze(source, path, reader, tree, cache, root)
     except RecursionError:
         return _too_deep(source, path, tree)
     finally:
-        sys.setrecursionlimit(limit)
         if enabled:
             gc.enable()
-
-
-#: Enough for programs nested several hundred levels deep.
-_RECURSION_LIMIT = 8000
 
 
 def too_large(source: bytes, path: Path | None, workspace: Path | None = None) -> Analysis:
@@ -193,7 +205,7 @@ def too_large(source: bytes, path: Path | None, workspace: Path | None = None) -
     size = len(source) / (1024 * 1024)
     message = (f"the program is {size:.1f} MiB; programs over {MAX_PROGRAM_BYTES // (1024 * 1024)} MiB "
                "are not analyzed, formatted or run")
-    diagnostic = Diagnostic("E005", Severity.ERROR, message, Span(0, 0, 0, 0, 0, 0))
+    diagnostic = codes.E005.at(Span(0, 0, 0, 0, 0, 0), message)
     return Analysis(source, tree, program, resolution, [diagnostic], path, workspace=workspace)
 
 
@@ -203,7 +215,7 @@ def _too_deep(source: bytes, path: Path | None, tree: ts.Tree | None) -> Analysi
     program = m.Program(Span.of(tree.root_node), (), source)
     _, resolution = check_program(program)
     message = "the program is nested too deeply to analyze; flatten it (for example with blocks)"
-    diagnostic = Diagnostic("E005", Severity.ERROR, message, Span(0, 0, 0, 0, 0, 0))
+    diagnostic = codes.E005.at(Span(0, 0, 0, 0, 0, 0), message)
     return Analysis(source, tree, program, resolution, [diagnostic], path)
 
 
@@ -219,18 +231,18 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     if tabs:
         # A tab is the mistake; a level it happens not to match is the same mistake.
         rows = {d.span.start_row for d in tabs}
-        diagnostics = [d for d in diagnostics if not (d.code == "E005" and d.span.start_row in rows)]
+        diagnostics = [d for d in diagnostics if not (d.code == codes.E005.id and d.span.start_row in rows)]
         diagnostics.extend(tabs)
     base = path.parent if path is not None else None
     contracts, problems = load_contracts(program, base, reader, workspace=workspace)
     problems.extend(skill_diagnostics(program, base))
     semantic, resolution = check_program(program, contracts=contracts)
     diagnostics.extend(problems)
-    broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in ("E004", "E005")]
+    broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in _UNPARSED]
     if broken:
         # A name inside text the parser could not place is not worth a second squiggle,
         # nor is a warning about the rest of a line that does not parse.
-        rows = {d.span.start_row for d in diagnostics if d.code in ("E004", "E005")}
+        rows = {d.span.start_row for d in diagnostics if d.code in _UNPARSED}
         semantic = [
             d for d in semantic
             if not any(a <= d.span.start_byte < b for a, b in broken)
@@ -239,6 +251,10 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     diagnostics.extend(semantic)
     diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
     return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts, workspace)
+
+
+#: Codes for text the parser could not place: nothing inside it is worth a second diagnostic.
+_UNPARSED = (codes.E004.id, codes.E005.id)
 
 
 def encoding_diagnostics(source: bytes) -> list[Diagnostic]:
@@ -250,7 +266,7 @@ def encoding_diagnostics(source: bytes) -> list[Diagnostic]:
         line_start = source.rfind(b"\n", 0, exc.start) + 1
         col = exc.start - line_start
         span = Span(exc.start, exc.end, row, col, row, col + (exc.end - exc.start))
-        return [Diagnostic("E005", Severity.ERROR, f"the file is not valid UTF-8 (byte 0x{source[exc.start]:02x})", span)]
+        return [codes.E005.at(span, f"the file is not valid UTF-8 (byte 0x{source[exc.start]:02x})")]
     return []
 
 

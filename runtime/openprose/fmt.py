@@ -15,11 +15,12 @@ tree differs from the input's.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
 import tree_sitter_openprose as tsp
+
+from .recursion import deeper_recursion
 
 __all__ = ["FormatError", "format_source", "syntax_signature"]
 
@@ -101,7 +102,7 @@ def format_source(text: str) -> str:
     if errors:
         raise FormatError(errors)
     printer = _Printer(source)
-    with _deep_recursion():
+    with deeper_recursion(_MAX_DEPTH):  # nesting depth follows the program (long `a -> b -> …` chains nest)
         try:
             printer.statements(tree.root_node, 0)
         except RecursionError:
@@ -230,17 +231,6 @@ def _verify(expected: tuple, output: bytes) -> None:
             [(1, 1, "internal formatter error: the formatted program would parse differently; "
                     "the input was left unformatted")]
         )
-
-
-class _deep_recursion:
-    """Nesting depth follows the program (long `a -> b -> ...` chains nest)."""
-
-    def __enter__(self) -> None:
-        self._saved = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(self._saved, _MAX_DEPTH))
-
-    def __exit__(self, *exc: object) -> None:
-        sys.setrecursionlimit(self._saved)
 
 
 # ------------------------------------------------------------------- helpers
@@ -429,14 +419,9 @@ class _Printer:
             if kind == "comment":
                 self.comment(child, None)
                 continue
-            if _is_body(child):
+            if _is_body(child) or kind == "list_block":
                 owner = writer.line_level if first is None else first
-                self.statements(child, owner + 1)
-                writer.close_body(owner + 1)
-                continue
-            if kind == "list_block":
-                owner = writer.line_level if first is None else first
-                self.list_block(child, owner + 1)
+                (self.list_block if kind == "list_block" else self.statements)(child, owner + 1)
                 writer.close_body(owner + 1)
                 continue
             if first is not None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import tree_sitter as ts
 
-from .diagnostics import Diagnostic, Fix, Severity, Span, TextEdit
+from . import codes
+from .diagnostics import Diagnostic, Fix, Span, TextEdit
 
 #: How wide the scanner reads a tab: one level of the canonical 2-space indent, so a tab
 #: typed in place of one level keeps the program's structure (keep in sync with src/scanner.c).
@@ -94,9 +95,7 @@ def indentation_error(source: bytes, line_start: int, row: int, found: int, leve
         (TextEdit(Span(line_start, line_start + indent, row, 0, row, indent), " " * target),),
     )
     spaces = f"{found} space{'s' if found != 1 else ''}"
-    return Diagnostic(
-        "E005", Severity.ERROR, f"indented {spaces}, expected {_describe(levels)}{why}", span, fixes=(fix,)
-    )
+    return codes.E005.at(span, f"indented {spaces}, expected {_describe(levels)}{why}", fixes=(fix,))
 
 
 def tab_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
@@ -112,18 +111,12 @@ def tab_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
         indent = line[: len(line) - len(stripped)]
         if b"\t" in indent and stripped.strip() and not _inside_text(root, offset + len(indent)):
             spaces = width(indent)
+            span = Span(offset, offset + len(indent), row, 0, row, len(indent))
             out.append(
-                Diagnostic(
-                    "E118",
-                    Severity.ERROR,
+                codes.E118.at(
+                    span,
                     "indentation uses a tab; OpenProse indents with spaces (`prose fmt` converts a whole file)",
-                    Span(offset, offset + len(indent), row, 0, row, len(indent)),
-                    fixes=(
-                        Fix(
-                            f"Replace with {spaces} spaces",
-                            (TextEdit(Span(offset, offset + len(indent), row, 0, row, len(indent)), " " * spaces),),
-                        ),
-                    ),
+                    fixes=(Fix(f"Replace with {spaces} spaces", (TextEdit(span, " " * spaces),)),),
                 )
             )
         offset += len(line) + 1

@@ -15,7 +15,8 @@ from typing import Union
 
 import tree_sitter as ts
 
-from .diagnostics import Anchor, Diagnostic, Fix, LineIndex, Severity, Span, TextEdit
+from . import codes
+from .diagnostics import Anchor, Diagnostic, Fix, LineIndex, Span, TextEdit
 from .indentation import body_levels, indentation_error, levels_before, width
 from .indentation import column as visual_column
 
@@ -733,8 +734,8 @@ def _need_colon(node: ts.Node) -> None:
     keyword = node.child(0)
     word = keyword.type if keyword is not None else node.type
     _ctx.problems.append(
-        Diagnostic("E005", Severity.ERROR, f"expected ':' at the end of the '{word}' line", at,
-                   fixes=(Fix("Add ':'", (TextEdit(at, ":"),)),))
+        codes.E005.at(at, f"expected ':' at the end of the '{word}' line",
+                      fixes=(Fix("Add ':'", (TextEdit(at, ":"),)),))
     )
 
 
@@ -868,8 +869,8 @@ def _properties(node: ts.Node | None) -> tuple[Property, ...]:
             word = prop.child_by_field_name("word")
             if word is not None:
                 _ctx.problems.append(
-                    Diagnostic("E004", Severity.ERROR,
-                               f"'{_text(word)}' alone is not a property: write `{_text(word)}: value`", _sp(word))
+                    codes.E004.at(_sp(word),
+                                  f"'{_text(word)}' alone is not a property: write `{_text(word)}: value`")
                 )
             continue
         if prop.type != "property":
@@ -952,7 +953,7 @@ def _string(node: ts.Node | None) -> Str:
     body_end = len(raw) - opener if terminated else len(raw)
     if not terminated:
         _ctx.problems.append(
-            Diagnostic("E001", Severity.ERROR, f"unterminated string: add a closing {quote.decode()}", _first_line(node, raw))
+            codes.E001.at(_first_line(node, raw), f"unterminated string: add a closing {quote.decode()}")
         )
     if b"\\" not in raw and b"{" not in raw:
         body = raw[opener:body_end].decode("utf-8", errors="replace")
@@ -968,9 +969,8 @@ def _string(node: ts.Node | None) -> Str:
             if decoded is None:
                 shown = escape.decode("utf-8", errors="replace")
                 _ctx.problems.append(
-                    Diagnostic("E002", Severity.ERROR,
-                               f"unknown escape sequence '{shown}'; use \\\\, \\\", \\n, \\t or \\{{",
-                               _abs(base + match.start(), base + match.end()))
+                    codes.E002.at(_abs(base + match.start(), base + match.end()),
+                                  f"unknown escape sequence '{shown}'; use \\\\, \\\", \\n, \\t or \\{{")
                 )
             text += (decoded if decoded is not None else escape.decode("utf-8", errors="replace")).encode()
         else:
@@ -1081,11 +1081,9 @@ def _inline_property(node: ts.Node) -> Property:
     gap_start = node.start_byte - (len(line) - len(line.rstrip()))
     key_text = _text(key).rstrip(":").strip()
     _ctx.problems.append(
-        Diagnostic(
-            "E004",
-            Severity.ERROR,
-            f"'{key_text}:' must go on its own line, indented under the session",
+        codes.E004.at(
             _sp(node),
+            f"'{key_text}:' must go on its own line, indented under the session",
             fixes=(Fix(f"Move '{key_text}:' to its own line", (TextEdit(_abs(gap_start, node.start_byte), "\n" + indent),)),),
         )
     )
@@ -1132,7 +1130,7 @@ def _parallel(node: ts.Node) -> Parallel:
     if unclosed:
         assert mods is not None
         _ctx.problems.append(
-            Diagnostic("E005", Severity.ERROR, "unclosed '(': finish the modifiers with `):`", _sp(mods))
+            codes.E005.at(_sp(mods), "unclosed '(': finish the modifiers with `):`")
         )
     else:
         _need_colon(node)
@@ -1281,8 +1279,8 @@ def _unclosed(node: ts.Node, closer: str) -> None:
     content = next((c for c in reversed(node.children) if c.end_byte > c.start_byte and c.type != "comment"), opener)
     at = _abs(content.end_byte, content.end_byte)
     _ctx.problems.append(
-        Diagnostic("E005", Severity.ERROR, f"unclosed '{opener.type}': add '{closer}'", _sp(opener),
-                   fixes=(Fix(f"Add '{closer}'", (TextEdit(at, closer),)),))
+        codes.E005.at(_sp(opener), f"unclosed '{opener.type}': add '{closer}'",
+                      fixes=(Fix(f"Add '{closer}'", (TextEdit(at, closer),)),))
     )
 
 

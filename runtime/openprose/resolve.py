@@ -17,7 +17,10 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from . import model as m
-from .diagnostics import Diagnostic, Related, Severity, Span
+from . import codes, walk
+from .codes import Code
+from .diagnostics import Diagnostic, Related, Span
+from .walk import Visitor, Walker
 
 
 class SymbolKind(str, Enum):
@@ -220,9 +223,10 @@ def program_alias(path: str) -> str:
     return stem.lstrip("@")
 
 
-class _Resolver:
+class _Resolver(Walker):
+    """Binds every definition and links every name, visiting each node with the scope it is read in."""
+
     def __init__(self, program: m.Program) -> None:
-        self.program = program
         self.root = Scope("program", program.span, None)
         self.agents: dict[str, Symbol] = {}
         self.blocks: dict[str, Symbol] = {}
@@ -236,11 +240,8 @@ class _Resolver:
 
     # ------------------------------------------------------------ plumbing
 
-    def error(self, code: str, message: str, span: Span, related: tuple[Related, ...] = ()) -> None:
-        self.diagnostics.append(Diagnostic(code, Severity.ERROR, message, span, related))
-
-    def warning(self, code: str, message: str, span: Span, related: tuple[Related, ...] = ()) -> None:
-        self.diagnostics.append(Diagnostic(code, Severity.WARNING, message, span, related))
+    def report(self, code: Code, message: str, span: Span, related: tuple[Related, ...] = ()) -> None:
+        self.diagnostics.append(code.at(span, message, related=related))
 
     def new_symbol(self, name: m.Name, kind: SymbolKind, decl: object, scope: Scope, implicit: bool = False) -> Symbol:
         sym = Symbol(name.name, kind, name.span, decl, scope, implicit)
@@ -257,54 +258,12 @@ class _Resolver:
         parent.children.append(scope)
         return scope
 
-    # ----------------------------------------------------------- hoisting
-
-    def hoist(self, body: tuple[m.Stmt, ...]) -> None:
-        for stmt in body:
-            if isinstance(stmt, m.AgentDef):
-                self.declare_global(stmt.name, SymbolKind.AGENT, stmt, self.agents, "E006", "agent")
-            elif isinstance(stmt, m.BlockDef):
-                self.declare_global(stmt.name, SymbolKind.BLOCK, stmt, self.blocks, "E113", "block")
-            elif isinstance(stmt, m.Use):
-                alias = stmt.alias or (
-                    m.Name(stmt.path.span, program_alias(stmt.path.text)) if stmt.path.text.strip() else None
-                )
-                if alias is not None:
-                    if alias.name in self.programs:
-                        first = self.programs[alias.name]
-                        self.error(
-                            "E010",
-                            f"a program is already imported as '{alias.name}'; add `as other-name` to one of them",
-                            alias.span,
-                            (Related("first imported here", first.span),),
-                        )
-                    else:
-                        self.programs[alias.name] = self.new_symbol(alias, SymbolKind.PROGRAM, stmt, self.root)
-                # The spec imports skills with `use` too: `use "@anthropic/web-search"`
-                # makes `skills: ["web-search"]` valid (under its `as` name when it has
-                # one), as agents.skills.skill_sources finds it at run time.
-                if alias is not None and not stmt.path.text.endswith(".prose") and alias.name not in self.skills:
-                    self.skills[alias.name] = self.new_symbol(alias, SymbolKind.SKILL, stmt, self.root)
-            elif isinstance(stmt, m.Import):
-                name = stmt.name.text
-                if name and name not in self.skills:
-                    self.skills[name] = self.new_symbol(m.Name(stmt.name.span, name), SymbolKind.SKILL, stmt, self.root)
-        for name, block in self.blocks.items():
-            agent = self.agents.get(name)
-            if agent is not None:
-                self.error(
-                    "E112",
-                    f"block '{name}' has the same name as an agent",
-                    block.span,
-                    (Related("agent defined here", agent.span),),
-                )
-
     def declare_global(
-        self, name: m.Name, kind: SymbolKind, decl: object, table: dict[str, Symbol], code: str, what: str
+        self, name: m.Name, kind: SymbolKind, decl: object, table: dict[str, Symbol], code: Code, what: str
     ) -> None:
         first = table.get(name.name)
         if first is not None:
-            self.error(
+            self.report(
                 code,
                 f"{what} '{name.name}' is already defined",
                 name.span,
@@ -321,8 +280,8 @@ class _Resolver:
         ns = scope.namespace
         agent = self.agents.get(name.name)
         if agent is not None:
-            self.error(
-                "E112",
+            self.report(
+                codes.E112,
                 f"'{name.name}' is already the name of an agent; choose another name",
                 name.span,
                 (Related("agent defined here", agent.span),),
@@ -348,8 +307,8 @@ class _Resolver:
                 and isinstance(decl, m.Let)
                 and relation == "nested"
             ):
-                self.warning(
-                    "W112",
+                self.report(
+                    codes.W112,
                     f"'{name.name}' is already a variable; this `let` updates it "
                     f"(write `{name.name} = …` to say so)",
                     name.span,
@@ -358,15 +317,15 @@ class _Resolver:
                 existing.other_definitions.append(name.span)
                 return existing
             if kind is SymbolKind.INPUT and existing.kind is SymbolKind.INPUT:
-                self.error(
-                    "E021",
+                self.report(
+                    codes.E021,
                     f"input '{name.name}' is already declared",
                     name.span,
                     (Related("first declared here", existing.span),),
                 )
             else:
-                self.error(
-                    "E019",
+                self.report(
+                    codes.E019,
                     f"'{name.name}' is already defined as {_article(existing.kind.value)}; "
                     "every binding in a program needs its own name",
                     name.span,
@@ -383,16 +342,16 @@ class _Resolver:
         """Bind a loop variable, parameter, catch variable or pipeline name in its body."""
         outer = scope.parent.lookup(name.name) if scope.parent is not None else None
         if outer is not None and not (implicit and outer.implicit) and not implicit:
-            self.warning(
-                "W103",
+            self.report(
+                codes.W103,
                 f"{kind.value} '{name.name}' hides the {outer.kind.value} of the same name inside this body",
                 name.span,
                 (Related(f"outer '{name.name}' defined here", outer.span),),
             )
         existing = scope.variables.get(name.name)
         if existing is not None:
-            self.error(
-                "E019",
+            self.report(
+                codes.E019,
                 f"'{name.name}' is declared twice here",
                 name.span,
                 (Related("first declared here", existing.span),),
@@ -410,7 +369,7 @@ class _Resolver:
         self.placement = saved + (branch if branch is not None else (self._constructs, 0),)
         try:
             for stmt in body:
-                self.statement(stmt, scope)
+                self.visit(stmt, scope)
         finally:
             self.placement = saved
 
@@ -418,75 +377,85 @@ class _Resolver:
         self._constructs += 1
         return self._constructs
 
-    def statement(self, stmt: m.Stmt, scope: Scope) -> None:
-        if isinstance(stmt, m.Let):
-            self.expr(stmt.value, scope)
-            kind = SymbolKind.CONST if stmt.kind == "const" else SymbolKind.VARIABLE
-            for name in stmt.names:
-                self.declare_value(name, kind, stmt, scope)
-        elif isinstance(stmt, m.Assign):
-            self.expr(stmt.value, scope)
-            target = scope.lookup(stmt.name.name)
-            if target is None:
-                # The first assignment to a fresh name binds it (named parallel
-                # results). Inside a block it binds at program level, so results
-                # a block produces stay visible after `do block`; `let` keeps a
-                # name local to the block instead.
-                self.declare_value(stmt.name, SymbolKind.VARIABLE, stmt, self.root)
-            else:
-                self.ref(stmt.name, Role.VARIABLE, scope, write=True)
-        elif isinstance(stmt, m.Output):
-            self.expr(stmt.value, scope)
-            if stmt.name is not None:
-                existing = scope.lookup(stmt.name.name)
-                if (
-                    existing is not None
-                    and isinstance(stmt.value, m.Name)
-                    and stmt.value.name == stmt.name.name
-                ):
-                    # `output x = x` publishes an existing binding; it is not a second one.
-                    existing.other_definitions.append(stmt.name.span)
-                else:
-                    self.declare_value(stmt.name, SymbolKind.OUTPUT, stmt, scope)
-        elif isinstance(stmt, m.Input):
-            self.strings_in(stmt.description, scope)
-            self.declare_value(stmt.name, SymbolKind.INPUT, stmt, scope)
-        elif isinstance(stmt, m.AgentDef):
-            self.properties(stmt.properties, scope)
-        elif isinstance(stmt, m.BlockDef):
-            block_scope = Scope("block", stmt.span, scope)
-            scope.children.append(block_scope)
-            for param in stmt.parameters:
-                self.declare_local(param, SymbolKind.PARAMETER, stmt, block_scope)
-            self.statements(stmt.body, block_scope)
-        elif isinstance(stmt, m.ExprStmt):
-            self.expr(stmt.expr, scope)
-        elif isinstance(stmt, m.If):
-            construct = self.construct()
-            for index, branch in enumerate(stmt.branches):
-                self.branch(branch, scope, (construct, index))
-            if stmt.else_branch is not None:
-                self.branch(stmt.else_branch, scope, (construct, len(stmt.branches)))
-        elif isinstance(stmt, m.Try):
-            self.try_(stmt, scope)
-        elif isinstance(stmt, m.Throw):
-            self.strings_in(stmt.message, scope)
-        elif isinstance(stmt, m.Assert):
-            self.expr(stmt.condition, scope)
-            self.strings_in(stmt.message, scope)
-        elif isinstance(stmt, m.Choice):
-            self.strings_in(stmt.criteria, scope)
-            construct = self.construct()
-            for index, option in enumerate(stmt.options):
-                self.statements(option.body, scope, (construct, index))
-            self.statements(stmt.stray, scope)
-        elif isinstance(stmt, m.Orphan):
-            self.statements(stmt.body, scope)
-        # Use / Import were handled while hoisting.
+    def program(self, node: m.Program, scope: Scope) -> None:
+        hoist = _Hoist(self)
+        for stmt in node.body:
+            hoist.visit(stmt)
+        for name, block in self.blocks.items():
+            agent = self.agents.get(name)
+            if agent is not None:
+                self.report(
+                    codes.E112,
+                    f"block '{name}' has the same name as an agent",
+                    block.span,
+                    (Related("agent defined here", agent.span),),
+                )
+        self.statements(node.body, scope)
 
-    def branch(self, branch: m.Branch, scope: Scope, place: tuple[int, int]) -> None:
+    def use(self, node: m.Use, scope: Scope) -> None:
+        pass  # bound while hoisting; its path is not text with bindings in it
+
+    def import_(self, node: m.Import, scope: Scope) -> None:
+        pass  # bound while hoisting
+
+    def let(self, stmt: m.Let, scope: Scope) -> None:
+        self.visit(stmt.value, scope)
+        kind = SymbolKind.CONST if stmt.kind == "const" else SymbolKind.VARIABLE
+        for name in stmt.names:
+            self.declare_value(name, kind, stmt, scope)
+
+    def assign(self, stmt: m.Assign, scope: Scope) -> None:
+        self.visit(stmt.value, scope)
+        target = scope.lookup(stmt.name.name)
+        if target is None:
+            # The first assignment to a fresh name binds it (named parallel
+            # results). Inside a block it binds at program level, so results
+            # a block produces stay visible after `do block`; `let` keeps a
+            # name local to the block instead.
+            self.declare_value(stmt.name, SymbolKind.VARIABLE, stmt, self.root)
+        else:
+            self.ref(stmt.name, Role.VARIABLE, scope, write=True)
+
+    def output(self, stmt: m.Output, scope: Scope) -> None:
+        self.visit(stmt.value, scope)
+        if stmt.name is not None:
+            existing = scope.lookup(stmt.name.name)
+            if (
+                existing is not None
+                and isinstance(stmt.value, m.Name)
+                and stmt.value.name == stmt.name.name
+            ):
+                # `output x = x` publishes an existing binding; it is not a second one.
+                existing.other_definitions.append(stmt.name.span)
+            else:
+                self.declare_value(stmt.name, SymbolKind.OUTPUT, stmt, scope)
+
+    def input(self, stmt: m.Input, scope: Scope) -> None:
+        if stmt.description is not None:
+            self.visit(stmt.description, scope)
+        self.declare_value(stmt.name, SymbolKind.INPUT, stmt, scope)
+
+    def agent_def(self, stmt: m.AgentDef, scope: Scope) -> None:
+        for prop in stmt.properties:
+            self.visit(prop, scope)
+
+    def block_def(self, stmt: m.BlockDef, scope: Scope) -> None:
+        block_scope = Scope("block", stmt.span, scope)
+        scope.children.append(block_scope)
+        for param in stmt.parameters:
+            self.declare_local(param, SymbolKind.PARAMETER, stmt, block_scope)
+        self.statements(stmt.body, block_scope)
+
+    def if_(self, stmt: m.If, scope: Scope) -> None:
+        construct = self.construct()
+        for index, branch in enumerate(stmt.branches):
+            self.visit(branch, scope, (construct, index))
+        if stmt.else_branch is not None:
+            self.visit(stmt.else_branch, scope, (construct, len(stmt.branches)))
+
+    def branch(self, branch: m.Branch, scope: Scope, place: tuple[int, int] | None = None) -> None:
         if branch.condition is not None:
-            self.expr(branch.condition, scope)
+            self.visit(branch.condition, scope)
         self.statements(branch.body, scope, place)
 
     def try_(self, stmt: m.Try, scope: Scope) -> None:
@@ -496,124 +465,118 @@ class _Resolver:
             catch_scope = self.body_scope(stmt.catch.span, scope)
             if stmt.catch_name is not None:
                 self.declare_local(stmt.catch_name, SymbolKind.ERROR, stmt, catch_scope)
-            self.statements(stmt.catch.body, catch_scope, (construct, 1))
+            self.visit(stmt.catch, catch_scope, (construct, 1))
         if stmt.finally_ is not None:
-            self.statements(stmt.finally_.body, scope)
+            self.visit(stmt.finally_, scope)
+
+    def choice(self, stmt: m.Choice, scope: Scope) -> None:
+        self.visit(stmt.criteria, scope)
+        construct = self.construct()
+        for index, option in enumerate(stmt.options):
+            self.visit(option, scope, (construct, index))
+        self.statements(stmt.stray, scope)
+
+    def option(self, option: m.Option, scope: Scope, place: tuple[int, int] | None = None) -> None:
+        self.statements(option.body, scope, place)  # the label is plain text, not read for bindings
+
+    def orphan(self, stmt: m.Orphan, scope: Scope) -> None:
+        self.statements(stmt.body, scope)
 
     # --------------------------------------------------------- expressions
 
-    def properties(self, props: tuple[m.Property, ...], scope: Scope) -> None:
-        for prop in props:
-            if prop.value is not None:
-                if prop.key in KEYWORD_PROPERTIES and isinstance(prop.value, m.Name):
-                    pass  # `model: opus`, `persist: project`, `bash: deny` name values, not bindings
-                elif prop.key == "skills" and isinstance(prop.value, m.Array):
-                    for item in prop.value.items:
-                        if isinstance(item, m.Str) and item.text in self.skills:
-                            self.skills[item.text].references.append(
-                                Reference(item.text, item.span, Role.SKILL, scope, self.skills[item.text])
-                            )
-                elif prop.key == "context":
-                    start = len(self.references)
-                    self.expr(prop.value, scope)
-                    for ref in self.references[start:]:
-                        ref.in_context = True
-                else:
-                    self.expr(prop.value, scope)
-            if prop.children:
-                self.properties(prop.children, scope)
+    def property_(self, prop: m.Property, scope: Scope) -> None:
+        if prop.value is not None:
+            if prop.key in KEYWORD_PROPERTIES and isinstance(prop.value, m.Name):
+                pass  # `model: opus`, `persist: project`, `bash: deny` name values, not bindings
+            elif prop.key == "skills" and isinstance(prop.value, m.Array):
+                for item in prop.value.items:
+                    if isinstance(item, m.Str) and item.text in self.skills:
+                        self.skills[item.text].references.append(
+                            Reference(item.text, item.span, Role.SKILL, scope, self.skills[item.text])
+                        )
+            elif prop.key == "context":
+                start = len(self.references)
+                self.visit(prop.value, scope)
+                for ref in self.references[start:]:
+                    ref.in_context = True
+            else:
+                self.visit(prop.value, scope)
+        for child in prop.children:
+            self.visit(child, scope)
 
-    def strings_in(self, node: object, scope: Scope) -> None:
-        if isinstance(node, m.Str):
-            for interp in node.interpolations:
-                self.ref(m.Name(interp.name_span, interp.name), Role.VARIABLE, scope, in_string=True)
-        elif isinstance(node, m.Condition):
-            for interp in node.references:
-                self.ref(m.Name(interp.name_span, interp.name), Role.VARIABLE, scope, in_string=True)
+    def interp(self, node: m.Interp, scope: Scope) -> None:
+        """`{name}` inside a string or a condition."""
+        self.ref(m.Name(node.name_span, node.name), Role.VARIABLE, scope, in_string=True)
 
-    def expr(self, e: object, scope: Scope) -> None:
-        handler = _RESOLVE_EXPR.get(type(e))
-        if handler is not None:
-            handler(self, e, scope)
-
-    def _name(self, e: m.Name, scope: Scope) -> None:
+    def name(self, e: m.Name, scope: Scope) -> None:
         self.ref(e, Role.VARIABLE, scope)
 
-    def _session(self, e: m.Session, scope: Scope) -> None:
+    def session(self, e: m.Session, scope: Scope) -> None:
         if e.prompt is not None:
-            self.strings_in(e.prompt, scope)
+            self.visit(e.prompt, scope)
         if e.agent is not None:
             self.ref(e.agent, Role.AGENT, scope)
-        self.properties(e.properties, scope)
+        for prop in e.properties:
+            self.visit(prop, scope)
 
-    def _binary(self, e: m.Binary, scope: Scope) -> None:
-        self.expr(e.left, scope)
-        self.expr(e.right, scope)
-
-    def _unary(self, e: m.Unary, scope: Scope) -> None:
-        self.expr(e.operand, scope)
-
-    def _array(self, e: m.Array, scope: Scope) -> None:
-        for item in e.items:
-            self.expr(item, scope)
-
-    def _object(self, e: m.Object, scope: Scope) -> None:
-        for entry in e.entries:
-            self.expr(entry.value, scope)
-
-    def _member(self, e: m.Member, scope: Scope) -> None:
-        self.expr(e.object, scope)
-
-    def _call(self, e: m.Call, scope: Scope) -> None:
+    def call(self, e: m.Call, scope: Scope) -> None:
         self.ref(e.function, Role.PROGRAM, scope)
         for arg in e.arguments:
-            self.expr(arg.value, scope)
+            self.visit(arg, scope)
 
-    def _do_call(self, e: m.DoCall, scope: Scope) -> None:
+    def do_call(self, e: m.DoCall, scope: Scope) -> None:
         self.ref(e.block, Role.BLOCK, scope)
         for arg in e.arguments:
-            self.expr(arg.value, scope)
+            self.visit(arg, scope)
 
-    def _body_only(self, e: m.DoBlock | m.Parallel, scope: Scope) -> None:
+    def do_block(self, e: m.DoBlock, scope: Scope) -> None:
         self.statements(e.body, scope)
 
-    def _for(self, e: m.ForLoop, scope: Scope) -> None:
-        self.expr(e.collection, scope)
+    def parallel(self, e: m.Parallel, scope: Scope) -> None:
+        for mod in e.modifiers:
+            self.visit(mod, scope)
+        self.statements(e.body, scope)
+
+    def for_loop(self, e: m.ForLoop, scope: Scope) -> None:
+        self.visit(e.collection, scope)
+        for mod in e.modifiers:
+            self.visit(mod, scope)
         body = self.body_scope(e.span, scope)
         self.declare_local(e.item, SymbolKind.LOOP, e, body)
         if e.index is not None:
             self.declare_local(e.index, SymbolKind.INDEX, e, body)
         self.statements(e.body, body)
 
-    def _repeat(self, e: m.Repeat, scope: Scope) -> None:
-        self.expr(e.count, scope)
+    def repeat(self, e: m.Repeat, scope: Scope) -> None:
+        self.visit(e.count, scope)
         body = self.body_scope(e.span, scope)
         if e.index is not None:
             self.declare_local(e.index, SymbolKind.INDEX, e, body)
         self.statements(e.body, body)
 
-    def _loop(self, e: m.Loop, scope: Scope) -> None:
+    def loop(self, e: m.Loop, scope: Scope) -> None:
         if e.condition is not None:
-            self.strings_in(e.condition, scope)
+            self.visit(e.condition, scope)
+        for mod in e.modifiers:
+            self.visit(mod, scope)
         body = self.body_scope(e.span, scope)
         if e.index is not None:
             self.declare_local(e.index, SymbolKind.INDEX, e, body)
         self.statements(e.body, body)
 
-    def _pipeline(self, e: m.Pipeline, scope: Scope) -> None:
-        self.expr(e.input, scope)
+    def pipeline(self, e: m.Pipeline, scope: Scope) -> None:
+        self.visit(e.input, scope)
         for stage in e.stages:
-            body = self.body_scope(stage.span, scope)
-            if stage.parameters:
-                for param in stage.parameters:
-                    self.declare_local(param, SymbolKind.ACCUMULATOR, stage, body)
-            elif stage.operator in ("map", "filter", "pmap"):
-                self.declare_local(m.Name(stage.operator_span, "item"), SymbolKind.ITEM, stage, body, implicit=True)
-            self.statements(stage.body, body)
+            self.visit(stage, scope)
 
-    def _sequence(self, e: m.Sequence, scope: Scope) -> None:
-        for item in e.items:
-            self.expr(item, scope)
+    def pipe_stage(self, stage: m.PipeStage, scope: Scope) -> None:
+        body = self.body_scope(stage.span, scope)
+        if stage.parameters:
+            for param in stage.parameters:
+                self.declare_local(param, SymbolKind.ACCUMULATOR, stage, body)
+        elif stage.operator in ("map", "filter", "pmap"):
+            self.declare_local(m.Name(stage.operator_span, "item"), SymbolKind.ITEM, stage, body, implicit=True)
+        self.statements(stage.body, body)
 
     # ------------------------------------------------------------ linking
 
@@ -632,27 +595,48 @@ class _Resolver:
                 ref.symbol.references.append(ref)
 
 
-_RESOLVE_EXPR = {
-    m.Name: _Resolver._name,
-    m.Str: _Resolver.strings_in,
-    m.Condition: _Resolver.strings_in,
-    m.Session: _Resolver._session,
-    m.Binary: _Resolver._binary,
-    m.Unary: _Resolver._unary,
-    m.Array: _Resolver._array,
-    m.Object: _Resolver._object,
-    m.Member: _Resolver._member,
-    m.Call: _Resolver._call,
-    m.DoCall: _Resolver._do_call,
-    m.DoBlock: _Resolver._body_only,
-    m.Parallel: _Resolver._body_only,
-    m.ForLoop: _Resolver._for,
-    m.Repeat: _Resolver._repeat,
-    m.Loop: _Resolver._loop,
-    m.Pipeline: _Resolver._pipeline,
-    m.Sequence: _Resolver._sequence,
-    m.Try: _Resolver.try_,
-}
+class _Hoist(Visitor[None]):
+    """Agents, blocks, programs and skills, bound before anything else so they may be used above their definition."""
+
+    def __init__(self, resolver: _Resolver) -> None:
+        self.r = resolver
+
+    def default(self, node: walk.Node, *args: object) -> None:
+        pass  # only top-level definitions and imports are hoisted
+
+    def agent_def(self, stmt: m.AgentDef) -> None:
+        self.r.declare_global(stmt.name, SymbolKind.AGENT, stmt, self.r.agents, codes.E006, "agent")
+
+    def block_def(self, stmt: m.BlockDef) -> None:
+        self.r.declare_global(stmt.name, SymbolKind.BLOCK, stmt, self.r.blocks, codes.E113, "block")
+
+    def use(self, stmt: m.Use) -> None:
+        r = self.r
+        alias = stmt.alias or (
+            m.Name(stmt.path.span, program_alias(stmt.path.text)) if stmt.path.text.strip() else None
+        )
+        if alias is not None:
+            if alias.name in r.programs:
+                first = r.programs[alias.name]
+                r.report(
+                    codes.E010,
+                    f"a program is already imported as '{alias.name}'; add `as other-name` to one of them",
+                    alias.span,
+                    (Related("first imported here", first.span),),
+                )
+            else:
+                r.programs[alias.name] = r.new_symbol(alias, SymbolKind.PROGRAM, stmt, r.root)
+        # The spec imports skills with `use` too: `use "@anthropic/web-search"`
+        # makes `skills: ["web-search"]` valid (under its `as` name when it has
+        # one), as agents.skills.skill_sources finds it at run time.
+        if alias is not None and not stmt.path.text.endswith(".prose") and alias.name not in r.skills:
+            r.skills[alias.name] = r.new_symbol(alias, SymbolKind.SKILL, stmt, r.root)
+
+    def import_(self, stmt: m.Import) -> None:
+        r = self.r
+        name = stmt.name.text
+        if name and name not in r.skills:
+            r.skills[name] = r.new_symbol(m.Name(stmt.name.span, name), SymbolKind.SKILL, stmt, r.root)
 
 
 def _placement(first: tuple[tuple[int, int], ...], second: tuple[tuple[int, int], ...]) -> str:
@@ -678,8 +662,7 @@ def _article(word: str) -> str:
 
 def resolve(program: m.Program) -> Resolution:
     r = _Resolver(program)
-    r.hoist(program.body)
-    r.statements(program.body, r.root)
+    r.visit(program, r.root)
     r.link()
     return Resolution(
         program, r.root, r.agents, r.blocks, r.programs, r.skills, r.symbols, r.references, r.diagnostics

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from . import model as m
-from .diagnostics import Diagnostic, Severity, Span
+from . import codes
+from .diagnostics import Diagnostic, Span
 
 #: A backslash ending a line inside a triple-quoted string (text by default).
 _BACKSLASH_NEWLINE = re.compile(rb"\\\r?\n")
@@ -22,11 +23,10 @@ def strict_diagnostics(program: m.Program, diagnostics: list[Diagnostic]) -> lis
     """`diagnostics` with the spec's rules applied; sorted like the analysis' own list."""
     out: list[Diagnostic] = []
     for diag in diagnostics:
-        if diag.code == "W113":
+        if diag.code == codes.W113.id:
             # The spec: an undefined interpolation variable is an error.
-            out.append(Diagnostic("E101", Severity.ERROR, diag.message.replace("names no binding and will be sent as written",
-                                                                                 "is not defined (strict)"),
-                                  diag.span, diag.related, diag.fixes))
+            message = diag.message.replace("names no binding and will be sent as written", "is not defined (strict)")
+            out.append(codes.E101.at(diag.span, message, related=diag.related, fixes=diag.fixes))
         else:
             out.append(diag)
     out.extend(_late_inputs(program))
@@ -42,9 +42,9 @@ def _late_inputs(program: m.Program) -> list[Diagnostic]:
     for stmt in program.body:
         if isinstance(stmt, m.Input):
             if executable_seen:
-                out.append(Diagnostic("E022", Severity.ERROR,
-                                      f"input '{stmt.name.name}' comes after an executable statement; "
-                                      "the language reference requires inputs first (strict)", stmt.name.span))
+                out.append(codes.E022.at(stmt.name.span,
+                                         f"input '{stmt.name.name}' comes after an executable statement; "
+                                         "the language reference requires inputs first (strict)"))
         elif not isinstance(stmt, (m.Use, m.Import, m.AgentDef, m.BlockDef)):
             executable_seen = True
     return out
@@ -66,9 +66,9 @@ def _backslash_newlines(program: m.Program) -> list[Diagnostic]:
             line_start = source.rfind(b"\n", 0, offset) + 1
             row = source.count(b"\n", 0, offset)
             col = offset - line_start
-            out.append(Diagnostic("E002", Severity.ERROR,
-                                  "a backslash before a line end is not an escape the language reference allows (strict)",
-                                  Span(offset, offset + 1, row, col, row, col + 1)))
+            out.append(codes.E002.at(Span(offset, offset + 1, row, col, row, col + 1),
+                                     "a backslash before a line end is not an escape the language reference allows "
+                                     "(strict)"))
     return out
 
 

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 import tree_sitter as ts
 import tree_sitter_openprose as tsp
 
-from .diagnostics import Diagnostic, Severity, Span
+from . import codes
+from .codes import Code
+from .diagnostics import Diagnostic, Span
 from .indentation import indentation_error, levels_before, width
 
 LANGUAGE = ts.Language(tsp.language())
@@ -139,15 +141,15 @@ def _error_message(node: ts.Node) -> str:
     return f"unexpected {_describe_token(first)}"
 
 
-def _error_code(node: ts.Node) -> tuple[str, str]:
+def _error_code(node: ts.Node) -> tuple[Code, str]:
     """E020/E023 for a nameless input/output, E004 for anything else."""
     leaves = [leaf.type for leaf in _leaves(node) if leaf.type != "comment"][:2]
     if leaves == ["input", ":"]:
-        return "E020", "input needs a name: `input name: \"description\"`"
+        return codes.E020, "input needs a name: `input name: \"description\"`"
     parent = node.parent
     if leaves[:1] == ["="] and parent is not None and parent.type == "output_statement":
-        return "E023", "output needs a name: `output name = value`"
-    return "E004", _error_message(node)
+        return codes.E023, "output needs a name: `output name = value`"
+    return codes.E004, _error_message(node)
 
 
 def _missing_message(node: ts.Node) -> str:
@@ -177,7 +179,7 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
             if (node.is_missing or node.is_error) and node.start_point[0] in rows:
                 pass  # one diagnostic per broken line: the first says what is wrong
             elif node.is_missing:
-                out.append(Diagnostic("E005", Severity.ERROR, _missing_message(node), Span.of(node)))
+                out.append(codes.E005.at(Span.of(node), _missing_message(node)))
                 rows.add(node.start_point[0])
             elif node.is_error:
                 misplaced = _misindented(root, node, source)
@@ -185,8 +187,7 @@ def syntax_diagnostics(tree: ts.Tree, source: bytes) -> list[Diagnostic]:
                     out.append(misplaced)
                 else:
                     code, message = _error_code(node)
-                    out.append(Diagnostic(code, Severity.ERROR, _spaced_call(node, source) or message,
-                                          _first_line_span(node, source)))
+                    out.append(code.at(_first_line_span(node, source), _spaced_call(node, source) or message))
                 rows.add(node.start_point[0])
             elif node.has_error:
                 descend = True
@@ -247,7 +248,7 @@ def _hidden_missing(node: ts.Node, source: bytes) -> Diagnostic:
     stop = max(start, end + len(rest.rstrip()))
     row, col = node.end_point
     span = Span(start, stop, row, col + (start - end), row, col + (stop - end))
-    return Diagnostic("E004", Severity.ERROR, "unexpected text after the statement; put it on its own line", span)
+    return codes.E004.at(span, "unexpected text after the statement; put it on its own line")
 
 
 def _inside_error(node: ts.Node) -> bool:

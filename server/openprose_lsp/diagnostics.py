@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
+from openprose import codes
 from openprose.diagnostics import Diagnostic, Fix, Severity
 
+from .docs import code_url
 from .positions import Text
 
 SOURCE = "openprose"
@@ -30,11 +32,13 @@ def to_lsp(diag: Diagnostic, text: Text, uri: str) -> lsp.Diagnostic:
         )
         for r in diag.related
     ]
+    code = codes.lookup(diag.code)
     return lsp.Diagnostic(
         range=text.range(diag.span),
         message=diag.message,
         severity=_SEVERITY[diag.severity],
         code=diag.code,
+        code_description=lsp.CodeDescription(href=code_url(code)) if code is not None else None,
         source=SOURCE,
         related_information=related or None,
     )

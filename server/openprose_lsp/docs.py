@@ -8,6 +8,8 @@ mirrored here (tests check that every runtime value has an entry).
 
 from __future__ import annotations
 
+import re
+
 from openprose.agents.permissions import DEFAULT_PERMISSIONS, PathRule
 from openprose.checker import (
     AGENT_PROPERTIES,
@@ -20,6 +22,7 @@ from openprose.checker import (
     SESSION_PROPERTIES,
     STRATEGIES,
 )
+from openprose.codes import Code
 
 STRATEGY_DOCS: dict[str, str] = {
     "all": (
@@ -365,3 +368,23 @@ def guide_url(anchor: str) -> str:
 def guide_link(section: int) -> str:
     title, anchor = GUIDE_SECTIONS[section]
     return f"More: [guide §{section} {title}]({guide_url(anchor)})"
+
+
+# ------------------------------------------------------------ diagnostic codes
+
+#: The published reference of every code, generated from `openprose.codes`.
+DIAGNOSTICS_URL = f"{PROJECT_URL}/blob/main/docs/diagnostics.md"
+
+_RELATIVE_LINK = re.compile(r"\]\((?![a-z]+:)([^)#]+\.md)")
+
+
+def code_url(code: Code) -> str:
+    """A stable address of the code's row (the same on every machine, unlike the local guide)."""
+    return f"{DIAGNOSTICS_URL}#{code.anchor}"
+
+
+def code_doc(code: Code) -> str:
+    """Markdown for a diagnostic's code: what it means, the smallest program that has it, and its row."""
+    summary = _RELATIVE_LINK.sub(lambda found: f"]({PROJECT_URL}/blob/main/docs/{found.group(1)}", code.summary)
+    return (f"**{code.id}** ({code.severity.value}): {summary}\n\n"
+            f"Smallest example: {code.example}\n\n[{code.id} in the diagnostics reference]({code_url(code)})")

@@ -1,13 +1,15 @@
-"""Hover: what a keyword, property or value means, and where a name is defined."""
+"""Hover: what a keyword, property or value means, where a name is defined, and what a diagnostic's code means."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from lsprotocol import types as lsp
 
 from openprose import model as m
+from openprose import codes
 from openprose.analysis import Analysis
+from openprose.diagnostics import Diagnostic
 from openprose.backends.config import BackendConfig, resolve_model
 from openprose.resolve import Symbol, SymbolKind
 
@@ -18,7 +20,33 @@ from .syntax_context import Role, classify, node_at
 _PROMPT_PREVIEW = 160
 
 
-def hover(analysis: Analysis, text: Text, offset: int, aliases: Mapping[str, str] | None = None) -> lsp.Hover | None:
+def hover(analysis: Analysis, text: Text, offset: int, aliases: Mapping[str, str] | None = None,
+          extra: Iterable[Diagnostic] = ()) -> lsp.Hover | None:
+    """What the word at `offset` means, followed by the code of each diagnostic there (with `extra`, a run's)."""
+    found = _word_hover(analysis, text, offset, aliases)
+    here = [d for d in (*analysis.diagnostics, *extra) if d.span.contains_byte(offset)]
+    notes = code_notes(here)
+    if notes is None:
+        return found
+    if found is None:
+        return _hover(notes, text.range(here[0].span))
+    assert isinstance(found.contents, lsp.MarkupContent)
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
+                                                value=f"{found.contents.value}\n\n---\n\n{notes}"),
+                     range=found.range)
+
+
+def code_notes(diagnostics: Iterable[Diagnostic]) -> str | None:
+    """One explanation per code among `diagnostics`, in their order (None when no code is known)."""
+    shown: dict[str, str] = {}
+    for diag in diagnostics:
+        code = codes.lookup(diag.code)
+        if code is not None and code.id not in shown:
+            shown[code.id] = docs.code_doc(code)
+    return "\n\n---\n\n".join(shown.values()) if shown else None
+
+
+def _word_hover(analysis: Analysis, text: Text, offset: int, aliases: Mapping[str, str] | None) -> lsp.Hover | None:
     node = node_at(analysis.tree, offset)
     if node is None:
         return None

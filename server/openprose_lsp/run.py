@@ -23,18 +23,21 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import trio
 from lsprotocol import types as lsp
 
+from openprose import codes
 from openprose.agents.permissions import PermissionRequest
-from openprose.diagnostics import Diagnostic, Severity
+from openprose.diagnostics import Diagnostic
 from openprose.events import EventType, RunEvent, RunStatus
 from openprose.redact import redact
 from openprose.text import shorten
 
 from .documents import Document
+
+if TYPE_CHECKING:  # at run time each function imports trio: the server starts without it
+    import trio
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +146,15 @@ class PermissionQuestions:
 
     def turn(self) -> trio.Lock:
         """Hold it around a question and whatever decides whether to ask it."""
+        import trio
+
         if self._lock is None:
             self._lock = trio.Lock()
         return self._lock
 
     async def ask(self, message: str) -> str | None:
+        import trio
+
         msg_id = f"openprose-permission-{next(self._ids)}"
         params = lsp.ShowMessageRequestParams(
             type=lsp.MessageType.Warning,
@@ -213,6 +220,8 @@ class RunManager:
 
     async def start(self) -> None:
         """Start the trio guest run once; later calls wait until it is ready."""
+        import trio
+
         if self._ready is None:
             loop = asyncio.get_running_loop()
             self._ready = loop.create_future()
@@ -227,6 +236,8 @@ class RunManager:
         await self._ready
 
     async def _trio_main(self) -> None:
+        import trio
+
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self._token = trio.lowlevel.current_trio_token()
@@ -236,6 +247,8 @@ class RunManager:
             await trio.sleep_forever()
 
     def _trio_done(self, outcome: Any) -> None:
+        import trio
+
         try:
             outcome.unwrap()
         except BaseException as exc:  # noqa: BLE001 - report whatever ended the guest run
@@ -250,6 +263,8 @@ class RunManager:
         """Cancel every run and end the guest run (the shutdown request waits for it)."""
         if self._token is None or self._done is None or self._nursery is None:
             return
+        import trio
+
         nursery = self._nursery
         try:
             self._token.run_sync_soon(nursery.cancel_scope.cancel)
@@ -291,6 +306,8 @@ class RunManager:
         return count
 
     def _cancel(self, run: ActiveRun) -> None:
+        import trio
+
         run.cancel_requested = True
         if run.scope is not None and self._token is not None:
             scope = run.scope
@@ -300,6 +317,7 @@ class RunManager:
                 pass
 
     async def _execute(self, run: ActiveRun, request: RunRequest, backend: Any) -> None:
+        import trio  # like every trio name here: imported when a run needs it, not with the server
         from openprose.interpreter import ProgramNotRunnable, RunOptions, run_program
 
         doc = run.doc
@@ -333,7 +351,7 @@ class RunManager:
                     )
                 except ProgramNotRunnable as exc:
                     message = redact(exc.message)
-                    self._attach(run, [d for d in exc.diagnostics if d.code == "RUN"])
+                    self._attach(run, [d for d in exc.diagnostics if d.code == codes.RUN.id])
                     self._notify(run, _run_end(RunStatus.FAILED, message))
                     ended = True
                     self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
@@ -395,7 +413,7 @@ class RunManager:
     def _report(self, run: ActiveRun, result: Any) -> None:
         if result.status == "failed" and result.error_span is not None:
             message = redact(result.error or "the run failed here")
-            self._attach(run, [Diagnostic("RUN", Severity.ERROR, message, result.error_span)])
+            self._attach(run, [codes.RUN.at(result.error_span, message)])
         outputs = ", ".join(f"{name} = {shorten(value)}" for name, value in result.outputs.items()) or "no outputs"
         summary = f"OpenProse: run {result.status}: {outputs}.{_cost(result.usage)} Run directory: {result.run_dir}"
         if result.status == "failed":

@@ -399,7 +399,7 @@ def on_hover(ls: ProseServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if located is None:
         return None
     doc, offset = located
-    return hover(ls.documents.analysis(doc), doc.text, offset, ls.settings.model_aliases)
+    return hover(ls.documents.analysis(doc), doc.text, offset, ls.settings.model_aliases, doc.run_diagnostics)
 
 
 @server.feature(

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import model as m
-from ..diagnostics import Diagnostic, Severity, Span
+from .. import codes
+from ..diagnostics import Diagnostic, Span
+from ..language import skills_of
 
 __all__ = [
     "BUILTIN_SKILLS", "Skill", "SkillSource", "find_skill", "listed_skills", "locate_skill", "skill_diagnostics",
@@ -154,9 +156,7 @@ def listed_skills(program: m.Program) -> set[str]:
     listed: set[str] = set()
     for stmt in program.body:
         if isinstance(stmt, m.AgentDef):
-            prop = stmt.property("skills")
-            if prop is not None and isinstance(prop.value, m.Array):
-                listed.update(item.text for item in prop.value.items if isinstance(item, m.Str))
+            listed.update(skills_of(stmt.property("skills"))[0].names)
     return listed
 
 
@@ -174,5 +174,5 @@ def skill_diagnostics(program: m.Program, program_dir: Path | None) -> list[Diag
     for name in sorted(listed & set(sources)):
         found = locate_skill(sources[name], base, base)
         if isinstance(found, str):
-            out.append(Diagnostic("W114", Severity.WARNING, found, sources[name].span))
+            out.append(codes.W114.at(sources[name].span, found))
     return out

@@ -22,8 +22,9 @@ from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
-from .accounting import format_usage
-from .interpreter import RunEvent
+from openprose.accounting import format_usage
+from openprose.interpreter import RunEvent
+from openprose.text import shorten as one_line
 
 _STATUS_STYLE = {"ok": "green", "failed": "red", "cancelled": "yellow", "error": "red", "denied": "magenta", None: "cyan"}
 _STATUS_MARK = {"ok": "✓", "failed": "✗", "cancelled": "⊘", "error": "✗", "denied": "⊘", None: "…"}
@@ -96,7 +97,7 @@ class RunView:
             parent = self._group(event.path, event.t)
             self._seq += 1
             key = f"s{self._seq}"
-            title = escape(_short(event.prompt or "session"))
+            title = escape(one_line(event.prompt or "session", 70))
             if event.binding:
                 title = f"{event.binding} = {title}"
             if event.agent:
@@ -130,7 +131,7 @@ class RunView:
     def _judgement(self, event: RunEvent) -> None:
         """A condition or choice node; a loop's repeated check updates one node."""
         parent = self._group(event.path, event.t)
-        text = _short(event.prompt or "", 60)
+        text = one_line(event.prompt or "", 60)
         key = f"{event.type}:{event.prompt}"
         if event.type == "condition":
             node = parent.child(key, "", "judgement", event.t)
@@ -144,7 +145,7 @@ class RunView:
             node.answers.append(event.answer or "?")
             node.label = f"choice **{escape(text)}** → [bold]{escape(event.answer or '?')}[/]"
         if event.reason:  # the judge's one line about its latest answer
-            node.label += f"  [dim italic]{escape(_short(event.reason, 80))}[/]"
+            node.label += f"  [dim italic]{escape(one_line(event.reason, 80))}[/]"
         node.ended, node.status = event.t, "ok"
         if event.usage:
             node.tokens += sum(int(v) for v in event.usage.values() if isinstance(v, (int, float)))
@@ -174,7 +175,7 @@ class RunView:
         if session is None:
             return
         running = self._tools.setdefault(event.session or "", [])
-        label = f"{event.tool} [dim]{escape(_short(event.summary, 60))}[/]"
+        label = f"{event.tool} [dim]{escape(one_line(event.summary, 60))}[/]"
         if event.type == "tool.start":
             self._seq += 1
             running.append(session.child(f"t{self._seq}", label, "tool", event.t))
@@ -236,7 +237,7 @@ class RunView:
             mark = _STATUS_MARK.get(status, "?")
             style = _STATUS_STYLE.get(status, "white")
             extra = f"  {child.tokens} tok" if child.tokens else ""
-            error = f"  [red]{escape(_short(child.error, 60))}[/]" if child.error else ""
+            error = f"  [red]{escape(one_line(child.error, 60))}[/]" if child.error else ""
             if status == "cancelled" and not child.error:
                 error = "  [yellow]cancelled[/]"
             label = f"[{style}]{mark}[/] {child.label}  [dim]{elapsed:.1f}s{extra}[/]{error}"
@@ -330,7 +331,7 @@ def plain_line(event: RunEvent) -> str | None:
     if event.type == "warning":
         return f"{prefix} warning: {event.error}"
     if event.type == "session.end":
-        title = _short(event.prompt or "", 70)
+        title = one_line(event.prompt or "", 70)
         bind = f"{event.binding} = " if event.binding else ""
         tail = f": {event.error}" if event.error else ""
         return f"{prefix} {event.status:9} {bind}{title}{at}{tail}"
@@ -340,13 +341,8 @@ def plain_line(event: RunEvent) -> str | None:
     if event.type == "branch.end" and event.status != "ok":
         return f"{prefix} branch {where} {event.status}{': ' + event.error if event.error else ''}"
     if event.type == "condition":
-        return f"{prefix} condition **{_short(event.prompt or '', 70)}** -> {event.answer}{at}"
+        return f"{prefix} condition **{one_line(event.prompt or '', 70)}** -> {event.answer}{at}"
     if event.type == "choice":
-        return f"{prefix} choice **{_short(event.prompt or '', 60)}** -> {event.answer}{at}"
+        return f"{prefix} choice **{one_line(event.prompt or '', 60)}** -> {event.answer}{at}"
     return None
-
-
-def _short(text: str | None, limit: int = 70) -> str:
-    one = " ".join((text or "").split())
-    return one if len(one) <= limit else one[: limit - 1] + "…"
 

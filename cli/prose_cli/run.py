@@ -21,22 +21,22 @@ from pathlib import Path
 import trio
 from rich.console import Console
 from rich.live import Live
-
 from rich.markup import escape
 from rich.text import Text
 
-from .agents.limits import ToolLimits
-from .agents.permissions import PermissionAsker, PermissionRequest
-from .accounting import PriceError, PriceTable, load_prices
-from .analysis import analyze, contract_of_program
-from .backends import BackendConfig, make_backend
-from .estimate import estimate_program, format_estimate
-from .diagnostics import LineIndex
-from .files import read_program
-from .interpreter import ProgramNotRunnable, ProseError, RunEvent, RunOptions, RunResult, run_program
+from openprose.accounting import PriceError, PriceTable, load_prices
+from openprose.agents.limits import ToolLimits
+from openprose.agents.permissions import PermissionAsker, PermissionRequest
+from openprose.analysis import analyze, contract_of_program
+from openprose.backends import BackendConfig, make_backend
+from openprose.diagnostics import LineIndex
+from openprose.estimate import estimate_program, format_estimate
+from openprose.files import read_program
+from openprose.interpreter import ProgramNotRunnable, ProseError, RunEvent, RunOptions, RunResult, run_program
+from openprose.run_record import make_record, resume_settings
+from openprose.state import RunStateError
+
 from .progress import RunView, plain_line
-from .run_record import make_record, resume_settings
-from .state import RunStateError
 
 EXIT_OK, EXIT_FAILED, EXIT_NOT_RUNNABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -1,4 +1,8 @@
-"""The `prose` command: check, compile, fmt, run and lsp.
+"""The `prose` command: check, compile, fmt, run, runs and lsp.
+
+Each command imports what only it needs inside its function (the interpreter,
+trio and rich for `run`, the language server for `lsp`): a one-file `prose check`
+is mostly import time, and tests/test_startup.py keeps it from growing back.
 
 Exit codes are part of the interface that scripts and CI rely on: 0 clean,
 1 when a program has errors (or fails when run), 2 when the input cannot be
@@ -9,140 +13,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import stat
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from . import __version__
-from .agents.limits import ToolLimits
-from .analysis import analyze
-from .diagnostics import Diagnostic, LineIndex, Severity
-from .files import MAX_PROGRAM_BYTES, confine, read_program
+from openprose import __version__
+from openprose.agents.limits import ToolLimits
+from openprose.analysis import analyze
+from openprose.diagnostics import LineIndex, Severity
+from openprose.files import MAX_PROGRAM_BYTES, read_program
 
-
-@dataclass
-class _Loaded:
-    path: Path
-    display: str
-    source: bytes
-
-
-@dataclass(frozen=True)
-class _Target:
-    path: Path
-    display: str
-    #: The directory named on the command line, when the file was found under it.
-    root: Path | None = None
-    #: Why the file is refused before reading (e.g. a symlink out of that directory).
-    refused: str | None = None
-
-
-class InputError(Exception):
-    """A path that cannot be read; reported with exit code 2."""
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    """`*.prose` entries under ``root``, iteratively (no recursion limit), never following
-    symlinked directories (a loop would never end) and skipping `.prose/` run state."""
-    stack = [root]
-    found: list[Path] = []
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != ".prose":
-                        stack.append(Path(entry.path))
-                elif entry.name.endswith(".prose"):
-                    found.append(Path(entry.path))
-            except OSError:
-                continue
-    yield from sorted(found)
-
-
-def iter_targets(paths: Iterable[str], *, allow_outside: bool = False) -> Iterator[_Target]:
-    """The files a command works on: named files, and `*.prose` found under named directories.
-
-    A file found under a directory that is a symlink leaving it, or not a regular
-    file (a FIFO, a device), is refused with a reason instead of being read.
-    """
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for child in _walk(path):
-                refused = None
-                try:
-                    if not allow_outside:
-                        confine(child, path, str(child))
-                    if not stat.S_ISREG(child.stat().st_mode):
-                        refused = "not a regular file"
-                except OSError as exc:
-                    refused = exc.strerror or str(exc)
-                yield _Target(child, str(child), path, refused)
-        else:
-            yield _Target(path, raw)
-
-
-def iter_program_files(paths: Iterable[str]) -> Iterator[tuple[Path, str]]:
-    for target in iter_targets(paths):
-        if target.refused is None:
-            yield target.path, target.display
-
-
-def load(path: Path, display: str) -> _Loaded:
-    try:
-        return _Loaded(path, display, read_program(path))
-    except OSError as exc:
-        raise InputError(f"{display}: cannot read: {exc.strerror or exc}") from exc
-
-
-def diagnostic_record(display: str, diag: Diagnostic, index: LineIndex) -> dict[str, object]:
-    span = diag.span
-    return {
-        "file": display,
-        "line": span.start_row + 1,
-        "column": index.char_col(span.start_row, span.start_col) + 1,
-        "end_line": span.end_row + 1,
-        "end_column": index.char_col(span.end_row, span.end_col) + 1,
-        "severity": diag.severity.value,
-        "code": diag.code,
-        "message": diag.message,
-    }
-
-
-#: Widest source line shown under a diagnostic; longer lines are cut around the caret.
-SNIPPET_WIDTH = 160
-
-
-def _snippet(index: LineIndex, diag: Diagnostic) -> str:
-    span = diag.span
-    line = index.line_text(span.start_row)
-    start = index.char_col(span.start_row, span.start_col)
-    if span.end_row == span.start_row:
-        end = max(start + 1, index.char_col(span.end_row, span.end_col))
-    else:
-        end = max(start + 1, len(line))
-    if len(line) > SNIPPET_WIDTH:
-        # A 200 KB line is not echoed whole: show a window around the start of the span.
-        left = max(0, min(start - SNIPPET_WIDTH // 4, len(line) - SNIPPET_WIDTH))
-        right = left + SNIPPET_WIDTH
-        head, tail = ("…" if left else ""), ("…" if right < len(line) else "")
-        line = head + line[left:right] + tail
-        start = start - left + len(head)
-        end = min(end - left + len(head), len(head) + SNIPPET_WIDTH)
-        end = max(end, start + 1)
-    number = str(span.start_row + 1)
-    pad = " " * len(number)
-    return f" {number} | {line}\n {pad} | {' ' * start}{'^' * (end - start)}"
+from .report import diagnostic_record, snippet
+from .targets import InputError, iter_targets, load
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -176,7 +59,7 @@ def _check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: b
         index = LineIndex(loaded.source)
         found = analysis.diagnostics
         if strict:
-            from .strict import strict_diagnostics
+            from openprose.strict import strict_diagnostics
 
             found = strict_diagnostics(analysis.program, found)
         for diag in found:
@@ -191,7 +74,7 @@ def _check(paths: tuple[str, ...], output_format: str, snippets: bool, strict: b
                     f"{display}:{record['line']}:{record['column']}: {diag.severity.value}[{diag.code}]: {diag.message}"
                 )
                 if snippets:
-                    click.echo(_snippet(index, diag))
+                    click.echo(snippet(index, diag))
     for problem in unreadable:
         click.echo(f"prose: {problem}", err=True)
     if output_format == "json":
@@ -249,7 +132,7 @@ def compile(paths: tuple[str, ...], output_format: str, snippets: bool, strict: 
 @click.option("--check", "check_only", is_flag=True, help="Report files that would change; write nothing.")
 def fmt(paths: tuple[str, ...], check_only: bool) -> None:
     """Format programs in place (or stdin to stdout when no PATH or `-` is given)."""
-    from .fmt import FormatError, format_source
+    from openprose.fmt import FormatError, format_source
 
     if not paths or paths == ("-",):
         data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
@@ -307,7 +190,7 @@ def fmt(paths: tuple[str, ...], check_only: bool) -> None:
 
 def _report_unformattable(display: str, source: bytes, exc: Exception) -> None:
     """Why a file was left unformatted: its first error, with the code `prose check` gives it."""
-    from .fmt import FormatError, FormatterSafetyError
+    from openprose.fmt import FormatError, FormatterSafetyError
 
     if not isinstance(exc, FormatterSafetyError):
         errors = [d for d in analyze(source).diagnostics if d.severity is Severity.ERROR]
@@ -390,7 +273,7 @@ def run(file: Path | None, input_pairs: tuple[str, ...], backend: str, script: P
 
     FILE may be left out with --resume: the run remembers its program and how it was started.
     """
-    from .run_command import estimate_command, run_command
+    from .run import estimate_command, run_command
 
     if simulated_delay is not None and not (math.isfinite(simulated_delay) and 0 <= simulated_delay <= MAX_SIMULATED_DELAY):
         raise click.BadParameter(f"expected 0 to {MAX_SIMULATED_DELAY:g} seconds, got {simulated_delay!r}",
@@ -442,7 +325,7 @@ MAX_TIMEOUT = 86400.0
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def runs(workdir: Path | None, as_json: bool) -> None:
     """List runs: status, start time (UTC), program and whether --resume can continue them."""
-    from .run_record import list_runs
+    from openprose.run_record import list_runs
 
     found = list_runs(workdir or Path.cwd())
     if as_json:
