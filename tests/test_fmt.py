@@ -18,6 +18,7 @@ import tree_sitter_openprose as tsp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from openprose.analysis import analyze
 from openprose.fmt import FormatError, format_source, syntax_signature
 
 LANGUAGE = ts.Language(tsp.language())
@@ -521,19 +522,22 @@ def test_comments_before_continuation_lines_follow_them() -> None:
 
 
 def test_syntax_error_is_reported_with_location_and_nothing_is_formatted() -> None:
+    """The formatter refuses with the same first error `prose check` gives (one collector for both)."""
+    source = 'session "ok"\nagent writer:\n  model sonnet\n'
     with pytest.raises(FormatError) as caught:
-        format_source('session "ok"\nagent writer:\n  model sonnet\n')
+        format_source(source)
+    first = [d for d in analyze(source.encode()).diagnostics if d.code in ("E004", "E005")][0]
     (line, column, message) = caught.value.errors[0]
-    assert (line, column) == (3, 3)
-    assert message.startswith("syntax error")
+    assert (line, column, message) == (first.span.start_row + 1, first.span.start_col + 1, first.message)
+    assert (line, column) == (3, 1) and "indented 2 spaces" in message
 
 
 def test_syntax_error_column_counts_characters_not_bytes() -> None:
     with pytest.raises(FormatError) as caught:
-        format_source('session "héllo wörld"\nsession "é" ! x\n')
+        format_source('session "héllo wörld"\nsession "é" foo\n')
     (line, column, message) = caught.value.errors[0]
-    assert (line, column) == (2, 13)
-    assert "'!'" in message
+    assert (line, column) == (2, 13)  # byte column 14: "é" is two bytes
+    assert "unexpected text after the statement" in message
 
 
 def test_missing_line_break_is_reported_where_the_next_statement_starts() -> None:

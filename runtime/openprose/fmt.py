@@ -14,13 +14,13 @@ tree differs from the input's.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
 import tree_sitter_openprose as tsp
 
 from .recursion import deeper_recursion
+from .syntax import syntax_diagnostics
 
 __all__ = ["FormatError", "format_source", "syntax_signature"]
 
@@ -55,12 +55,6 @@ _TIGHT_OPEN_PARENTS = frozenset({"argument_list", "parameter_list"})
 
 _MAX_DEPTH = 20_000
 
-# How the invisible layout tokens are named in messages.
-_HIDDEN_NAMES = {
-    "_newline": "a line break",
-    "_indent": "an indented block",
-    "_dedent": "the end of the indented block",
-}
 
 
 class FormatError(Exception):
@@ -98,7 +92,7 @@ def format_source(text: str) -> str:
     if source.startswith(b"\xef\xbb\xbf"):
         source = source[3:]
     tree = ts.Parser(_LANGUAGE).parse(source)
-    errors = _syntax_errors(tree.root_node, source)
+    errors = [_located_at(source, d.span.start_byte, d.message) for d in syntax_diagnostics(tree, source)]
     if errors:
         raise FormatError(errors)
     printer = _Printer(source)
@@ -160,61 +154,12 @@ def _encode(text: str) -> bytes:
         raise FormatError([(1, 1, f"text cannot be encoded as UTF-8: {exc.reason}")]) from None
 
 
-def _syntax_errors(root: ts.Node, source: bytes) -> list[tuple[int, int, str]]:
-    """Locate ERROR and MISSING nodes, skipping subtrees known to be clean.
-
-    An ERROR node often spans a whole statement; the ERROR nodes nested in it
-    sit on the offending tokens, so those are reported when there are any.
-    """
-    found: list[tuple[int, int, str]] = []
-    stack = [root] if root.has_error else []
-    while stack:
-        node = stack.pop()
-        broken = [child for child in node.children if _is_broken(child)]
-        if node.is_missing:
-            found.append(_located(source, node, f"missing {_describe(node.type)}"))
-        elif node.is_error and not broken:
-            found.append(_located(source, node, _error_message(source, node)))
-        elif broken:
-            stack.extend(reversed(broken))
-        elif not node.is_error:
-            found.append(_hidden_missing(source, node))
-    return sorted(set(found))
-
-
-def _is_broken(node: ts.Node) -> bool:
-    # A childless ERROR node does not report has_error itself.
-    return node.has_error or node.is_error or node.is_missing
-
-
-def _hidden_missing(source: bytes, node: ts.Node) -> tuple[int, int, str]:
-    """Report a token the parser had to invent but that has no visible node.
-
-    Line breaks and indentation are such tokens; the useful place to point
-    at is whatever follows the node that lacks one.
-    """
-    match = re.search(r"\(MISSING (\w+)\)", str(node))
-    expected = _HIDDEN_NAMES.get(match.group(1), match.group(1)) if match else "something"
-    follower: ts.Node | None = node
-    while follower is not None and follower.next_sibling is None:
-        follower = follower.parent
-    offset = follower.next_sibling.start_byte if follower is not None else node.end_byte
-    return (*_position(source, offset), f"syntax error: expected {expected} before this")
-
-
-def _error_message(source: bytes, node: ts.Node) -> str:
-    snippet = _token_text(source, node).split("\n", 1)[0].strip()
-    if len(snippet) > 30:
-        snippet = snippet[:27] + "..."
-    return f"syntax error: cannot parse {snippet!r}" if snippet else "syntax error"
-
-
-def _describe(kind: str) -> str:
-    return kind if kind.isidentifier() else f"'{kind}'"
-
-
 def _located(source: bytes, node: ts.Node, message: str) -> tuple[int, int, str]:
-    return (*_position(source, node.start_byte), message)
+    return _located_at(source, node.start_byte, message)
+
+
+def _located_at(source: bytes, offset: int, message: str) -> tuple[int, int, str]:
+    return (*_position(source, offset), message)
 
 
 def _position(source: bytes, offset: int) -> tuple[int, int]:
