@@ -19,17 +19,14 @@ from . import model as m
 from . import walk
 from .codes import Code
 from .diagnostics import Diagnostic, Fix, Related, Span, TextEdit
+from .language import BACKOFFS, PERMISSION_TYPES, PERMISSION_VALUES, POLICIES, STRATEGIES
+from .language import join_policy, permission_rules, persist_of, retry_policy, skills_of
 from .resolve import READONLY_KINDS, Reference, Resolution, Role, Scope, Symbol, SymbolKind, resolve
 from .walk import Visitor, Walker
 
 MODELS = ("sonnet", "opus", "haiku")
-STRATEGIES = ("all", "first", "any", "regardless")
-POLICIES = ("fail-fast", "continue", "ignore")
 MODIFIER_KEYS = ("on-fail", "count")
-BACKOFFS = ("none", "linear", "exponential")
 PIPE_OPERATORS = ("map", "filter", "reduce", "pmap")
-PERMISSION_TYPES = ("read", "write", "execute", "bash", "network")
-PERMISSION_VALUES = ("allow", "deny", "prompt")
 AGENT_PROPERTIES = ("model", "prompt", "persist", "context", "retry", "backoff", "skills", "permissions", "max_tokens",
                     "effort")
 SESSION_PROPERTIES = ("model", "prompt", "context", "retry", "backoff", "skills", "permissions", "max_tokens", "effort")
@@ -294,20 +291,8 @@ class _Checker(Walker):
                 )
         self.properties(tuple(p for p in stmt.properties if not p.bare), AGENT_PROPERTIES, owner="agent",
                         in_block=in_block)
-        persist = stmt.property("persist")
-        if persist is not None and persist.value is not None:
-            value = persist.value
-            ok = (
-                (isinstance(value, m.Literal) and value.value is True)
-                or (isinstance(value, m.Name) and value.name in ("project", "user"))
-                or (isinstance(value, m.Str) and value.text.strip() != "")
-            )
-            if not ok:
-                self.report(
-                    codes.E116,
-                    'persist must be true, project, user or a "path" string',
-                    persist.value.span,  # type: ignore[union-attr]
-                )
+        for problem in persist_of(stmt.property("persist"))[1]:
+            self.report(codes.E116, 'persist must be true, project, user or a "path" string', problem.span)
         for key in ("retry", "backoff"):
             prop = stmt.property(key)
             if prop is not None:
@@ -577,13 +562,11 @@ class _Checker(Walker):
 
     def prop_retry(self, prop: m.Property) -> None:
         value = prop.value
-        if isinstance(value, m.Number) and value.is_integer and value.value >= 1:
-            if value.value > MAX_RETRY:
-                self.report(codes.W108, f"retry {value.text} is unusually high", value.span)
-            return
-        if isinstance(value, m.Name):
-            return  # bound at run time
-        self.report(codes.E110, "retry must be a whole number of at least 1", value.span)  # type: ignore[union-attr]
+        problems = [p for p in retry_policy(prop, None)[1] if p.kind == "bad-retry"]
+        for problem in problems:
+            self.report(codes.E110, "retry must be a whole number of at least 1", problem.span)
+        if not problems and isinstance(value, m.Number) and value.value > MAX_RETRY:
+            self.report(codes.W108, f"retry {value.text} is unusually high", value.span)
 
     def prop_max_tokens(self, prop: m.Property) -> None:
         value = prop.value
@@ -600,17 +583,15 @@ class _Checker(Walker):
                    fixes=fixes)
 
     def prop_backoff(self, prop: m.Property) -> None:
-        value = prop.value
-        text = m.word(value)
-        if text in BACKOFFS:
-            return
-        near = closest(text or "", BACKOFFS)
-        self.report(
-            codes.E111,
-            "backoff must be none, linear or exponential",
-            value.span,  # type: ignore[union-attr]
-            fixes=(_replace(value.span, near, f"Change to '{near}'"),) if near and isinstance(value, m.Name) else (),  # type: ignore[union-attr]
-        )
+        for problem in retry_policy(None, prop)[1]:
+            value = problem.node
+            near = closest(m.word(value) or "", BACKOFFS)
+            self.report(
+                codes.E111,
+                "backoff must be none, linear or exponential",
+                problem.span,
+                fixes=(_replace(problem.span, near, f"Change to '{near}'"),) if near and isinstance(value, m.Name) else (),
+            )
 
     def prop_context(self, prop: m.Property) -> None:
         value = prop.value
@@ -620,53 +601,46 @@ class _Checker(Walker):
                     self.report(codes.E115, "context entries must be names of bindings", item.span)  # type: ignore[union-attr]
 
     def prop_skills(self, prop: m.Property) -> None:
-        value = prop.value
-        if not isinstance(value, m.Array):
-            self.report(codes.E013, 'skills must be an array of names, such as ["web-search"]', value.span)  # type: ignore[union-attr]
-            return
-        if not value.items:
-            self.report(codes.W010, "skills is empty", value.span)
-        for item in value.items:
-            if not isinstance(item, m.Str):
-                self.report(codes.E014, "each skill must be a string", item.span)  # type: ignore[union-attr]
-            elif not self.has_skill(item.text):
+        skills, problems = skills_of(prop)
+        for problem in problems:
+            if problem.kind == "skills-not-array":
+                self.report(codes.E013, 'skills must be an array of names, such as ["web-search"]', problem.span)
+            elif problem.kind == "skills-empty":
+                self.report(codes.W010, "skills is empty", problem.span)
+            else:
+                self.report(codes.E014, "each skill must be a string", problem.span)
+        for name, span in zip(skills.names, skills.spans):
+            if not self.has_skill(name):
                 self.report(
                     codes.W007,
-                    f"skill '{item.text}' is not imported; add `use \"@handle/{item.text}\"` "
-                    f"(or `import \"{item.text}\" from \"…\"`)",
-                    item.span,
+                    f"skill '{name}' is not imported; add `use \"@handle/{name}\"` "
+                    f"(or `import \"{name}\" from \"…\"`)",
+                    span,
                 )
 
     def prop_permissions(self, prop: m.Property) -> None:
-        if not prop.has_block or prop.value is not None:
-            self.report(codes.E015, "permissions must be an indented block of `type: value` lines", prop.key_span)
-            return
-        seen: dict[str, m.Property] = {}
-        for rule in prop.children:
-            if rule.key in seen:
-                self.report(codes.E009, f"permission '{rule.key}' is already set", rule.key_span)
-            seen.setdefault(rule.key, rule)
-            if rule.key not in PERMISSION_TYPES:
-                hint, fixes = _suggest(rule.key, PERMISSION_TYPES, rule.key_span)
-                self.report(codes.W008, f"unknown permission type '{rule.key}'{hint}", rule.key_span, fixes=fixes)
-                continue
-            value = rule.value
-            if isinstance(value, m.Array):
-                for item in value.items:
-                    if not isinstance(item, (m.Str, m.Name)):
-                        self.report(codes.E016, "permission patterns must be strings (or names of string bindings)", item.span)  # type: ignore[union-attr]
-            elif isinstance(value, (m.Name, m.Str)):
-                text = m.word(value) or ""
-                if text not in PERMISSION_VALUES:
-                    near = closest(text, PERMISSION_VALUES)
-                    self.report(
-                        codes.W009,
-                        f"unknown permission value '{text}': use allow, deny, prompt or a list of patterns",
-                        value.span,
-                        fixes=(_replace(value.span, near, f"Change to '{near}'"),) if near and isinstance(value, m.Name) else (),
-                    )
-            elif value is None:
-                self.report(codes.E005, f"permission '{rule.key}' needs a value", rule.key_span)
+        for problem in permission_rules(prop)[1]:
+            node = problem.node
+            if problem.kind == "permissions-not-block":
+                self.report(codes.E015, "permissions must be an indented block of `type: value` lines", problem.span)
+            elif problem.kind == "duplicate-permission":
+                self.report(codes.E009, f"permission '{node.key}' is already set", problem.span)
+            elif problem.kind == "unknown-permission":
+                hint, fixes = _suggest(node.key, PERMISSION_TYPES, problem.span)
+                self.report(codes.W008, f"unknown permission type '{node.key}'{hint}", problem.span, fixes=fixes)
+            elif problem.kind == "bad-pattern":
+                self.report(codes.E016, "permission patterns must be strings (or names of string bindings)", problem.span)
+            elif problem.kind == "unknown-permission-value":
+                text = m.word(node) or ""
+                near = closest(text, PERMISSION_VALUES)
+                self.report(
+                    codes.W009,
+                    f"unknown permission value '{text}': use allow, deny, prompt or a list of patterns",
+                    problem.span,
+                    fixes=(_replace(problem.span, near, f"Change to '{near}'"),) if near and isinstance(node, m.Name) else (),
+                )
+            else:
+                self.report(codes.E005, f"permission '{node.key}' needs a value", problem.span)
 
     # ------------------------------------------------------------ parallel
 
@@ -703,55 +677,43 @@ class _Checker(Walker):
 
     def join_modifiers(self, modifiers: tuple[m.Modifier, ...], *, branches: int | None) -> None:
         """Strategy, on-fail and count of a parallel block or `parallel for` (branches unknown)."""
-        seen: dict[str, m.Modifier] = {}
-        strategy: m.Modifier | None = None
-        count: m.Modifier | None = None
-        for mod in modifiers:
-            if mod.key is None:
-                slot = "strategy"
-                if mod.value not in STRATEGIES:
-                    self.unknown_choice(codes.P001, "join strategy", mod, STRATEGIES)
-                strategy = mod
-            elif mod.key == "on-fail":
-                slot = "on-fail"
-                if mod.value is None:
-                    self.report(codes.P009, "on-fail needs a policy: fail-fast, continue or ignore", mod.key_span)  # type: ignore[arg-type]
-                elif mod.value not in POLICIES:
-                    self.unknown_choice(codes.P002, "on-fail policy", mod, POLICIES)
-            elif mod.key == "count":
-                slot = "count"
-                count = mod
-                if mod.value is None:
-                    self.report(codes.P009, "count needs a number", mod.key_span)  # type: ignore[arg-type]
-                elif mod.value_kind != "number" or "." in mod.value or int(mod.value) < 1:
-                    self.report(codes.P005, "count must be a whole number of at least 1", mod.value_span or mod.span)
-            else:
-                slot = mod.key
-                _, fixes = _suggest(mod.key, MODIFIER_KEYS, mod.key_span)
-                self.report(
-                    codes.P008,
-                    f"unknown parallel modifier '{mod.key}'; expected on-fail or count",
-                    mod.key_span,  # type: ignore[arg-type]
-                    fixes=fixes,
-                )
-            if slot in seen:
+        # Not through join_policy's memo: it is keyed on equal modifiers, and an equal
+        # modifier of another version of the text (same bytes, other lines) would
+        # lend this one its spans, rows and columns included.
+        for problem in join_policy.__wrapped__(modifiers, branches)[1]:
+            mod = problem.node
+            if problem.kind == "unknown-strategy":
+                self.unknown_choice(codes.P001, "join strategy", mod, STRATEGIES)
+            elif problem.kind == "missing-policy":
+                self.report(codes.P009, "on-fail needs a policy: fail-fast, continue or ignore", problem.span)
+            elif problem.kind == "unknown-policy":
+                self.unknown_choice(codes.P002, "on-fail policy", mod, POLICIES)
+            elif problem.kind == "missing-count":
+                self.report(codes.P009, "count needs a number", problem.span)
+            elif problem.kind == "bad-count":
+                self.report(codes.P005, "count must be a whole number of at least 1", problem.span)
+            elif problem.kind == "unknown-modifier":
+                _, fixes = _suggest(mod.key, MODIFIER_KEYS, problem.span)
+                self.report(codes.P008, f"unknown parallel modifier '{mod.key}'; expected on-fail or count", problem.span,
+                            fixes=fixes)
+            elif problem.kind == "duplicate-modifier":
                 self.report(
                     codes.P003,
                     "duplicate modifier: a parallel block takes one join strategy, one on-fail and one count",
-                    mod.span,
-                    related=(Related("first given here", seen[slot].span),),
+                    problem.span,
+                    related=(Related("first given here", problem.first),),
                 )
-            seen.setdefault(slot, mod)
-        if count is not None and count.value_kind == "number" and (strategy is None or strategy.value != "any"):
-            self.report(codes.P004, "count only applies to the any strategy: write `parallel (any, count: N):`", count.span)
-        elif count is not None and count.value_kind == "number" and "." not in (count.value or "") and branches:
-            n = int(count.value or 0)
-            if n > branches:
+            elif problem.kind == "count-without-any":
+                self.report(codes.P004, "count only applies to the any strategy: write `parallel (any, count: N):`",
+                            problem.span)
+            elif problem.kind == "count-exceeds-branches":
+                n = int(mod.value)
                 self.report(
                     codes.P006,
                     f"count {n} is more than the {branches} branch{'es' if branches != 1 else ''}; the block can never succeed",
-                    count.value_span or count.span,
+                    problem.span,
                 )
+            # "too-large" is no mistake in the program: a run fails on it (P006 already says it can never succeed).
 
     def unknown_choice(self, code: Code, what: str, mod: m.Modifier, known: tuple[str, ...]) -> None:
         span = mod.value_span or mod.span

@@ -183,8 +183,10 @@ class _Recording(_Checker):
             asked = tuple(self.asked)
         finally:
             self.asked = None
-        found_now = tuple(self.out[start:])
         begin, end = span.start_byte, span.end_byte
+        anchor = span._anchor  # noqa: SLF001
+        found_now = tuple(_own(d, anchor, begin, end) for d in self.out[start:])
+        self.out[start:] = found_now
         self.kept[id(stmt)] = _Entry(stmt, begin, end, span.start_row, span.start_col, found_now, asked,
                                      any(_pinned(d, begin, end) for d in found_now))
 
@@ -207,6 +209,28 @@ class _Recording(_Checker):
         span = entry.stmt.span
         return _Entry(entry.stmt, span.start_byte, span.end_byte, span.start_row, span.start_col, found,
                       entry.questions, entry.pinned)
+
+
+def _own(d: Diagnostic, anchor: object, begin: int, end: int) -> Diagnostic:
+    """`d` with every span inside the statement either on the statement's anchor or absolute.
+
+    A rule may hand back a span of another model object equal to this one's
+    (a memo keyed on equal nodes, as `language.join_policy` has), whose anchor
+    does not move with this statement: such a span is frozen where it is now,
+    and then moved by hand like any absolute span.
+    """
+    def own(span: Span) -> Span:
+        if span._anchor is None or span._anchor is anchor or not begin <= span.start_byte <= end:  # noqa: SLF001
+            return span
+        return span.frozen()
+
+    if all(own(s) is s for s in _spans(d)):
+        return d
+    return Diagnostic(
+        d.code, d.severity, d.message, own(d.span),
+        tuple(Related(r.message, own(r.span)) for r in d.related),
+        tuple(Fix(f.title, tuple(TextEdit(own(e.span), e.new_text) for e in f.edits)) for f in d.fixes),
+    )
 
 
 def _spans(d: Diagnostic) -> list[Span]:

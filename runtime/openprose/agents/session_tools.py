@@ -17,7 +17,8 @@ from pathlib import Path
 from .. import model as m
 from ..redact import Redactor
 from ..diagnostics import Span
-from .permissions import DEFAULT_PERMISSIONS, Gate, PermissionAsker, Permissions, parse_permissions
+from ..language import permission_rules, skills_of
+from .permissions import Gate, PermissionAsker, Permissions
 from .skills import Skill, find_skill, skill_sources, skills_prompt
 from .tools import ToolLimits, Toolbox
 
@@ -38,23 +39,8 @@ class SessionTools:
 
 
 def permissions_of(prop: m.Property | None, lookup: Callable[[str], object]) -> tuple[Permissions, list[str]]:
-    """Typed permissions from a `permissions:` property (None: the defaults)."""
-    if prop is None:
-        return DEFAULT_PERMISSIONS, []
-    rules: dict[str, object] = {}
-    for rule in prop.children:
-        value = rule.value
-        if isinstance(value, m.Array):
-            items = []
-            for item in value.items:
-                if isinstance(item, m.Str):
-                    items.append(item.text)
-                elif isinstance(item, m.Name):
-                    items.append(str(lookup(item.name)))
-            rules[rule.key] = items
-        else:
-            rules[rule.key] = m.word(value) if value is not None else None
-    return parse_permissions(rules)
+    """Typed permissions from a `permissions:` property (None: the defaults), names in patterns looked up."""
+    return permission_rules(prop)[0].resolve(lookup)
 
 
 def prepare_session_tools(
@@ -76,24 +62,20 @@ def prepare_session_tools(
 ) -> SessionTools:
     permissions, _ = permissions_of(properties.get("permissions"), lookup)
     skills: list[Skill] = []
-    prop = properties.get("skills")
-    if prop is not None and isinstance(prop.value, m.Array):
-        sources = skill_sources(program)
-        for item in prop.value.items:
-            if not isinstance(item, m.Str):
-                continue
-            source = sources.get(item.text)
-            if source is None:
-                raise SessionSetupError(
-                    f"skill '{item.text}' is not imported (add `import \"{item.text}\" from \"./path/to/skill\"`)", item.span)
-            found = find_skill(source, program_dir, workspace)
-            if isinstance(found, str):
-                raise SessionSetupError(found, item.span)
-            if found.folder is None and permissions.network == "deny":
-                raise SessionSetupError(
-                    f"skill '{item.text}' is {found.description}, but this agent's permissions say network: deny",
-                    item.span)
-            skills.append(found)
+    listed, _ = skills_of(properties.get("skills"))
+    sources = skill_sources(program) if listed.names else {}
+    for name, span in zip(listed.names, listed.spans):
+        source = sources.get(name)
+        if source is None:
+            raise SessionSetupError(
+                f"skill '{name}' is not imported (add `import \"{name}\" from \"./path/to/skill\"`)", span)
+        found = find_skill(source, program_dir, workspace)
+        if isinstance(found, str):
+            raise SessionSetupError(found, span)
+        if found.folder is None and permissions.network == "deny":
+            raise SessionSetupError(
+                f"skill '{name}' is {found.description}, but this agent's permissions say network: deny", span)
+        skills.append(found)
     folders = [s.folder for s in skills if s.folder is not None]
     gate = Gate(
         permissions,

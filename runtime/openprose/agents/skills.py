@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import model as m
 from .. import codes
 from ..diagnostics import Diagnostic, Span
+from ..language import skills_of
 
 __all__ = [
     "BUILTIN_SKILLS", "Skill", "SkillSource", "find_skill", "listed_skills", "locate_skill", "skill_diagnostics",
@@ -155,9 +156,7 @@ def listed_skills(program: m.Program) -> set[str]:
     listed: set[str] = set()
     for stmt in program.body:
         if isinstance(stmt, m.AgentDef):
-            prop = stmt.property("skills")
-            if prop is not None and isinstance(prop.value, m.Array):
-                listed.update(item.text for item in prop.value.items if isinstance(item, m.Str))
+            listed.update(skills_of(stmt.property("skills"))[0].names)
     return listed
 
 
