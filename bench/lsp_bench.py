@@ -1,21 +1,33 @@
-"""Language server latency on a generated 5,000-line program.
+"""Language server latency on generated programs and on the corpus, over real stdio.
 
-Prints numbers; it is not a pass/fail test. Measures, over real stdio:
+Prints numbers; it is not a pass/fail test. For each program size (5,000 and
+50,000 lines by default) one server process is started and measures:
 
 * initialize -> first publishDiagnostics of the opened program,
-* keystroke (one-character didChange) -> publishDiagnostics of that version,
+* keystroke (one-character didChange) -> publishDiagnostics of that version, with
+  incremental sync (a range edit) and with full sync (the whole text, as some
+  clients send it),
+* semantic tokens: `full` after an edit, `full/delta` after an edit (when the
+  server advertises it), and `range` over one screen,
 * hover and completion round trips,
+* the server's resident memory (RSS, and its peak) after all of that.
 
-and, in-process for comparison, the raw work one keystroke costs the runtime:
-`Tree.edit` + incremental reparse + `analyze(tree=…, cache=…)`.
+The corpus run opens every corpus program in one server and types into each with
+both sync kinds. ``--raw`` adds, in-process, what one keystroke costs the runtime
+alone (`Tree.edit` + incremental reparse + `analyze(tree=…, cache=…)`).
+``--in-process`` measures only the server's CPU time per keystroke (see `server_path`).
 
-    python bench/lsp_bench.py [--lines 5000] [--keystrokes 200] [--profile]
+    python bench/lsp_bench.py [--lines 5000 50000] [--keystrokes 200] [--probes 200]
+                              [--corpus] [--raw] [--json out.json] [--profile]
+    python bench/lsp_bench.py --in-process [--lines 5000 50000] [--keystrokes 60]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import statistics
 import sys
@@ -34,6 +46,8 @@ from openprose.analysis import analyze  # noqa: E402
 from openprose.model import ModelCache  # noqa: E402
 
 URI = "file:///tmp/openprose-bench/bench.prose"
+#: The corpus sits beside the repository (../shared/corpus); OPENPROSE_CORPUS overrides it.
+CORPUS = Path(os.environ.get("OPENPROSE_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus")
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -42,12 +56,20 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def summary(name: str, seconds: list[float]) -> str:
+def stats(seconds: list[float]) -> dict[str, float]:
     ms = [s * 1000 for s in seconds]
-    return (
-        f"{name:<42} n={len(ms):<4} p50={percentile(ms, 50):7.2f} ms  p95={percentile(ms, 95):7.2f} ms  "
-        f"max={max(ms):7.2f} ms  mean={statistics.mean(ms):7.2f} ms"
-    )
+    if not ms:
+        return {}
+    return {"n": len(ms), "p50": percentile(ms, 50), "p90": percentile(ms, 90), "p95": percentile(ms, 95),
+            "max": max(ms), "mean": statistics.mean(ms)}
+
+
+def line(name: str, seconds: list[float], note: str = "") -> str:
+    s = stats(seconds)
+    if not s:
+        return f"{name:<44} (not measured){note}"
+    return (f"{name:<44} n={s['n']:<4} p50={s['p50']:7.2f}  p90={s['p90']:7.2f}  p95={s['p95']:7.2f}  "
+            f"max={s['max']:8.2f} ms{note}")
 
 
 def keystrokes(text: str, count: int, seed: int = 5) -> list[tuple[int, int, str]]:
@@ -55,71 +77,160 @@ def keystrokes(text: str, count: int, seed: int = 5) -> list[tuple[int, int, str
     rng = random.Random(seed)
     lines = text.split("\n")
     candidates = [(i, line.index('"') + 1) for i, line in enumerate(lines) if '"' in line and line.isascii()]
+    if not candidates:
+        candidates = [(i, 0) for i, line in enumerate(lines) if line.isascii() and line.strip()] or [(0, 0)]
     return [(*rng.choice(candidates), rng.choice("abcxyz ")) for _ in range(count)]
+
+
+def insert(text: str, line: int, col: int, char: str) -> str:
+    """The text after inserting `char` at an ASCII (line, column)."""
+    offset = 0
+    for _ in range(line):
+        offset = text.index("\n", offset) + 1
+    offset += col
+    return text[:offset] + char + text[offset:]
 
 
 class Client(LanguageClient):
     def __init__(self) -> None:
         super().__init__("openprose-bench", "1")
-        self.arrivals: dict[int | None, float] = {}
+        self.arrivals: dict[tuple[str, int | None], float] = {}
         self.version_seen: asyncio.Event = asyncio.Event()
 
         @self.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def on_diagnostics(params: lsp.PublishDiagnosticsParams) -> None:
-            self.arrivals[params.version] = time.perf_counter()
+            self.arrivals[(params.uri, params.version)] = time.perf_counter()
             self.version_seen.set()
 
         @self.feature(lsp.WINDOW_LOG_MESSAGE)
         def on_log(params: lsp.LogMessageParams) -> None:
             print("server log:", params.message[:200], file=sys.stderr)
 
-    async def wait_version(self, version: int, timeout: float = 30.0) -> float:
+    async def wait_version(self, uri: str, version: int, timeout: float = 120.0) -> float:
         deadline = time.perf_counter() + timeout
-        while version not in self.arrivals:
+        while (uri, version) not in self.arrivals:
             self.version_seen.clear()
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                raise TimeoutError(f"no diagnostics for version {version}")
+                raise TimeoutError(f"no diagnostics for {uri} version {version}")
             try:
                 await asyncio.wait_for(self.version_seen.wait(), remaining)
             except TimeoutError:
                 pass
-        return self.arrivals[version]
+        return self.arrivals[(uri, version)]
+
+    def rss_kb(self) -> dict[str, int]:
+        """VmRSS and VmHWM (peak) of the server process, from /proc."""
+        out: dict[str, int] = {}
+        try:
+            status = Path(f"/proc/{self._server.pid}/status").read_text()  # type: ignore[union-attr]
+        except (OSError, AttributeError):
+            return out
+        for row in status.splitlines():
+            key, _, value = row.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])
+        return out
 
 
-async def over_stdio(text: str, strokes: list[tuple[int, int, str]], probes: int, warm: bool) -> dict[str, Any]:
-    client = Client()
-    spawned = time.perf_counter()
-    await client.start_io(sys.executable, "-m", "openprose_lsp")
-    if warm:
-        await asyncio.sleep(3)  # let the process finish importing before `initialize`
-    began = time.perf_counter() if warm else spawned
-    await client.initialize_async(
-        lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options={"backend": "simulated"})
-    )
-    client.initialized(lsp.InitializedParams())
-    client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(uri=URI, language_id="prose", version=1, text=text))
-    )
-    first = await client.wait_version(1) - began
-    latencies = []
-    for version, (line, col, char) in enumerate(strokes, start=2):
+class Session:
+    """One open document on the server, typed into with either sync kind."""
+
+    def __init__(self, client: Client, uri: str, text: str) -> None:
+        self.client, self.uri, self.text, self.version = client, uri, text, 1
+
+    async def open(self) -> float:
+        began = time.perf_counter()
+        self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=self.uri, language_id="prose", version=1, text=self.text)))
+        return await self.client.wait_version(self.uri, 1) - began
+
+    async def type(self, line: int, col: int, char: str, full: bool) -> float:
+        """Send one keystroke and wait for that version's diagnostics; the round trip in seconds."""
+        self.version += 1
+        self.text = insert(self.text, line, col, char)
         sent = time.perf_counter()
-        client.text_document_did_change(
-            lsp.DidChangeTextDocumentParams(
-                text_document=lsp.VersionedTextDocumentIdentifier(uri=URI, version=version),
-                content_changes=[
-                    lsp.TextDocumentContentChangePartial(
-                        range=lsp.Range(start=lsp.Position(line, col), end=lsp.Position(line, col)), text=char
-                    )
-                ],
-            )
-        )
-        latencies.append(await client.wait_version(version) - sent)
-    lines = text.split("\n")
+        change: Any
+        if full:
+            change = lsp.TextDocumentContentChangeWholeDocument(text=self.text)
+        else:
+            change = lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=lsp.Position(line, col), end=lsp.Position(line, col)), text=char)
+        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version),
+            content_changes=[change]))
+        return await self.client.wait_version(self.uri, self.version) - sent
+
+
+async def start(client: Client) -> lsp.InitializeResult:
+    await client.start_io(sys.executable, "-m", "openprose_lsp")
+    await asyncio.sleep(2)  # let the process finish importing before `initialize`
+    result = await client.initialize_async(
+        lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options={"backend": "simulated"}))
+    client.initialized(lsp.InitializedParams())
+    return result
+
+
+async def stop(client: Client) -> None:
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+
+
+def _supports_delta(result: lsp.InitializeResult) -> bool:
+    provider = result.capabilities.semantic_tokens_provider
+    full = getattr(provider, "full", None)
+    return bool(getattr(full, "delta", False))
+
+
+def _supports_range(result: lsp.InitializeResult) -> bool:
+    return bool(getattr(result.capabilities.semantic_tokens_provider, "range", False))
+
+
+async def program_run(text: str, strokes: list[tuple[int, int, str]], probes: int, token_edits: int) -> dict[str, Any]:
+    client = Client()
+    init = await start(client)
+    doc = Session(client, URI, text)
+    out: dict[str, Any] = {"first": await doc.open()}
+    out["incremental"] = [await doc.type(*s, full=False) for s in strokes]
+    out["full"] = [await doc.type(*s, full=True) for s in strokes]
+    ident = lsp.TextDocumentIdentifier(uri=URI)
+    full_times, delta_times, range_times, full_sizes, delta_sizes = [], [], [], [], []
+    previous: str | None = None
+    for i, stroke in enumerate(strokes[:token_edits]):
+        await doc.type(*stroke, full=False)
+        sent = time.perf_counter()
+        tokens = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=ident))
+        full_times.append(time.perf_counter() - sent)
+        full_sizes.append(len(json.dumps(tokens.data)))
+        previous = tokens.result_id
+    if _supports_delta(init) and previous is not None:
+        for stroke in strokes[:token_edits]:
+            await doc.type(*stroke, full=False)
+            sent = time.perf_counter()
+            delta = await client.text_document_semantic_tokens_full_delta_async(
+                lsp.SemanticTokensDeltaParams(text_document=ident, previous_result_id=previous))
+            delta_times.append(time.perf_counter() - sent)
+            edits = getattr(delta, "edits", None)
+            delta_sizes.append(len(json.dumps([[e.start, e.delete_count, e.data] for e in edits]))
+                               if edits is not None else len(json.dumps(delta.data)))
+            previous = delta.result_id
+    if _supports_range(init):
+        rng = random.Random(3)
+        rows = text.count("\n")
+        for _ in range(token_edits):
+            top = rng.randrange(max(1, rows - 60))
+            window = lsp.Range(start=lsp.Position(top, 0), end=lsp.Position(top + 60, 0))
+            sent = time.perf_counter()
+            await client.text_document_semantic_tokens_range_async(
+                lsp.SemanticTokensRangeParams(text_document=ident, range=window))
+            range_times.append(time.perf_counter() - sent)
+    out["tokens"] = {"full": full_times, "delta": delta_times, "range": range_times,
+                     "full_bytes": statistics.median(full_sizes) if full_sizes else 0,
+                     "delta_bytes": statistics.median(delta_sizes) if delta_sizes else 0}
+    lines = doc.text.split("\n")
     rng = random.Random(11)
     hovers, completions = [], []
-    ident = lsp.TextDocumentIdentifier(uri=URI)
     for _ in range(probes):
         row = rng.randrange(len(lines) - 1)
         position = lsp.Position(row, min(len(lines[row]), 3))
@@ -129,10 +240,27 @@ async def over_stdio(text: str, strokes: list[tuple[int, int, str]], probes: int
         sent = time.perf_counter()
         await client.text_document_completion_async(lsp.CompletionParams(text_document=ident, position=position))
         completions.append(time.perf_counter() - sent)
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
-    return {"first": first, "keystroke": latencies, "hover": hovers, "completion": completions}
+    out["hover"], out["completion"] = hovers, completions
+    out["rss_kb"] = client.rss_kb()
+    await stop(client)
+    return out
+
+
+async def corpus_run(files: list[Path], strokes_per_file: int) -> dict[str, Any]:
+    client = Client()
+    await start(client)
+    opens, incremental, full = [], [], []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        doc = Session(client, f"file:///tmp/openprose-bench/corpus/{path.name}", text)
+        opens.append(await doc.open())
+        strokes = keystrokes(text, strokes_per_file, seed=len(text))
+        incremental += [await doc.type(*s, full=False) for s in strokes]
+        full += [await doc.type(*s, full=True) for s in strokes]
+        client.text_document_did_close(lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=doc.uri)))
+    out = {"files": len(files), "open": opens, "incremental": incremental, "full": full, "rss_kb": client.rss_kb()}
+    await stop(client)
+    return out
 
 
 def raw_incremental(text: str, strokes: list[tuple[int, int, str]]) -> list[float]:
@@ -142,15 +270,14 @@ def raw_incremental(text: str, strokes: list[tuple[int, int, str]]) -> list[floa
     cache = ModelCache()
     analyze(source, Path(URI[7:]), tree=tree, cache=cache)
     out = []
-    for line, col, char in strokes:
-        starts = [0]
-        for i, byte in enumerate(source):
-            if byte == 10:
-                starts.append(i + 1)
-        offset = starts[line] + col
+    for line_no, col, char in strokes:
+        offset = 0
+        for _ in range(line_no):
+            offset = source.index(b"\n", offset) + 1
+        offset += col
         began = time.perf_counter()
         new = source[:offset] + char.encode() + source[offset:]
-        tree.edit(offset, offset, offset + 1, (line, col), (line, col), (line, col + 1))
+        tree.edit(offset, offset, offset + 1, (line_no, col), (line_no, col), (line_no, col + 1))
         tree = syntax.parse(new, tree)
         analyze(new, Path(URI[7:]), tree=tree, cache=cache)
         out.append(time.perf_counter() - began)
@@ -158,73 +285,106 @@ def raw_incremental(text: str, strokes: list[tuple[int, int, str]]) -> list[floa
     return out
 
 
-def in_process_requests(text: str, probes: int) -> dict[str, list[float]]:
-    """Hover/completion handler time without the transport, for comparison."""
-    from openprose_lsp.completion import complete
+def server_path(text: str, strokes: list[tuple[int, int, str]], full: bool) -> list[float]:
+    """CPU time of the server's own work per keystroke, in-process, without the transport:
+    `Document.apply` (a range edit, or the whole text) + analysis + conversion of the
+    diagnostics to LSP. CPU time of this process is far less disturbed by neighbours
+    on a shared machine than the wall time of a round trip."""
+    from openprose_lsp.diagnostics import convert_all
     from openprose_lsp.documents import DocumentStore
-    from openprose_lsp.hover import hover
 
     store = DocumentStore()
     doc = store.open(URI, 1, text)
-    analysis = store.analysis(doc)
-    lines = text.split("\n")
-    rng = random.Random(11)
-    hovers, completions = [], []
-    for _ in range(probes):
-        row = rng.randrange(len(lines) - 1)
-        offset = doc.text.offset_at(row, min(len(lines[row]), 3))
-        began = time.perf_counter()
-        hover(analysis, doc.text, offset)
-        hovers.append(time.perf_counter() - began)
-        began = time.perf_counter()
-        complete(analysis, doc.text, offset)
-        completions.append(time.perf_counter() - began)
-    return {"hover": hovers, "completion": completions}
+    store.analysis(doc)
+    out = []
+    for line_no, col, char in strokes:
+        text = insert(text, line_no, col, char)
+        change: Any
+        if full:
+            change = lsp.TextDocumentContentChangeWholeDocument(text=text)
+        else:
+            change = lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=lsp.Position(line_no, col), end=lsp.Position(line_no, col)), text=char)
+        began = time.process_time()
+        doc.apply(change)
+        analysis = store.analysis(doc)
+        convert_all(analysis.diagnostics, doc.text, doc.uri)
+        out.append(time.process_time() - began)
+    return out
 
 
 def profile(text: str, strokes: list[tuple[int, int, str]]) -> None:
-    try:
-        from pyinstrument import Profiler
-    except ImportError:
-        import cProfile
-        import pstats
+    import cProfile
+    import pstats
 
-        cProfile.runctx("raw_incremental(text, strokes)", globals(), {"text": text, "strokes": strokes}, "/tmp/lsp_bench.prof")
-        pstats.Stats("/tmp/lsp_bench.prof").sort_stats("cumulative").print_stats(30)
-        return
-    profiler = Profiler()
-    profiler.start()
-    raw_incremental(text, strokes)
-    profiler.stop()
-    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    cProfile.runctx("raw_incremental(text, strokes)", globals(), {"text": text, "strokes": strokes}, "/tmp/lsp_bench.prof")
+    pstats.Stats("/tmp/lsp_bench.prof").sort_stats("cumulative").print_stats(30)
+
+
+def report_program(lines: int, text: str, result: dict[str, Any]) -> None:
+    print(f"\n== {lines:,} lines requested: {text.count(chr(10)):,} lines, {len(text.encode()):,} bytes ==")
+    print(f"{'initialize -> first diagnostics':<44} {result['first'] * 1000:9.1f} ms")
+    print(line("keystroke -> diagnostics, incremental sync", result["incremental"]))
+    print(line("keystroke -> diagnostics, full sync", result["full"]))
+    if "raw" in result:
+        print(line("raw edit+reparse+analyze (in-process)", result["raw"]))
+    tokens = result["tokens"]
+    print(line("semanticTokens/full after an edit", tokens["full"], f"   ~{tokens['full_bytes']:,.0f} B of data"))
+    print(line("semanticTokens/full/delta after an edit", tokens["delta"],
+               f"   ~{tokens['delta_bytes']:,.0f} B of edits" if tokens["delta"] else "   (not advertised)"))
+    print(line("semanticTokens/range, 60 lines", tokens["range"], "" if tokens["range"] else "   (not advertised)"))
+    print(line("hover round trip", result["hover"]))
+    print(line("completion round trip", result["completion"]))
+    rss = result["rss_kb"]
+    print(f"{'server memory after the run':<44} RSS {rss.get('VmRSS', 0) / 1024:7.1f} MB   peak {rss.get('VmHWM', 0) / 1024:7.1f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--lines", type=int, default=5000)
+    parser.add_argument("--lines", type=int, nargs="+", default=[5000, 50000])
     parser.add_argument("--keystrokes", type=int, default=200)
     parser.add_argument("--probes", type=int, default=200)
+    parser.add_argument("--token-edits", type=int, default=30, help="edits followed by a semantic tokens request")
+    parser.add_argument("--corpus", action="store_true", help="also type into every corpus program")
+    parser.add_argument("--corpus-keystrokes", type=int, default=20)
+    parser.add_argument("--raw", action="store_true", help="also time the runtime alone, in-process")
+    parser.add_argument("--in-process", action="store_true",
+                        help="only the server's CPU time per keystroke, in-process, both sync kinds")
+    parser.add_argument("--json", type=Path, help="write every sample (ms) here")
     parser.add_argument("--profile", action="store_true", help="profile the raw keystroke path")
     args = parser.parse_args()
-    text = generate_program(args.lines)
-    strokes = keystrokes(text, args.keystrokes)
-    print(f"program: {text.count(chr(10))} lines, {len(text.encode()):,} bytes; {len(strokes)} keystrokes")
-    raw = raw_incremental(text, strokes)
-    stdio = asyncio.run(over_stdio(text, strokes, args.probes, warm=False))
-    warm = asyncio.run(over_stdio(text, strokes[:5], 5, warm=True))
-    local = in_process_requests(text, args.probes)
-    print(f"{'spawn -> first diagnostics (stdio, cold)':<42} {stdio['first'] * 1000:7.1f} ms   (process start + imports included)")
-    print(f"{'initialize -> first diagnostics (warm)':<42} {warm['first'] * 1000:7.1f} ms   (goal <= 500 ms)")
-    print(summary("keystroke -> publishDiagnostics (stdio)", stdio["keystroke"]) + "   (goal p95 <= 15 ms, <= 3x raw)")
-    print(summary("raw edit+reparse+analyze (in-process)", raw))
-    ratio = percentile(stdio["keystroke"], 95) / percentile(raw, 95)
-    print(f"{'p95 ratio stdio / raw':<42} {ratio:7.2f}x")
-    print(summary("hover (stdio round trip)", stdio["hover"]) + "   (goal p95 <= 5 ms)")
-    print(summary("completion (stdio round trip)", stdio["completion"]) + "   (goal p95 <= 5 ms)")
-    print(summary("hover (handler, in-process)", local["hover"]))
-    print(summary("completion (handler, in-process)", local["completion"]))
-    if args.profile:
-        profile(text, strokes[:50])
+    results: dict[str, Any] = {}
+    for lines in args.lines:
+        text = generate_program(lines)
+        strokes = keystrokes(text, args.keystrokes)
+        if args.in_process:
+            import gc
+
+            gc.disable()  # as the server runs: collections are scheduled between keystrokes
+            result = {kind: server_path(text, strokes, kind == "full") for kind in ("incremental", "full")}
+            gc.enable()
+            print(f"\n== {lines:,} lines, server work per keystroke (CPU time, in-process) ==")
+            print(line("incremental sync", result["incremental"]))
+            print(line("full sync", result["full"]))
+            results[str(lines)] = result
+            continue
+        result = asyncio.run(program_run(text, strokes, args.probes, args.token_edits))
+        if args.raw:
+            result["raw"] = raw_incremental(text, strokes)
+        report_program(lines, text, result)
+        results[str(lines)] = result
+        if args.profile:
+            profile(text, strokes[:50])
+    if args.corpus:
+        files = sorted(CORPUS.glob("*.prose"))
+        result = asyncio.run(corpus_run(files, args.corpus_keystrokes))
+        print(f"\n== corpus: {result['files']} programs, {args.corpus_keystrokes} keystrokes each per sync kind ==")
+        print(line("open -> first diagnostics", result["open"]))
+        print(line("keystroke -> diagnostics, incremental sync", result["incremental"]))
+        print(line("keystroke -> diagnostics, full sync", result["full"]))
+        results["corpus"] = result
+    if args.json:
+        args.json.write_text(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -120,6 +120,31 @@ async def test_first_returns_after_fastest_and_cancels_the_rest(tmp_path: Path, 
     assert branch_status == {"a": "cancelled", "b": "ok", "c": "cancelled"}
 
 
+@dataclass
+class NurseryBackend(Recorder):
+    """Sessions named "Slow" wait inside a nursery, as HTTP clients and tool runners do."""
+
+    async def run_session(self, request: SessionRequest) -> SessionResult:
+        if "Slow" not in request.prompt:
+            return await super().run_session(request)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.sleep_forever)
+            await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def test_a_cancelled_session_ends_as_cancelled_when_its_backend_cancels_in_a_nursery(
+    tmp_path: Path, autojump_clock
+) -> None:
+    """Cancellation out of a nursery is an exception group of Cancelled; the session still says it was cancelled."""
+    backend = NurseryBackend(scripted().inner)
+    program = 'let w = parallel (first):\n  session "Fast"\n  session "Slow"\noutput w = w\n'
+    result, events = await run(tmp_path, program, backend)
+    assert result.status == "ok" and result.outputs == {"w": "ok"}
+    assert {k: v[0] for k, v in session_ends(events).items()} == {"Fast": "ok", "Slow": "cancelled"}
+    assert sorted(e.status for e in events if e.type == "branch.end") == ["cancelled", "ok"]
+
+
 async def test_first_decided_by_a_failure_fails_fast(tmp_path: Path, autojump_clock) -> None:
     backend = scripted(sessions=[
         {"match": "A", "delay": 0.1, "fail": "A broke"},

@@ -29,12 +29,16 @@ NOT_FOR_CHECKING = {"openprose.agents.permissions", "importlib.resources"}
 
 def modules_after(argv: list[str], stdin: bytes = b"") -> tuple[set[str], subprocess.CompletedProcess[bytes]]:
     """The modules loaded by the time `prose ARGV` exits, run in a fresh interpreter."""
+    # What the interpreter itself loaded before the command (site hooks, .pth files of the
+    # environment) is not the command's doing, so only modules loaded after that count.
     script = textwrap.dedent("""
-        import atexit, json, sys
+        import sys
+        at_start = set(sys.modules)
+        import atexit, json
         out = sys.argv[1]
         def dump():
             with open(out, "w") as f:
-                json.dump(sorted(sys.modules), f)
+                json.dump(sorted(set(sys.modules) - at_start), f)
         atexit.register(dump)
         from prose_cli.main import main
         main(sys.argv[2:], prog_name="prose")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -173,7 +174,7 @@ def test_the_every_construct_program_has_every_node_class() -> None:
     assert {type(n) for n in walk.walk(program)} == set(walk.NODE_TYPES)
 
 
-PASSES = ("resolve", "check", "analyze")  # the interpreter's dispatch joins when it moves onto the walker
+PASSES = ("resolve", "check", "analyze")
 
 
 @pytest.mark.parametrize("name", PASSES)
@@ -207,3 +208,23 @@ def test_a_check_on_an_expression_applies_wherever_the_expression_is() -> None:
                    'let y = [not **  **]\n', 'assert not **  **\n', 'do b(not **  **)\nblock b(v):\n  session "{v}"\n'):
         codes = [d.code for d in analyze(source.encode()).diagnostics]
         assert "E108" in codes, (source, codes)
+
+
+def _union_members(union: object) -> set[type]:
+    members = set()
+    for arg in typing.get_args(union):
+        members.add(getattr(m, arg.__forward_arg__) if isinstance(arg, typing.ForwardRef) else arg)
+    return members
+
+
+def test_the_interpreter_has_its_own_rule_for_every_statement_and_expression() -> None:
+    """The interpreter's dispatch is a Visitor: a node class it inherits the raising default for cannot run."""
+    from openprose.interpreter.dispatch import Interpreter
+
+    runnable = _union_members(m.Stmt) | _union_members(m.Expr)
+    assert m.Try in runnable and m.Session in runnable and m.Let in runnable
+    inherited = sorted(
+        cls.__name__ for cls in runnable
+        if getattr(Interpreter, walk.method_name(object.__new__(cls))) is getattr(walk.Visitor, walk.method_name(object.__new__(cls)))
+    )
+    assert inherited == [], inherited

@@ -26,6 +26,9 @@ from openprose.incremental import CheckCache
 from openprose.model import ModelCache
 
 from .positions import UTF16, Text, encode, end_point
+from .semantic_tokens import TokenCache
+from .symbols import FoldCache
+from .text_diff import minimal_edit
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -57,6 +60,9 @@ class Document:
     analysis_seconds: float = 0.0
     #: The tree is known to equal a fresh parse of the bytes (see `_reparse`).
     exact: bool = True
+    #: Per-statement results of the editor features, reused across versions.
+    tokens: TokenCache = field(default_factory=TokenCache)
+    folds: FoldCache = field(default_factory=FoldCache)
     _text: Text | None = None
 
     @property
@@ -65,29 +71,37 @@ class Document:
             self._text = Text(self.source, self.encoding)
         return self._text
 
-    def replace_all(self, source: bytes) -> None:
-        self.source = source
-        self.tree = None
-        self._changed()
-
     def apply(self, change: lsp.TextDocumentContentChangeEvent) -> None:
-        """Apply one content change, keeping the old tree in step for reuse."""
+        """Apply one content change, keeping the old tree in step for reuse.
+
+        A whole-document change (full sync) is turned into the one splice that
+        differs from the current bytes, so it takes the same incremental path
+        (`Tree.edit`, reparse against the old tree, model reuse) as a range edit.
+        """
         if not isinstance(change, lsp.TextDocumentContentChangePartial):
-            self.replace_all(encode(change.text))
+            new = encode(change.text)
+            splice = minimal_edit(self.source, new)
+            if splice is None:
+                self._changed()  # same bytes: the tree stays valid, the rest is as for any change
+                return
+            self._splice(splice.start, splice.old_end, new[splice.start : splice.new_end])
             return
         text = self.text
         start = text.offset_at(change.range.start.line, change.range.start.character)
         end = max(start, text.offset_at(change.range.end.line, change.range.end.character))
-        inserted = encode(change.text)
-        start_point = text.point(start)
-        old_end_point = text.point(end)
+        self._splice(start, end, encode(change.text))
+
+    def _splice(self, start: int, end: int, inserted: bytes) -> None:
+        """Replace ``source[start:end]`` and tell the tree, so the next parse reuses the rest."""
         if self.tree is not None:
+            text = self.text
+            start_point = text.point(start)
             self.tree.edit(
                 start_byte=start,
                 old_end_byte=end,
                 new_end_byte=start + len(inserted),
                 start_point=start_point,
-                old_end_point=old_end_point,
+                old_end_point=text.point(end),
                 new_end_point=end_point(start_point, inserted),
             )
         self.source = self.source[:start] + inserted + self.source[end:]

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from openprose import codes
 from openprose.agents.permissions import PermissionRequest
-from openprose.diagnostics import Diagnostic, Severity
+from openprose.diagnostics import Diagnostic
 from openprose.events import EventType, RunEvent, RunStatus
 from openprose.redact import redact
 from openprose.text import shorten
@@ -350,7 +351,7 @@ class RunManager:
                     )
                 except ProgramNotRunnable as exc:
                     message = redact(exc.message)
-                    self._attach(run, [d for d in exc.diagnostics if d.code == "RUN"])
+                    self._attach(run, [d for d in exc.diagnostics if d.code == codes.RUN.id])
                     self._notify(run, _run_end(RunStatus.FAILED, message))
                     ended = True
                     self._show(lsp.MessageType.Error, f"OpenProse: the program did not run: {message}")
@@ -412,7 +413,7 @@ class RunManager:
     def _report(self, run: ActiveRun, result: Any) -> None:
         if result.status == "failed" and result.error_span is not None:
             message = redact(result.error or "the run failed here")
-            self._attach(run, [Diagnostic("RUN", Severity.ERROR, message, result.error_span)])
+            self._attach(run, [codes.RUN.at(result.error_span, message)])
         outputs = ", ".join(f"{name} = {shorten(value)}" for name, value in result.outputs.items()) or "no outputs"
         summary = f"OpenProse: run {result.status}: {outputs}.{_cost(result.usage)} Run directory: {result.run_dir}"
         if result.status == "failed":

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import weakref
+from itertools import repeat
+from operator import sub
+from array import array
+from bisect import bisect_left
+from dataclasses import dataclass
+
+import tree_sitter as ts
 from lsprotocol import types as lsp
 
 from openprose.analysis import Analysis
@@ -9,6 +18,7 @@ from openprose.resolve import SymbolKind
 from openprose.syntax import walk
 
 from .positions import Text
+from .text_diff import minimal_edit
 from .syntax_context import classify, field_of
 
 TOKEN_TYPES = [
@@ -76,17 +86,150 @@ _OPERATORS = frozenset({"=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/
 
 
 def semantic_tokens(analysis: Analysis, text: Text) -> lsp.SemanticTokens:
-    names = _name_index(analysis)
+    """All tokens of the document, computed without a cache (see `TokenCache` for the server's path)."""
+    return lsp.SemanticTokens(data=TokenCache().data(analysis, text))
+
+
+#: (subtree id, bytes before it on its first line, its bytes, offsets of its names, their kinds).
+_Key = tuple[int, bytes, bytes, tuple[int, ...], tuple[tuple[str, int], ...]]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """The encoded tokens of one top-level node, independent of where the node sits.
+
+    ``data`` is LSP's relative encoding with the first token's line counted from
+    the node's first line; ``first`` and ``last`` are (line offset, column) of
+    the first and last token, to stitch units together.
+    """
+
+    data: list[int]
+    first: tuple[int, int]
+    last: tuple[int, int]
+
+
+class TokenCache:
+    """Semantic tokens of one document, reusing the tokens of unchanged top-level nodes.
+
+    A top-level node's tokens depend on its subtree, on what the names in it
+    resolve to, and (for its first line's columns) on the bytes before it on that
+    line. The subtree is identified as the model cache does it: Tree-sitter keeps
+    an unchanged subtree (and its id) across an incremental reparse, and the same
+    text is not enough on its own, since error recovery and the indentation
+    scanner can parse equal bytes differently in another context. The tokens are
+    stored relative to the node's first line, so an edit above a statement only
+    shifts it. The newest result is kept by id for `full/delta`.
+    """
+
+    def __init__(self) -> None:
+        self._units: dict[_Key, _Unit] = {}
+        self._result: tuple[str, list[int]] | None = None
+        self._ids = itertools.count(1)
+        #: (analysis, data, [(first row, first column, last row, data start, data end)]) of the newest computation.
+        self._last: tuple[weakref.ref[Analysis], list[int], list[tuple[int, int, int, int, int]]] | None = None
+
+    def data(self, analysis: Analysis, text: Text) -> list[int]:
+        if self._last is not None and self._last[0]() is analysis:
+            return self._last[1]
+        names = _name_index(analysis)
+        starts = sorted(names)
+        kinds = [names[at] for at in starts]
+        source = text.source
+        fresh: dict[_Key, _Unit] = {}
+        data: list[int] = []
+        spans: list[tuple[int, int, int, int, int]] = []
+        prev_row = prev_col = 0
+        for node in analysis.tree.root_node.children:
+            begin, finish = node.start_byte, node.end_byte
+            row = node.start_point[0]
+            line_start = begin - node.start_point[1]
+            lo, hi = bisect_left(starts, begin), bisect_left(starts, finish)
+            key = (node.id, source[line_start:begin], source[begin:finish],
+                   tuple(map(sub, starts[lo:hi], repeat(begin, hi - lo))), tuple(kinds[lo:hi]))
+            unit = fresh.get(key) or self._units.get(key)
+            if unit is None:
+                unit = _encode_unit(node, names, text)
+            fresh[key] = unit
+            if not unit.data:
+                continue
+            first_row, first_col = row + unit.first[0], unit.first[1]
+            at = len(data)
+            data.extend(unit.data)
+            data[at] = first_row - prev_row
+            if first_row == prev_row:
+                data[at + 1] = first_col - prev_col
+            prev_row, prev_col = row + unit.last[0], unit.last[1]
+            spans.append((first_row, first_col, prev_row, at, len(data)))
+        self._units = fresh
+        self._last = (weakref.ref(analysis), data, spans)  # a superseded analysis is not kept alive
+        return data
+
+    def full(self, analysis: Analysis, text: Text) -> lsp.SemanticTokens:
+        data = self.data(analysis, text)
+        result_id = str(next(self._ids))
+        self._result = (result_id, data)
+        return lsp.SemanticTokens(data=data, result_id=result_id)
+
+    def delta(self, analysis: Analysis, text: Text, previous: str) -> lsp.SemanticTokens | lsp.SemanticTokensDelta:
+        """The edit from the result ``previous`` to now; the full tokens when that result is gone."""
+        old = self._result
+        if old is None or old[0] != previous:
+            return self.full(analysis, text)
+        new = self.full(analysis, text)
+        assert new.result_id is not None
+        splice = minimal_edit(_packed(old[1]), _packed(new.data), unit=5 * _ITEM)
+        edits = []
+        if splice is not None:
+            start, stop = splice.start // _ITEM, splice.new_end // _ITEM
+            edits.append(lsp.SemanticTokensEdit(start=start, delete_count=splice.old_end // _ITEM - start,
+                                                data=new.data[start:stop]))
+        return lsp.SemanticTokensDelta(edits=edits, result_id=new.result_id)
+
+    def range(self, analysis: Analysis, text: Text, window: lsp.Range) -> lsp.SemanticTokens:
+        """The tokens that start inside the range, encoded as a document of their own.
+
+        Only the top-level nodes whose lines meet the range are decoded.
+        """
+        self.data(analysis, text)
+        assert self._last is not None
+        _, data, spans = self._last
+        low, high = (window.start.line, window.start.character), (window.end.line, window.end.character)
+        out: list[int] = []
+        prev_row = prev_col = 0
+        for first_row, first_col, last_row, begin, end in spans:
+            if last_row < low[0] or first_row > high[0]:
+                continue
+            row, col = first_row, first_col
+            for i in range(begin, end, 5):
+                if i > begin:
+                    if data[i]:
+                        row, col = row + data[i], data[i + 1]
+                    else:
+                        col += data[i + 1]
+                if low <= (row, col) < high:
+                    out += [row - prev_row, col - prev_col if row == prev_row else col, *data[i + 2 : i + 5]]
+                    prev_row, prev_col = row, col
+        return lsp.SemanticTokens(data=out)
+
+
+def _packed(data: list[int]) -> bytes:
+    return array("I", data).tobytes()
+
+
+_ITEM = array("I").itemsize
+
+
+def _encode_unit(node: ts.Node, names: dict[int, tuple[str, int]], text: Text) -> _Unit:
     tokens: list[tuple[int, int, int, int, int]] = []  # start byte, end byte, row, type, modifiers
-    for node in walk(analysis.tree.root_node):
-        if node.child_count and node.type not in ("string_content", "condition_text"):
+    for leaf in walk(node):
+        if leaf.child_count and leaf.type not in ("string_content", "condition_text"):
             continue
-        kind = _token(node, names)
-        if kind is None or node.start_byte == node.end_byte:
+        kind = _token(leaf, names)
+        if kind is None or leaf.start_byte == leaf.end_byte:
             continue
         token_type, modifiers = kind
-        tokens.append((node.start_byte, node.end_byte, node.start_point[0], _TYPE[token_type], modifiers))
-    return lsp.SemanticTokens(data=_encode(tokens, text))
+        tokens.append((leaf.start_byte, leaf.end_byte, leaf.start_point[0], _TYPE[token_type], modifiers))
+    return _encode(tokens, text, node.start_point[0])
 
 
 def _name_index(analysis: Analysis) -> dict[int, tuple[str, int]]:
@@ -137,10 +280,12 @@ def _token(node, names: dict[int, tuple[str, int]]) -> tuple[str, int] | None:  
     return None
 
 
-def _encode(tokens: list[tuple[int, int, int, int, int]], text: Text) -> list[int]:
-    """LSP's relative encoding, one token per line (clients need not support multi-line tokens)."""
+def _encode(tokens: list[tuple[int, int, int, int, int]], text: Text, base_row: int) -> _Unit:
+    """LSP's relative encoding, one token per line (clients need not support multi-line tokens),
+    counting lines from ``base_row``."""
     data: list[int] = []
-    prev_row = prev_col = 0
+    prev_row, prev_col = base_row, 0
+    first = (0, 0)
     tokens.sort()
     for start, end, row, token_type, modifiers in tokens:
         pieces = _split_lines(text, start, end, row)
@@ -153,9 +298,11 @@ def _encode(tokens: list[tuple[int, int, int, int, int]], text: Text) -> list[in
             delta_col = col - prev_col if delta_row == 0 else col
             if delta_row == 0 and delta_col < 0:
                 continue  # overlapping token; keep the first
+            if not data:
+                first = (piece_row - base_row, col)
             data += [delta_row, delta_col, length, token_type, modifiers]
             prev_row, prev_col = piece_row, col
-    return data
+    return _Unit(data, first, (prev_row - base_row, prev_col))
 
 
 def _split_lines(text: Text, start: int, end: int, row: int) -> list[tuple[int, int, int]]:

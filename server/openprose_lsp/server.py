@@ -37,9 +37,9 @@ from .hover import hover
 from .idle_gc import IdleCollector
 from .navigation import RenameError, definition, highlights, prepare_rename, references, rename
 from .run import RunManager, RunRequest, redact, workspace_of
-from .semantic_tokens import LEGEND, semantic_tokens
+from .semantic_tokens import LEGEND
 from .settings import Settings
-from .symbols import document_symbols, folding_ranges
+from .symbols import document_symbols
 
 log = logging.getLogger(__name__)
 
@@ -481,7 +481,7 @@ def on_folding_range(ls: ProseServer, params: lsp.FoldingRangeParams) -> list[ls
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return []
-    return folding_ranges(ls.documents.analysis(doc), doc.text)
+    return doc.folds.ranges(ls.documents.analysis(doc), doc.text)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, LEGEND)
@@ -490,7 +490,25 @@ def on_semantic_tokens(ls: ProseServer, params: lsp.SemanticTokensParams) -> lsp
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return lsp.SemanticTokens(data=[])
-    return semantic_tokens(ls.documents.analysis(doc), doc.text)
+    return doc.tokens.full(ls.documents.analysis(doc), doc.text)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL_DELTA)
+@guarded(lambda: lsp.SemanticTokens(data=[]))
+def on_semantic_tokens_delta(ls: ProseServer, params: lsp.SemanticTokensDeltaParams) -> lsp.SemanticTokens | lsp.SemanticTokensDelta:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return lsp.SemanticTokens(data=[])
+    return doc.tokens.delta(ls.documents.analysis(doc), doc.text, params.previous_result_id)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE)
+@guarded(lambda: lsp.SemanticTokens(data=[]))
+def on_semantic_tokens_range(ls: ProseServer, params: lsp.SemanticTokensRangeParams) -> lsp.SemanticTokens:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return lsp.SemanticTokens(data=[])
+    return doc.tokens.range(ls.documents.analysis(doc), doc.text, params.range)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tree_sitter as ts
 from lsprotocol import types as lsp
 
 from openprose import model as m
@@ -82,12 +83,59 @@ _FOLDED = frozenset({"block", "property_block", "string", "condition", "array", 
 
 def folding_ranges(analysis: Analysis, text: Text) -> list[lsp.FoldingRange]:
     """Indented bodies fold under their header line; long strings, lists and comment runs fold too."""
-    out: list[lsp.FoldingRange] = []
-    seen: set[int] = set()
-    comment_rows: list[int] = []
-    for node in walk(analysis.tree.root_node):
+    return FoldCache().ranges(analysis, text)
+
+
+class FoldCache:
+    """Folding ranges of one document, reusing those of unchanged top-level nodes.
+
+    A top-level node's folds depend only on its subtree (and, for the row
+    numbers, on where it starts): they are kept relative to its first line,
+    keyed by the subtree's id and text as in the token cache, so an edit
+    elsewhere only shifts them.
+    """
+
+    def __init__(self) -> None:
+        self._units: dict[tuple[int, bytes, bytes], tuple[list[tuple[int, int]], list[int]]] = {}
+
+    def ranges(self, analysis: Analysis, text: Text) -> list[lsp.FoldingRange]:
+        out: list[lsp.FoldingRange] = []
+        seen: set[int] = set()
+        comment_rows: list[int] = []
+        source = text.source
+        fresh: dict[tuple[int, bytes, bytes], tuple[list[tuple[int, int]], list[int]]] = {}
+        root = analysis.tree.root_node
+        for node in root.children:
+            base = node.start_point[0]
+            begin = node.start_byte
+            key = (node.id, source[begin - node.start_point[1] : begin], source[begin : node.end_byte])
+            unit = fresh.get(key) or self._units.get(key)
+            if unit is None:
+                unit = _unit_folds(node, text, root)
+                if node.type not in ("block", "property_block"):  # else its header is the root's row
+                    fresh[key] = unit
+            else:
+                fresh[key] = unit
+            folds, comments = unit
+            for start, end in folds:
+                if base + start not in seen:
+                    seen.add(base + start)
+                    out.append(lsp.FoldingRange(start_line=base + start, end_line=base + end,
+                                                kind=lsp.FoldingRangeKind.Region))
+            comment_rows.extend(base + row for row in comments)
+        self._units = fresh
+        out.extend(_comment_runs(comment_rows))
+        return out
+
+
+def _unit_folds(unit: ts.Node, text: Text, root: ts.Node) -> tuple[list[tuple[int, int]], list[int]]:
+    """(start, end) of each fold and the rows of comments in a top-level node, counted from its first line."""
+    base = unit.start_point[0]
+    folds: list[tuple[int, int]] = []
+    comments: list[int] = []
+    for node in walk(unit):
         if node.type == "comment":
-            comment_rows.append(node.start_point[0])
+            comments.append(node.start_point[0] - base)
             continue
         if node.type not in _FOLDED or node.start_point[0] == node.end_point[0]:
             continue
@@ -95,12 +143,9 @@ def folding_ranges(analysis: Analysis, text: Text) -> list[lsp.FoldingRange]:
         if node.type in ("block", "property_block") and node.parent is not None:
             start = node.parent.start_point[0]
         end = _last_content_row(text, node.start_byte, node.end_byte)
-        if end > start and start not in seen:
-            seen.add(start)
-            kind = lsp.FoldingRangeKind.Region
-            out.append(lsp.FoldingRange(start_line=start, end_line=end, kind=kind))
-    out.extend(_comment_runs(comment_rows))
-    return out
+        if end > start:
+            folds.append((start - base, end - base))
+    return folds, comments
 
 
 def _last_content_row(text: Text, start: int, end: int) -> int:

@@ -4,7 +4,9 @@ After every edit the diagnostics the server publishes must equal those of a
 fresh, non-incremental `analyze()` of the same text: that is what proves the
 incremental path (byte/UTF-16 conversion, `Tree.edit`, reparse against the
 old tree, model reuse) loses nothing. The bulk runs in-process through the
-real handler functions; a smaller seeded sample goes over stdio.
+real handler functions; a smaller seeded sample goes over stdio, where the
+same edits are also sent in full-sync form (the whole text each time), which
+the server turns back into one minimal splice.
 
 Documents over the server's fresh-parse threshold take the incremental tree,
 so the model cache and the checker's per-statement cache (`CheckCache`) are
@@ -16,6 +18,7 @@ and references answers.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import sys
@@ -35,6 +38,7 @@ from openprose_lsp.documents import EXACT_PARSE_BELOW
 
 from .conftest import as_json, diagnostics_for, expected_diagnostics
 from .edits import FRAGMENTS, Edit, apply, base_programs, make_edit, position
+from .test_full_sync import large_program
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from generate import generate_program  # noqa: E402
@@ -152,6 +156,55 @@ def _errors(client: LanguageClient) -> list[Any]:
     return [m.message for m in client.log_messages if m.type == lsp.MessageType.Error]
 
 
+async def _settled(client: LanguageClient, uri: str, version: int, expected: list[Any]) -> list[Any]:
+    """The newest diagnostics of a version, given a moment to match.
+
+    A large document is reparsed incrementally and, once edits pause, checked
+    against a fresh parse (which republishes the version if the trees differ),
+    so the last word for a version may come a little after the first.
+    """
+    await diagnostics_for(client, uri, version)
+    deadline = asyncio.get_running_loop().time() + 3.0
+    while True:
+        latest = as_json(client.published[uri][-1].diagnostics)  # type: ignore[attr-defined]
+        if latest == expected or asyncio.get_running_loop().time() > deadline:
+            return latest
+        await asyncio.sleep(0.02)
+
+
+@pytestmark_stdio
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+async def test_stdio_full_sync_matches_incremental_and_fresh(client: LanguageClient, large: bool) -> None:
+    """The same random edits, sent as ranges to one document and as whole texts to another."""
+    rng = random.Random(20261201 + large)
+    name = "large" if large else "small"
+    paths = {kind: FUZZ_DIR / f"sync-{kind}-{name}.prose" for kind in ("incremental", "full", "fresh")}
+    uris = {kind: path.as_uri() for kind, path in paths.items()}
+    text = large_program() if large else BASES[1 % len(BASES)]
+    for kind in ("incremental", "full"):
+        client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uris[kind], language_id="prose", version=1, text=text)))
+        await diagnostics_for(client, uris[kind], 1)
+    errors_before = _errors(client)
+    for version in range(2, 22 if large else 122):
+        fragment = rng.choice(FRAGMENTS) if rng.random() < 0.8 else "".join(chr(rng.randint(32, 0x2FF)) for _ in range(3))
+        edit = make_edit(text, rng.random(), rng.randint(0, 30), fragment)
+        text, change = apply(text, edit)
+        for kind, content in (("incremental", change), ("full", lsp.TextDocumentContentChangeWholeDocument(text=text))):
+            client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uris[kind], version=version),
+                content_changes=[content]))
+        for kind in ("incremental", "full"):
+            expected = as_json(expected_diagnostics(text, uris[kind], paths[kind]))
+            assert await _settled(client, uris[kind], version, expected) == expected, (kind, version)
+    # a fresh open of the final text says the same as the two edited documents
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uris["fresh"], language_id="prose", version=1, text=text)))
+    fresh = as_json(await diagnostics_for(client, uris["fresh"], 1))
+    assert fresh == as_json(expected_diagnostics(text, uris["fresh"], paths["fresh"]))
+    assert _errors(client) == errors_before
+
+
 # ------------------------------------------------------------------ large documents (incremental tree)
 
 LARGE = generate_program(4000, seed=11)
@@ -264,6 +317,6 @@ async def test_stdio_edits_of_a_large_document(client: LanguageClient) -> None:
                 text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[change]
             )
         )
-        got = await diagnostics_for(client, uri, version)
-        assert as_json(got) == as_json(expected_diagnostics(text, uri, FUZZ_DIR / "stdio-large.prose")), version
+        expected = as_json(expected_diagnostics(text, uri, FUZZ_DIR / "stdio-large.prose"))
+        assert await _settled(client, uri, version, expected) == expected, version
     assert _errors(client) == errors_before

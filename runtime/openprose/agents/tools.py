@@ -29,6 +29,7 @@ import trio
 from ..redact import Redactor
 from .limits import ToolLimits
 from .permissions import Denial, Gate
+from ..events import EventType, ToolStatus
 
 __all__ = ["SERVER_TOOLS", "ToolLimits", "ToolOutcome", "Toolbox", "scrubbed_environment"]
 
@@ -43,7 +44,7 @@ SERVER_TOOLS = {
 class ToolOutcome:
     content: Any  # str, or the SDK's content blocks (an image read)
     is_error: bool = False
-    status: str = "ok"  # ok | error | denied
+    status: ToolStatus = ToolStatus.OK
     rule: str | None = None  # for denied: the permission rule that refused the call
 
 
@@ -227,7 +228,7 @@ class Toolbox:
             denial = await self.gate.check_network("web search and web fetch for this session")
             self._web_checked = denial is None
             if denial is not None and policy == "prompt":  # a refusal the person made is worth showing
-                self._record("web", "web access", "denied", 0.0, denial.message, denial.rule, emit_start=True)
+                self._record("web", "web access", ToolStatus.DENIED, 0.0, denial.message, denial.rule, emit_start=True)
         return [dict(spec) for spec in SERVER_TOOLS.values()] if self._web_checked else []
 
     @property
@@ -242,7 +243,7 @@ class Toolbox:
         """
         self.calls += 1
         summary = _summary(name, args if isinstance(args, dict) else {}, self._redact)
-        self._emit("tool.start", session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent)
+        self._emit(EventType.TOOL_START, session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent)
         started: float | None = None
         try:
             outcome = await self._refusal(name, args)
@@ -250,10 +251,10 @@ class Toolbox:
                 started = trio.current_time()
                 outcome = await self._run(name, args)
         except trio.Cancelled:
-            self._record(name, summary, "cancelled", _since(started), None, None)
+            self._record(name, summary, ToolStatus.CANCELLED, _since(started), None, None)
             raise
         except Exception as exc:  # noqa: BLE001 - a tool's own bug must reach the model as an error, not end the run
-            outcome = ToolOutcome(f"{name} failed: {type(exc).__name__}: {_one_line(str(exc))}", True, "error")
+            outcome = ToolOutcome(f"{name} failed: {type(exc).__name__}: {_one_line(str(exc))}", True, ToolStatus.ERROR)
         content = outcome.content
         if isinstance(content, str):
             content = clip(self._redact(content), self.limits.max_output)
@@ -265,16 +266,16 @@ class Toolbox:
     def record_server_call(self, name: str, args: dict[str, Any], ok: bool, error: str | None = None) -> None:
         """A server-side tool call seen in the model's reply (the API ran it): events and the state log."""
         summary = _summary(name, args, self._redact)
-        self._emit("tool.start", session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent)
-        self._record(name, summary, "ok" if ok else "error", 0.0, error, None)
+        self._emit(EventType.TOOL_START, session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent)
+        self._record(name, summary, ToolStatus.OK if ok else ToolStatus.ERROR, 0.0, error, None)
 
-    def _record(self, name: str, summary: str, status: str, duration: float, error: str | None, rule: str | None,
+    def _record(self, name: str, summary: str, status: ToolStatus, duration: float, error: str | None, rule: str | None,
                 *, emit_start: bool = False) -> None:
         if emit_start:
-            self._emit("tool.start", session=self.session, tool=name, summary=summary, path=self.path,
+            self._emit(EventType.TOOL_START, session=self.session, tool=name, summary=summary, path=self.path,
                        agent=self.gate.agent)
         short_error = None if error is None else " ".join(error.split())[:300]
-        self._emit("tool.end", session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent,
+        self._emit(EventType.TOOL_END, session=self.session, tool=name, summary=summary, path=self.path, agent=self.gate.agent,
                    status=status, duration=round(duration, 4), error=short_error, rule=rule)
         if self._log is not None and self.log_failure is None:
             tail = f" ({rule})" if rule else ""
@@ -289,9 +290,9 @@ class Toolbox:
             if name in SERVER_TOOLS:
                 return _refused(Denial("server tool", f"{name} runs on the API server, not in the workspace"))
             offered = ", ".join(self.names) or "none"
-            return ToolOutcome(f"no tool named '{name}' is available to this session (available: {offered})", True, "error")
+            return ToolOutcome(f"no tool named '{name}' is available to this session (available: {offered})", True, ToolStatus.ERROR)
         if not isinstance(args, dict):
-            return ToolOutcome(f"{name}: the input must be an object", True, "error")
+            return ToolOutcome(f"{name}: the input must be an object", True, ToolStatus.ERROR)
         denial = await self._check(name, args)
         return _refused(denial) if denial is not None else None
 
@@ -306,14 +307,14 @@ class Toolbox:
             with trio.move_on_after(timeout) as scope:
                 result = await inner.call(args)
         except ToolError as exc:
-            return ToolOutcome(_error_text(exc), True, "error")
+            return ToolOutcome(_error_text(exc), True, ToolStatus.ERROR)
         except (ValueError, TypeError) as exc:
             detail = exc.__cause__ or exc
-            return ToolOutcome(f"{name}: invalid input: {_one_line(str(detail))}", True, "error")
+            return ToolOutcome(f"{name}: invalid input: {_one_line(str(detail))}", True, ToolStatus.ERROR)
         except OSError as exc:
-            return ToolOutcome(f"{name}: {exc.strerror or exc}", True, "error")
+            return ToolOutcome(f"{name}: {exc.strerror or exc}", True, ToolStatus.ERROR)
         if scope.cancelled_caught:
-            return ToolOutcome(f"{name}: timed out after {timeout:g}s", True, "error")
+            return ToolOutcome(f"{name}: timed out after {timeout:g}s", True, ToolStatus.ERROR)
         if name in ("glob", "grep") and isinstance(result, str):
             result = self._filter_listing(name, result)
         return ToolOutcome(result)
@@ -348,7 +349,7 @@ class Toolbox:
                 return ToolOutcome("bash session restarted")
         command = args.get("command")
         if not isinstance(command, str) or not command.strip():
-            return ToolOutcome("bash: command is required", True, "error")
+            return ToolOutcome("bash: command is required", True, ToolStatus.ERROR)
         asked = args.get("timeout_ms")
         if isinstance(asked, (int, float)) and asked > 0:
             timeout = min(timeout, asked / 1000)
@@ -356,18 +357,18 @@ class Toolbox:
             output, code, restarted = await self._bash.exec(command, timeout)
         except TimeoutError:
             return ToolOutcome(f"bash: the command timed out after {timeout:g}s and was killed (the shell was restarted)",
-                               True, "error")
+                               True, ToolStatus.ERROR)
         except (RuntimeError, OSError) as exc:
             await self._bash.close()
-            return ToolOutcome(f"bash: {_one_line(str(exc))}", True, "error")
+            return ToolOutcome(f"bash: {_one_line(str(exc))}", True, ToolStatus.ERROR)
         if restarted:
             output = "[the shell was restarted after a previous timeout: working directory and variables were reset]\n" + output
         if self._bash.exited:
             await self._bash.close()
             return ToolOutcome(f"{output}\n[the command ended the shell itself (for example with `exit`); the next "
-                               "command starts a new shell]".lstrip("\n"), True, "error")
+                               "command starts a new shell]".lstrip("\n"), True, ToolStatus.ERROR)
         if code != 0:
-            return ToolOutcome(f"{output}\n[exit code {code}]".lstrip("\n"), True, "error")
+            return ToolOutcome(f"{output}\n[exit code {code}]".lstrip("\n"), True, ToolStatus.ERROR)
         return ToolOutcome(output)
 
     def _inner(self, name: str) -> Any:
@@ -434,7 +435,7 @@ def _since(started: float | None) -> float:
 
 
 def _refused(denial: Denial) -> ToolOutcome:
-    return ToolOutcome(f"permission denied: {denial.message}", True, "denied", denial.rule)
+    return ToolOutcome(f"permission denied: {denial.message}", True, ToolStatus.DENIED, denial.rule)
 
 
 def _error_text(exc: Exception) -> str:

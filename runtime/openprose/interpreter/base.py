@@ -20,6 +20,7 @@ from ..accounting import Ledger
 from ..agents.permissions import PermissionAsker
 from ..analysis import Analysis
 from ..backends.base import Backend, SessionResult
+from ..codes import Code
 from ..diagnostics import Span
 from ..journal import CallJournal
 from ..language import persist_of
@@ -30,6 +31,7 @@ from .errors import ProseError
 from .events import Emit, InputAsker
 from .frames import Frame, FrameKind
 from .options import RunOptions
+from ..events import EventType
 
 __all__ = ["CURRENT_SID", "InterpreterBase"]
 
@@ -194,8 +196,8 @@ class InterpreterBase:
         except OSError as exc:
             raise ProseError(f"could not record a finished call in {self.journal.path}: {exc.strerror or exc}") from None
 
-    def warn(self, message: str, span: Span | None, code: str | None = None) -> None:
-        self.emit("warning", error=message, span=span, code=code)
+    def warn(self, message: str, span: Span | None, code: Code | None = None) -> None:
+        self.emit(EventType.WARNING, error=message, span=span, code=code.id if code is not None else None)
 
     # ---------------------------------------------------------------- text
 

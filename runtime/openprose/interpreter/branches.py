@@ -23,6 +23,7 @@ from .errors import ProseError
 from .frames import Frame
 from .join import BranchStatus, Join
 from .naming import bound_name, branch_name, letter, short_number, state_word
+from ..events import EventType
 
 __all__ = ["Branches", "checked_policy"]
 
@@ -80,7 +81,7 @@ class Branches(InterpreterBase):
             forks[i] = parent_flow.fork()
             set_flow(forks[i])  # this task's own copy of the context: siblings are not disturbed
             branch_path = path + (names[i],)
-            self.emit("branch.start", binding=shown(i), path=branch_path)
+            self.emit(EventType.BRANCH_START, binding=shown(i), path=branch_path)
             status, value, error = BranchStatus.CANCELLED, None, None
             with scopes[i]:
                 try:
@@ -90,11 +91,11 @@ class Branches(InterpreterBase):
                 except trio.Cancelled:
                     if not scopes[i].cancel_called:
                         # The whole run is being cancelled (Ctrl-C): say so before unwinding.
-                        self.emit("branch.end", binding=shown(i), path=branch_path, status=BranchStatus.CANCELLED)
+                        self.emit(EventType.BRANCH_END, binding=shown(i), path=branch_path, status=BranchStatus.CANCELLED)
                     raise
                 else:
                     status = BranchStatus.OK
-            self.emit("branch.end", binding=shown(i), path=branch_path, status=status,
+            self.emit(EventType.BRANCH_END, binding=shown(i), path=branch_path, status=status,
                       error=error.message if error is not None else None)
             try:
                 if status is BranchStatus.OK:

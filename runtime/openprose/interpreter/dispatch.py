@@ -32,6 +32,7 @@ from .events import usage_json
 from .frames import Frame, FrameKind, scope_word
 from .naming import bound_name, short_number, state_reason, state_word
 from .sessions import Sessions
+from ..events import EventType
 
 __all__ = ["Interpreter", "Site"]
 
@@ -100,6 +101,9 @@ class Interpreter(Visitor[Awaitable[Value]], Sessions, Branches, Calls):
 
     async def default(self, node: Node, frame: Frame, site: Site | None) -> Value:
         raise ProseError(f"cannot evaluate this expression ({type(node).__name__})", getattr(node, "span", None))
+
+    async def unknown(self, node: m.Unknown, frame: Frame, site: Site | None) -> Value:
+        return await self.default(node, frame, site)  # text the parser could not read cannot run
 
     # ----------------------------------------------------------- statements
 
@@ -203,7 +207,7 @@ class Interpreter(Visitor[Awaitable[Value]], Sessions, Branches, Calls):
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(node.options):
             raise ProseError(f"the backend chose option {index!r}, which does not exist", node.criteria.span)
         self.state_line(f"{site.sid}→ choice:{state_word(labels[index])}{state_reason(decision.reason)}")
-        self.emit("choice", prompt=criteria, answer=labels[index], reason=decision.reason or None, path=site.path,
+        self.emit(EventType.CHOICE, prompt=criteria, answer=labels[index], reason=decision.reason or None, path=site.path,
                   span=node.criteria.span, model=decision.model, usage=usage_json(decision.usage),
                   totals=self.ledger.snapshot())
         return await self.body(node.options[index].body, frame, site.sid, site.path)
@@ -219,7 +223,7 @@ class Interpreter(Visitor[Awaitable[Value]], Sessions, Branches, Calls):
             question = self.interpolate_condition(stmt.description, self.root)
         if self.ask_input is None:
             raise ProseError(f"input '{name}' was not provided (pass --input {name}=…)", stmt.name.span)
-        self.emit("input", prompt=question, binding=name, span=stmt.span)
+        self.emit(EventType.INPUT, prompt=question, binding=name, span=stmt.span)
         answer = await self.ask_input(name, question)
         self.inputs[name] = answer
         return answer
@@ -441,7 +445,7 @@ class Interpreter(Visitor[Awaitable[Value]], Sessions, Branches, Calls):
             verdict = bool(decision.value)
             answer = "yes" if verdict else "no"
             self.state_line(f"{sid or f'L{e.span.start_row + 1}'}→ condition:{answer}{state_reason(decision.reason)}")
-            self.emit("condition", prompt=text, answer=answer, reason=decision.reason or None, path=path, span=e.span,
+            self.emit(EventType.CONDITION, prompt=text, answer=answer, reason=decision.reason or None, path=path, span=e.span,
                       model=decision.model, usage=usage_json(decision.usage), totals=self.ledger.snapshot())
             return verdict
         if isinstance(e, m.Binary) and e.operator in ("and", "or"):

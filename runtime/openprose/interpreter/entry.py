@@ -18,6 +18,7 @@ from typing import Any
 
 import trio
 
+from .. import codes
 from .. import model as m
 from ..accounting import Ledger, PriceError, PriceTable, load_prices
 from ..agents.permissions import PermissionAsker
@@ -26,15 +27,16 @@ from ..analysis import Analysis, analyze
 from ..backends.base import Backend, BackendError
 from ..checker import is_local_program_path
 from ..context import Flow, reset_flow, set_flow
-from ..diagnostics import Diagnostic, Severity, Span
+from ..diagnostics import Span
 from ..recursion import deeper_recursion
 from ..runlock import RunBusy, RunLock
 from ..state import RunStateError, RunStore
 from ..values import Value, render
 from .dispatch import Interpreter
-from .errors import ProgramNotRunnable, ProseError, Return
+from .errors import ProgramNotRunnable, ProseError, Return, is_cancellation
 from .events import Emit, EventSink, InputAsker, RunStatus, make_emit
 from .options import RunOptions
+from ..events import EventType
 
 __all__ = ["RunResult", "check_missing_inputs", "declared_inputs", "prepare", "program_parameters", "run_program"]
 
@@ -81,7 +83,7 @@ def check_missing_inputs(analysis: Analysis, inputs: Mapping[str, str]) -> None:
     missing = [p for p in program_parameters(analysis.program) if p.name.name not in inputs]
     if missing:
         diags = [
-            Diagnostic("RUN", Severity.ERROR, f"input '{p.name.name}' is required: pass --input {p.name.name}=…", p.name.span)
+            codes.RUN.at(p.name.span, f"input '{p.name.name}' is required: pass --input {p.name.name}=…")
             for p in missing
         ]
         names = ", ".join(p.name.name for p in missing)
@@ -116,7 +118,7 @@ def prepare(source: bytes, path: Path, inputs: Mapping[str, str], options: RunOp
             raise ProgramNotRunnable(
                 f"cannot fetch '{stmt.path.text}': registry and URL programs need the network, and this runtime "
                 "runs local .prose programs only",
-                [Diagnostic("RUN", Severity.ERROR, f"'{stmt.path.text}' cannot be fetched offline", stmt.path.span)],
+                [codes.RUN.at(stmt.path.span, f"'{stmt.path.text}' cannot be fetched offline")],
             )
     return analysis
 
@@ -222,9 +224,9 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
     if resume is not None:
         done = store.completed_statements()
         _restore_bindings(interp, store)
-    emit("run.start", run_dir=str(store.run_dir), prompt=path.name)
+    emit(EventType.RUN_START, run_dir=str(store.run_dir), prompt=path.name)
     if price_problem is not None:
-        interp.warn(price_problem, None, "PRICES")
+        interp.warn(price_problem, None, codes.PRICES)
     flow_token = set_flow(Flow())
     status, error, error_span = RunStatus.OK, None, None
     try:
@@ -241,7 +243,7 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
     except Exception as exc:  # a bug (ours or a backend's) still ends the run cleanly: run.end, state.md closed
         status, error = RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}"
     except BaseException as exc:
-        if not _is_cancellation(exc):
+        if not is_cancellation(exc):
             raise
         # Ctrl-C or Stop: trio.Cancelled, or (inside a `parallel`) a group of them from the nursery.
         status, error = RunStatus.CANCELLED, "the run was cancelled"
@@ -251,16 +253,6 @@ async def _execute(store: RunStore, analysis: Analysis, path: Path, backend: Bac
     finally:
         reset_flow(flow_token)
     return _finish(store, interp, status, error, error_span, emit)
-
-
-def _is_cancellation(exc: BaseException) -> bool:
-    """`trio.Cancelled`, or an exception group made only of them (from a nursery)."""
-    if isinstance(exc, trio.Cancelled):
-        return True
-    if isinstance(exc, BaseExceptionGroup):
-        _, rest = exc.split(trio.Cancelled)
-        return rest is None
-    return False
 
 
 def _recording_asker(ask_input: InputAsker, store: RunStore, record: Mapping[str, Any], inputs: dict[str, str],
@@ -291,7 +283,7 @@ def _finish(store: RunStore, interp: Interpreter, status: RunStatus, error: str 
         status, error = RunStatus.FAILED, problem if status is RunStatus.OK else f"{error}; {problem}"
     redact = store.redactor.value
     outputs, error = redact(outputs), redact(error)
-    emit("run.end", status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),
+    emit(EventType.RUN_END, status=status, error=error, span=error_span, outputs=outputs, run_dir=str(store.run_dir),
          usage=interp.ledger.snapshot())
     return RunResult(status, outputs, store.run_dir, store.run_id, error, error_span, interp.ledger.snapshot())
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import trio
+
 from ..diagnostics import Diagnostic, Span
 from ..values import Value
 
-__all__ = ["ProgramNotRunnable", "ProseError", "Return"]
+__all__ = ["ProgramNotRunnable", "ProseError", "Return", "is_cancellation"]
 
 
 class ProseError(Exception):
@@ -32,3 +34,13 @@ class ProgramNotRunnable(Exception):
         super().__init__(message)
         self.message = message
         self.diagnostics = diagnostics or []
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """`trio.Cancelled`, or an exception group made only of them (from a nursery)."""
+    if isinstance(exc, trio.Cancelled):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        _, rest = exc.split(trio.Cancelled)
+        return rest is None
+    return False

@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from ..events import EventSink, RunEvent, RunStatus
+from ..events import EventSink, EventType, RunEvent, RunStatus
 from ..redact import Redactor
 
 __all__ = ["Emit", "EventSink", "InputAsker", "RunEvent", "RunStatus", "make_emit", "usage_json"]
@@ -27,7 +27,7 @@ Emit = Callable[..., None]
 def make_emit(on_event: EventSink | None, start: float, redactor: Redactor) -> Emit:
     """The run's `emit`: times each event from `start`, redacts it and hands it to `on_event`."""
 
-    def emit(kind: str, **fields: Any) -> None:
+    def emit(kind: EventType, **fields: Any) -> None:
         if on_event is None:
             return
         # The one point every event passes through: secrets go, at any depth, in any common encoding.

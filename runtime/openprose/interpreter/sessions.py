@@ -14,6 +14,7 @@ from typing import Any
 
 import trio
 
+from .. import codes
 from .. import model as m
 from ..agents.session_tools import SessionSetupError, prepare_session_tools
 from ..agents.tools import Toolbox
@@ -25,10 +26,11 @@ from ..language import persist_of, retry_policy
 from ..state import RunStateError
 from ..values import Value, render
 from .base import CURRENT_SID, InterpreterBase
-from .errors import ProseError
+from .errors import ProseError, is_cancellation
 from .events import RunStatus, usage_json
 from .frames import Frame, scope_of
 from .naming import quote, short_number, state_word
+from ..events import EventType
 
 __all__ = ["Sessions"]
 
@@ -132,7 +134,7 @@ class Sessions(InterpreterBase):
             if isinstance(head, m.Name) and frame.find(head.name) is None and head.name not in self.agents:
                 # A cancelled or skipped branch bound nothing; the session runs without it.
                 self.warn(f"context '{label}' has no value (its branch was cancelled or has not run); left out",
-                          head.span, "RUN")
+                          head.span, codes.W116)
                 continue
             items.append(ContextItem(label, render(await self.value(expr, frame))))
         return tuple(items)
@@ -207,14 +209,14 @@ class Sessions(InterpreterBase):
             memory = self.store.read_memory(agent_name, persist.setting)
             if memory is None:
                 raise ProseError(
-                    f"E018: agent '{agent_name}' has no memory yet; use `session: {agent_name}` for its first task",
+                    f"{codes.E018.id}: agent '{agent_name}' has no memory yet; use `session: {agent_name}` for its first task",
                     s.agent.span if s.agent else s.span,
                 )
         elif persist is not None and agent_name is not None and self.store.read_memory(agent_name, persist.setting) is not None:
             self.warn(
-                f"W011: '{agent_name}' already has memory; `session:` starts fresh (use `resume:` to continue)",
+                f"{codes.W011.id}: '{agent_name}' already has memory; `session:` starts fresh (use `resume:` to continue)",
                 s.keyword_span,
-                "W011",
+                codes.W011,
             )
         retry, problems = retry_policy(merged.get("retry"), merged.get("backoff"))
         for problem in problems:
@@ -236,7 +238,7 @@ class Sessions(InterpreterBase):
         tools = None
         if getattr(self.backend, "acts", False):
             request, tools = self.session_tools(request, s, merged, frame, agent_name, session_id, sid, path)
-        self.emit("session.start", prompt=title, binding=binding, path=path, span=s.span, agent=agent_name,
+        self.emit(EventType.SESSION_START, prompt=title, binding=binding, path=path, span=s.span, agent=agent_name,
                   model=model_name, session=session_id)
         key = self.call_key("session", sid)
         recorded = self.journal.get(key)
@@ -278,13 +280,15 @@ class Sessions(InterpreterBase):
                     if delay:
                         await trio.sleep(delay)
                     continue
-                self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
+                self.emit(EventType.SESSION_END, prompt=title, binding=binding, path=path, span=s.span,
                           status=RunStatus.FAILED, error=str(exc), agent=agent_name, session=session_id)
                 self.state_line(f"{sid}→ ✗ {state_word(str(exc))}")
                 raise ProseError(str(exc), s.span) from exc
-            except trio.Cancelled:
-                self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
-                          status=RunStatus.CANCELLED, agent=agent_name, session=session_id)
+            except BaseException as exc:
+                # Cancelled, or a group of them from a nursery inside the backend or the toolbox.
+                if is_cancellation(exc):
+                    self.emit(EventType.SESSION_END, prompt=title, binding=binding, path=path, span=s.span,
+                              status=RunStatus.CANCELLED, agent=agent_name, session=session_id)
                 raise
         if tools is not None and tools.log_failure is not None:  # a tool call's state.md line was not written
             raise tools.log_failure
@@ -317,7 +321,7 @@ class Sessions(InterpreterBase):
                 stored = binding
         except ProseError as exc:
             # The reply exists but is not on disk: the session failed, and says why.
-            self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span,
+            self.emit(EventType.SESSION_END, prompt=title, binding=binding, path=path, span=s.span,
                       status=RunStatus.FAILED, error=exc.message, agent=agent_name, session=session_id)
             raise
         self.last_ref = self.binding_ref(stored, frame.scope_id() if binding is None else scope_of(frame, binding))
@@ -325,12 +329,12 @@ class Sessions(InterpreterBase):
         label = binding or "output of session: " + quote(title)[1:-1].replace('"', "'")
         current_flow().add(Output(label, result.text, self.last_ref, binding))
         if not result.text.strip():
-            self.warn(f"session {quote(title)} returned no text", s.span, "EMPTY")
+            self.warn(f"session {quote(title)} returned no text", s.span, codes.EMPTY)
         if note is not None:
             self.warn(f"session {quote(title)} was cut off at max_tokens; its output is incomplete "
-                      "(raise max_tokens: on the agent or session)", s.span, "TRUNCATED")
+                      "(raise max_tokens: on the agent or session)", s.span, codes.TRUNCATED)
             self.state_line(f"{sid}→ truncated(max_tokens) {state_word(binding or stored)}")
-        self.emit("session.end", prompt=title, binding=binding, path=path, span=s.span, status=RunStatus.OK,
+        self.emit(EventType.SESSION_END, prompt=title, binding=binding, path=path, span=s.span, status=RunStatus.OK,
                   usage=usage, agent=agent_name, model=result.model, session=session_id,
                   truncated=True if note else None, totals=self.ledger.snapshot())
         return result.text
