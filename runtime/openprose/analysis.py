@@ -23,8 +23,9 @@ from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
 from .indentation import tab_diagnostics
 from .files import MAX_PROGRAM_BYTES, confine, read_program
+from .incremental import CheckCache
 from .recursion import deeper_recursion
-from .resolve import Resolution, program_alias
+from .resolve import Resolution, program_alias, resolve
 from .syntax import parse, syntax_diagnostics
 from .walk import Visitor
 
@@ -171,12 +172,14 @@ def _shown(text: str) -> str:
 
 def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, tree: ts.Tree | None = None,
             cache: m.ModelCache | None = None, workspace: Path | None = None,
-            allow_outside: bool = False) -> Analysis:
+            allow_outside: bool = False, checks: CheckCache | None = None) -> Analysis:
     """Parse (unless a tree is given), build the model and run every check.
 
     `use` targets are read only inside ``workspace`` (default: the program's
     directory) unless ``allow_outside``. Sources over `MAX_PROGRAM_BYTES` are
-    not parsed: the answer is one diagnostic saying so.
+    not parsed: the answer is one diagnostic saying so. ``checks`` (kept per
+    document beside ``cache``) reuses the checker's results for the top-level
+    statements the model cache reused; the diagnostics are the same either way.
 
     The cyclic garbage collector is paused meanwhile: the model is tens of
     thousands of small objects with no cycles worth collecting, and a
@@ -189,7 +192,7 @@ def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, 
     gc.disable()
     try:
         with deeper_recursion():  # the model and the passes follow the program's nesting
-            return _analyze(source, path, reader, tree, cache, root)
+            return _analyze(source, path, reader, tree, cache, root, checks)
     except RecursionError:
         return _too_deep(source, path, tree)
     finally:
@@ -220,7 +223,7 @@ def _too_deep(source: bytes, path: Path | None, tree: ts.Tree | None) -> Analysi
 
 
 def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | None,
-             cache: m.ModelCache | None, workspace: Path | None) -> Analysis:
+             cache: m.ModelCache | None, workspace: Path | None, checks: CheckCache | None = None) -> Analysis:
     if tree is None:
         tree = parse(source)
     program = cache.build(tree, source) if cache is not None else m.build_program(tree, source)
@@ -236,7 +239,11 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     base = path.parent if path is not None else None
     contracts, problems = load_contracts(program, base, reader, workspace=workspace)
     problems.extend(skill_diagnostics(program, base))
-    semantic, resolution = check_program(program, contracts=contracts)
+    if checks is not None:
+        resolution = resolve(program)
+        semantic = [*resolution.diagnostics, *checks.check(program, resolution, contracts)]
+    else:
+        semantic, resolution = check_program(program, contracts=contracts)
     diagnostics.extend(problems)
     broken = [(d.span.start_byte, d.span.end_byte) for d in diagnostics if d.code in _UNPARSED]
     if broken:

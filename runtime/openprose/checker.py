@@ -21,7 +21,7 @@ from .codes import Code
 from .diagnostics import Diagnostic, Fix, Related, Span, TextEdit
 from .language import BACKOFFS, PERMISSION_TYPES, PERMISSION_VALUES, POLICIES, STRATEGIES
 from .language import join_policy, permission_rules, persist_of, retry_policy, skills_of
-from .resolve import READONLY_KINDS, Reference, Resolution, Role, Scope, SymbolKind, resolve
+from .resolve import READONLY_KINDS, Reference, Resolution, Role, Scope, Symbol, SymbolKind, resolve
 from .walk import Visitor, Walker
 
 MODELS = ("sonnet", "opus", "haiku")
@@ -116,7 +116,39 @@ class _Checker(Walker):
         return self.out
 
     def program(self, node: m.Program, in_block: bool) -> None:
-        self.body(node.body, in_block=False)
+        outputs: dict[str, m.Output] = {}
+        for stmt in node.body:
+            self.output_once(stmt, outputs)
+            self.statement(stmt)
+
+    def statement(self, stmt: m.Stmt) -> None:
+        """One top-level statement.
+
+        What it reports depends only on the statement and on what it reads
+        through the accessors below (`agent`, `block`, `contract`, …), so
+        `incremental` can reuse it while those answers stay the same.
+        """
+        self.visit(stmt, False)
+
+    # ------------------------------------------- whole-program reads
+
+    def has_agent(self, name: str) -> bool:
+        return name in self.res.agents
+
+    def agent(self, name: str) -> Symbol | None:
+        return self.res.agents.get(name)
+
+    def agent_names(self) -> tuple[str, ...]:
+        return tuple(self.res.agents)
+
+    def block(self, name: str) -> Symbol | None:
+        return self.res.blocks.get(name)
+
+    def has_skill(self, name: str) -> bool:
+        return name in self.res.skills
+
+    def contract(self, name: str) -> Contract | None:
+        return self.contracts.get(name)
 
     def import_(self, stmt: m.Import, in_block: bool) -> None:
         source = stmt.source.text
@@ -161,18 +193,22 @@ class _Checker(Walker):
         """A statement list: its own rules (one value per output), then each statement."""
         outputs: dict[str, m.Output] = {}
         for stmt in stmts:
-            if isinstance(stmt, m.Output) and stmt.name is not None:
-                first = outputs.get(stmt.name.name)
-                if first is not None:
-                    self.report(
-                        codes.E024,
-                        f"output '{stmt.name.name}' is already set in this body; the first value would be lost",
-                        stmt.name.span,
-                        related=(Related("first set here", first.name.span),),  # type: ignore[union-attr]
-                    )
-                else:
-                    outputs[stmt.name.name] = stmt
+            self.output_once(stmt, outputs)
             self.visit(stmt, in_block)
+
+    def output_once(self, stmt: m.Stmt, outputs: dict[str, m.Output]) -> None:
+        """E024: a statement list sets each output once (`outputs` holds those set so far)."""
+        if isinstance(stmt, m.Output) and stmt.name is not None:
+            first = outputs.get(stmt.name.name)
+            if first is not None:
+                self.report(
+                    codes.E024,
+                    f"output '{stmt.name.name}' is already set in this body; the first value would be lost",
+                    stmt.name.span,
+                    related=(Related("first set here", first.name.span),),  # type: ignore[union-attr]
+                )
+            else:
+                outputs[stmt.name.name] = stmt
 
     # ---------------------------------------------------------- statements
 
@@ -184,7 +220,7 @@ class _Checker(Walker):
     def let(self, stmt: m.Let, in_block: bool) -> None:
         self.descend(stmt, in_block)
         if stmt.destructure and isinstance(stmt.value, m.Call):
-            contract = self.contracts.get(stmt.value.function.name)
+            contract = self.contract(stmt.value.function.name)
             if contract is not None:
                 for name in stmt.names:
                     if name.name not in contract.outputs:
@@ -365,11 +401,10 @@ class _Checker(Walker):
             self.visit(s.prompt, in_block)
         self.properties(s.properties, SESSION_PROPERTIES, owner=s.kind, in_block=in_block)
         if s.agent is not None:
-            agent_sym = self.res.agents.get(s.agent.name)
-            if agent_sym is None:
+            if not self.has_agent(s.agent.name):
                 self.undefined_agent(s.agent)
             elif s.kind == "resume":
-                decl = agent_sym.decl
+                decl = self.agent(s.agent.name).decl  # type: ignore[union-attr]
                 if isinstance(decl, m.AgentDef) and decl.property("persist") is None:
                     self.report(
                         codes.E017,
@@ -422,7 +457,7 @@ class _Checker(Walker):
 
     def undefined_agent(self, name: m.Name) -> None:
         fixes: list[Fix] = []
-        near = closest(name.name, self.res.agents)
+        near = closest(name.name, self.agent_names())
         if near is not None:
             fixes.append(_replace(name.span, near, f"Change to '{near}'"))
         fixes.append(
@@ -575,7 +610,7 @@ class _Checker(Walker):
             else:
                 self.report(codes.E014, "each skill must be a string", problem.span)
         for name, span in zip(skills.names, skills.spans):
-            if name not in self.res.skills:
+            if not self.has_skill(name):
                 self.report(
                     codes.W007,
                     f"skill '{name}' is not imported; add `use \"@handle/{name}\"` "
@@ -642,7 +677,10 @@ class _Checker(Walker):
 
     def join_modifiers(self, modifiers: tuple[m.Modifier, ...], *, branches: int | None) -> None:
         """Strategy, on-fail and count of a parallel block or `parallel for` (branches unknown)."""
-        for problem in join_policy(modifiers, branches)[1]:
+        # Not through join_policy's memo: it is keyed on equal modifiers, and an equal
+        # modifier of another version of the text (same bytes, other lines) would
+        # lend this one its spans, rows and columns included.
+        for problem in join_policy.__wrapped__(modifiers, branches)[1]:
             mod = problem.node
             if problem.kind == "unknown-strategy":
                 self.unknown_choice(codes.P001, "join strategy", mod, STRATEGIES)
@@ -747,7 +785,7 @@ class _Checker(Walker):
     def do_call(self, call: m.DoCall, in_block: bool) -> None:
         for arg in call.arguments:
             self.visit(arg, in_block)
-        sym = self.res.blocks.get(call.block.name)
+        sym = self.block(call.block.name)
         if sym is None:
             return  # reported with the other unresolved references
         decl = sym.decl
@@ -764,7 +802,7 @@ class _Checker(Walker):
     def call(self, call: m.Call, in_block: bool) -> None:
         for arg in call.arguments:
             self.visit(arg, in_block)
-        contract = self.contracts.get(call.function.name)
+        contract = self.contract(call.function.name)
         if contract is None:
             return
         given = {arg.name for arg in call.arguments if arg.name}
@@ -812,7 +850,7 @@ class _Checker(Walker):
         decl = ref.symbol.decl
         value = getattr(decl, "value", None)
         if isinstance(decl, m.Let) and not decl.destructure and isinstance(value, m.Call):
-            return self.contracts.get(value.function.name)
+            return self.contract(value.function.name)
         return None
 
     # -------------------------------------------------------- references

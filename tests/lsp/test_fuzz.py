@@ -7,12 +7,21 @@ old tree, model reuse) loses nothing. The bulk runs in-process through the
 real handler functions; a smaller seeded sample goes over stdio, where the
 same edits are also sent in full-sync form (the whole text each time), which
 the server turns back into one minimal splice.
+
+Documents over the server's fresh-parse threshold take the incremental tree,
+so the model cache and the checker's per-statement cache (`CheckCache`) are
+reused there: the large-document tests below edit generated programs —
+renaming definitions, adding and removing agents and lets — and compare with
+an analysis of the same tree that reuses nothing, including the definition
+and references answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +31,17 @@ from hypothesis import strategies as st
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 
+from openprose.analysis import analyze
 from openprose_lsp import server as srv
+from openprose_lsp.diagnostics import convert_all
+from openprose_lsp.documents import EXACT_PARSE_BELOW
 
 from .conftest import as_json, diagnostics_for, expected_diagnostics
-from .edits import FRAGMENTS, apply, base_programs, make_edit, position
+from .edits import FRAGMENTS, Edit, apply, base_programs, make_edit, position
 from .test_full_sync import large_program
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from generate import generate_program  # noqa: E402
 
 BASES = base_programs()
 FUZZ_DIR = Path("/tmp/openprose-lsp-fuzz")
@@ -187,4 +202,121 @@ async def test_stdio_full_sync_matches_incremental_and_fresh(client: LanguageCli
         text_document=lsp.TextDocumentItem(uri=uris["fresh"], language_id="prose", version=1, text=text)))
     fresh = as_json(await diagnostics_for(client, uris["fresh"], 1))
     assert fresh == as_json(expected_diagnostics(text, uris["fresh"], paths["fresh"]))
+    assert _errors(client) == errors_before
+
+
+# ------------------------------------------------------------------ large documents (incremental tree)
+
+LARGE = generate_program(4000, seed=11)
+assert len(LARGE.encode()) > EXACT_PARSE_BELOW
+_DEFINED = re.compile(r"^(?:agent|let|const|block|input) ([A-Za-z_][A-Za-z0-9_-]*)", re.M)
+#: Statements that change what others refer to, or break the syntax, or change levels.
+LARGE_FRAGMENTS = (
+    *FRAGMENTS,
+    "agent agent-2:\n  model: opus\n  persist: true\n",
+    "agent extra:\n  prompt: \"x\"\n",
+    "resume: agent-1\n  prompt: \"again\"\n",
+    "let v6 = 1\n",
+    "let topic = \"t\"\n",
+    "session: agent-9\n",
+)
+
+
+def large_edit(rng: random.Random, text: str) -> Edit:
+    """A rename of a definition at one of its occurrences, a removed or indented line, or a fragment."""
+    roll = rng.random()
+    names = _DEFINED.findall(text)
+    if roll < 0.3 and names:
+        name = rng.choice(names)
+        at = rng.choice([mt.start() for mt in re.finditer(re.escape(name), text)])
+        return Edit(at, at + len(name), rng.choice([name + "x", name[:-1] or "z", "agent-0", "v6", "topic"]))
+    if roll < 0.45:
+        starts = [0, *(i + 1 for i, ch in enumerate(text) if ch == "\n")]
+        start = rng.choice(starts)
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end + 1
+        return Edit(start, end, "") if rng.random() < 0.5 else Edit(start, start, rng.choice(["  ", "    ", " "]))
+    start = rng.randint(0, len(text))
+    if rng.random() < 0.6:
+        start = text.rfind("\n", 0, start) + 1
+    return make_edit(text, start / max(1, len(text)), rng.randint(0, 8) if rng.random() < 0.3 else 0,
+                     rng.choice(LARGE_FRAGMENTS))
+
+
+def _answers(harness: InProcess, text: str, offsets: list[int]) -> list[Any]:
+    doc = lsp.TextDocumentIdentifier(uri=URI)
+    out = []
+    for index in offsets:
+        at = position(text, index)
+        out.append(srv.on_definition(harness.ls, lsp.DefinitionParams(text_document=doc, position=at)))
+        out.append(srv.on_references(harness.ls, lsp.ReferenceParams(
+            text_document=doc, position=at, context=lsp.ReferenceContext(include_declaration=True))))
+    return out
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1), count=st.integers(min_value=4, max_value=12))
+def test_in_process_edits_of_a_large_document_match_an_analysis_that_reuses_nothing(seed: int, count: int) -> None:
+    rng = random.Random(seed)
+    harness = InProcess()
+    text = LARGE
+    harness.open(text)
+    path = FUZZ_DIR / "fuzz.prose"
+    for version in range(2, 2 + count):
+        edit = large_edit(rng, text)
+        text, change = apply(text, edit)
+        harness.change(version, change)
+        published = harness.published[-1]
+        assert published.version == version
+        doc = harness.ls.documents.get(URI)
+        assert doc is not None and doc.analysis is not None
+        kept = doc.analysis
+        fresh = analyze(doc.source, path, tree=doc.tree)  # the same tree; no model or check reused
+        assert as_json(published.diagnostics) == as_json(convert_all(fresh.diagnostics, doc.text, URI)), (seed, version)
+        offsets = [rng.randint(0, len(text)) for _ in range(4)]
+        incremental = _answers(harness, text, offsets)
+        doc.analysis = fresh
+        assert _answers(harness, text, offsets) == incremental, (seed, version)
+        doc.analysis = kept
+        assert harness.errors == []
+
+
+def test_the_large_document_path_reuses_checks() -> None:
+    """The tests above compare something: on a large document that parses, an edit reuses most statements' checks."""
+    harness = InProcess()
+    harness.open(LARGE)
+    text = LARGE
+    at = text.index("agent agent-3:") + len("agent agent-3")
+    text, change = apply(text, Edit(at, at, "x"))  # a renamed agent: its users are walked again
+    harness.change(2, change)
+    doc = harness.ls.documents.get(URI)
+    assert doc is not None and not doc.tree.root_node.has_error  # type: ignore[union-attr]
+    assert doc.checks.reused > 20 * doc.checks.walked > 0
+
+
+@pytestmark_stdio
+async def test_stdio_edits_of_a_large_document(client: LanguageClient) -> None:
+    """Over stdio: renames and added definitions on a document on the incremental path, against a fresh analysis.
+
+    Seeded, so the same edits every run: the expected diagnostics are those
+    of a fresh parse and analysis of the text.
+    """
+    rng = random.Random(20261201)
+    uri = (FUZZ_DIR / "stdio-large.prose").as_uri()
+    text = LARGE
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(uri=uri, language_id="prose", version=1, text=text))
+    )
+    await diagnostics_for(client, uri, 1)
+    errors_before = _errors(client)
+    for version in range(2, 62):
+        edit = large_edit(rng, text)
+        text, change = apply(text, edit)
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[change]
+            )
+        )
+        expected = as_json(expected_diagnostics(text, uri, FUZZ_DIR / "stdio-large.prose"))
+        assert await _settled(client, uri, version, expected) == expected, version
     assert _errors(client) == errors_before

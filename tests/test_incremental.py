@@ -1,0 +1,219 @@
+"""The incremental checker answers exactly what a fresh analysis answers.
+
+Many seeded random edits (fragments of programs, renames of definitions,
+inserted and removed agents and lets, indentation, broken syntax) are applied
+to corpus programs and a generated one the way the language server applies
+them (`Tree.edit`, a reparse against the old tree, `ModelCache`,
+`CheckCache`). After each edit the diagnostics — codes, spans with rows and
+columns, messages, fixes, related information, in order — and the
+definition/references answers at random offsets must equal those of an
+analysis of the same tree with nothing reused.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openprose import model as m
+from openprose.analysis import Analysis, analyze
+from openprose.diagnostics import Diagnostic, Span
+from openprose.incremental import CheckCache
+from openprose.syntax import parse
+
+from .tshelpers import CORPUS
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate_program  # noqa: E402
+
+FRAGMENTS = (
+    "\n", "\n\n", "  ", "    ", "\t", '"', "{", "}", "(", ")", ":", "**", "=", "#", "é", "\ufffd",
+    "agent writer:\n  model: opus\n  prompt: \"p\"\n",
+    "agent agent-1:\n  model: haiku\n  persist: true\n",
+    "agent ghost:\n  prompt: \"x\"\n",
+    "session: ghost\n",
+    "resume: writer\n  prompt: \"again\"\n",
+    "let x = session \"{x}\"\n",
+    "let topic = \"t\"\n",
+    "let v6 = 1\n",
+    "const a7 = \"c\"\n",
+    "output result = x\n",
+    "output result = 1\n",
+    "input topic: \"t\"\n",
+    "block b(x):\n  session \"{x}\"\ndo b(1)\n",
+    "do b(1, 2)\n",
+    "use \"@a/b\"\n",
+    "use \"@a/b\"\n",
+    "use \"./missing.prose\" as lib\n",
+    "session \"s\"\n  skills: [\"web-search\"]\n",
+    "import \"web-search\" from \"github:x/y\"\n",
+    "parallel (any, count: 3):\n  a = session \"A\"\n  b = session \"B\"\n",
+    "loop:\n  session \"x\"\n",
+    "\"just a string\"\n",
+    "if **ok**:\n  session \"a\"\nelse:\n  session \"b\"\n",
+    "let x = ",
+    "session: ",
+)
+
+
+def _span(s: Span) -> tuple[int, ...]:
+    return (s.start_byte, s.end_byte, s.start_row, s.start_col, s.end_row, s.end_col)
+
+
+def _diag(d: Diagnostic) -> tuple[Any, ...]:
+    return (
+        d.code, d.severity.value, d.message, _span(d.span),
+        tuple((r.message, _span(r.span)) for r in d.related),
+        tuple((f.title, tuple((_span(e.span), e.new_text) for e in f.edits)) for f in d.fixes),
+    )
+
+
+def _answers(a: Analysis, offsets: list[int]) -> list[Any]:
+    """What the server's definition/references/rename use: the symbol named at each offset."""
+    out = []
+    for at in offsets:
+        found = a.resolution.symbol_at(at)
+        ref = a.resolution.reference_at(at)
+        if found is None:
+            out.append(None)
+        else:
+            sym, span = found
+            out.append((sym.name, sym.kind.value, _span(sym.span), _span(span),
+                        sorted(_span(r.span) for r in sym.references), sorted(_span(o) for o in sym.other_definitions)))
+        out.append(None if ref is None else (ref.name, ref.role.value, _span(ref.span)))
+    return out
+
+
+def _rename(rng: random.Random, text: str) -> tuple[int, int, str] | None:
+    """Replace one defined name (an agent, a let, a block, an input) at one of its occurrences."""
+    import re
+
+    defs = re.findall(r"^(?:agent|let|const|block|input) ([A-Za-z_][A-Za-z0-9_-]*)", text, flags=re.M)
+    if not defs:
+        return None
+    name = rng.choice(defs)
+    places = [mt.start() for mt in re.finditer(re.escape(name), text)]
+    at = rng.choice(places)
+    return at, at + len(name), rng.choice([name + "x", name[:-1] or "z", "agent-0", "v6", "topic"])
+
+
+def _edit(rng: random.Random, text: str) -> tuple[int, int, str]:
+    roll = rng.random()
+    if roll < 0.25:
+        found = _rename(rng, text)
+        if found is not None:
+            return found
+    if roll < 0.4:
+        # Remove or indent whole lines (statements disappear, bodies change level).
+        lines = text.split("\n")
+        i = rng.randrange(len(lines))
+        start = sum(len(x) + 1 for x in lines[:i])
+        if rng.random() < 0.5:
+            return start, min(len(text), start + len(lines[i]) + 1), ""
+        return start, start, rng.choice(["  ", "    ", " "])
+    at = rng.randint(0, len(text))
+    # Edits land at line starts often, as inserted statements do.
+    if rng.random() < 0.5:
+        at = text.rfind("\n", 0, at) + 1
+    end = min(len(text), at + (rng.randint(0, 12) if rng.random() < 0.3 else 0))
+    return at, end, rng.choice(FRAGMENTS)
+
+
+def _point(source: bytes, offset: int) -> tuple[int, int]:
+    row = source.count(b"\n", 0, offset)
+    return row, offset - (source.rfind(b"\n", 0, offset) + 1)
+
+
+def _run(text: str, seed: int, edits: int) -> tuple[int, int]:
+    """Edit and compare; returns the statements whose checks were reused and those whose model was."""
+    rng = random.Random(seed)
+    source = text.encode()
+    tree = parse(source)
+    models, checks = m.ModelCache(), CheckCache()
+    reused = kept = 0
+    before = analyze(source, tree=tree, cache=models, checks=checks)
+    for step in range(edits):
+        chars = source.decode("utf-8", errors="surrogateescape")
+        start, end, new = _edit(rng, chars)
+        b_start, b_end = len(chars[:start].encode("utf-8", "surrogateescape")), len(chars[:end].encode("utf-8", "surrogateescape"))
+        inserted = new.encode()
+        old_source = source
+        source = source[:b_start] + inserted + source[b_end:]
+        start_point = _point(old_source, b_start)
+        tree.edit(start_byte=b_start, old_end_byte=b_end, new_end_byte=b_start + len(inserted), start_point=start_point,
+                  old_end_point=_point(old_source, b_end), new_end_point=_point(source, b_start + len(inserted)))
+        tree = parse(source, tree)
+        got = analyze(source, tree=tree, cache=models, checks=checks)
+        reused += checks.reused
+        old = {id(stmt) for stmt in before.program.body}
+        kept += sum(id(stmt) in old for stmt in got.program.body)
+        before = got
+        fresh = analyze(source, tree=tree)
+        assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in fresh.diagnostics], (seed, step, source)
+        offsets = [rng.randint(0, len(source)) for _ in range(8)]
+        assert _answers(got, offsets) == _answers(fresh, offsets), (seed, step, source)
+    return reused, kept
+
+
+def _corpus() -> list[Path]:
+    return sorted(CORPUS.glob("*.prose"))
+
+
+@pytest.mark.parametrize("path", _corpus(), ids=lambda p: p.name)
+def test_edits_of_corpus_programs_match_fresh_analysis(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for seed in range(3):
+        _run(text, zlib.crc32(f"{path.name}:{seed}".encode()), 40)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_edits_of_a_generated_program_match_fresh_analysis(seed: int) -> None:
+    reused, kept = _run(generate_program(400, seed=seed), seed, 60)
+    # A statement whose model was reused keeps its checks unless what it asked changed: the common case.
+    assert reused > 0.8 * kept
+
+
+def test_a_renamed_agent_rechecks_its_users_only() -> None:
+    text = generate_program(300, seed=3)
+    source = text.encode()
+    tree = parse(source)
+    models, checks = m.ModelCache(), CheckCache()
+    analyze(source, tree=tree, cache=models, checks=checks)
+    users = text.count("session: agent-3\n")
+    assert users > 0
+    at = source.index(b"agent agent-3:") + len(b"agent agent-3")
+    new = source[:at] + b"x" + source[at:]
+    row, col = _point(source, at)
+    tree.edit(start_byte=at, old_end_byte=at, new_end_byte=at + 1, start_point=(row, col), old_end_point=(row, col),
+              new_end_point=(row, col + 1))
+    tree = parse(new, tree)
+    got = analyze(new, tree=tree, cache=models, checks=checks)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in analyze(new).diagnostics]
+    assert sum(d.code == "E007" for d in got.diagnostics) == users
+    # The agent itself and each statement that names it; everything else is reused.
+    assert checks.walked <= users + 1
+    assert checks.reused > 10 * checks.walked
+
+
+def test_the_checker_reads_the_whole_program_only_through_its_accessors() -> None:
+    """A rule reading `self.res`/`self.contracts`/`self.top` directly would bypass the recorded questions."""
+    tree = ast.parse((ROOT / "runtime" / "openprose" / "checker.py").read_text(encoding="utf-8"))
+    allowed = {"__init__", "run", "use", "references", "agent", "has_agent", "agent_names", "block", "has_skill",
+               "contract", "contract_of", "definition_insertion_point"}
+    checker = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "_Checker")
+    bad = []
+    for fn in checker.body:
+        if not isinstance(fn, ast.FunctionDef) or fn.name in allowed:
+            continue
+        for node in ast.walk(fn):
+            if (isinstance(node, ast.Attribute) and node.attr in {"res", "contracts", "top", "imported"}
+                    and isinstance(node.value, ast.Name) and node.value.id == "self"):
+                bad.append(f"{fn.name}: self.{node.attr}")
+    assert bad == []
