@@ -11,6 +11,7 @@ import pytest
 
 from openprose import model as m
 from openprose.agents.permissions import DEFAULT_PERMISSIONS, PathRule
+from openprose import walk
 from openprose.analysis import analyze
 from openprose.language import (
     Backoff, JoinPolicy, MemoryScope, OnFail, Persist, RetryPolicy, Strategy, join_policy, permission_rules,
@@ -225,3 +226,16 @@ def test_skill_problems_are_the_checker_diagnostics(value: str, kinds: list[str]
     _, problems = skills_of(prop)
     assert [p.kind for p in problems] == kinds
     assert [c for c in codes(text) if c in ("E013", "W010", "E014")] == diagnostics
+
+
+def test_join_problems_point_into_the_text_they_came_from() -> None:
+    """Equal modifiers in two texts (same bytes, other lines) each get problems on their own nodes and rows."""
+    block = 'parallel (count: 2, count: 3):\n  session "a"\n  session "b"\n'
+    rows = []
+    for prefix in ("#abc\n", "#a\n#\n"):
+        source = (prefix + block).encode()
+        parallel = next(n for n in walk.walk(m.build_program(parse(source), source)) if isinstance(n, m.Parallel))
+        _, problems = join_policy(parallel.modifiers, 2)
+        assert problems and all(any(p.node is mod for mod in parallel.modifiers) for p in problems)
+        rows.append(sorted({p.node.span.start_row for p in problems}))
+    assert rows == [[1], [2]]

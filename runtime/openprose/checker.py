@@ -677,10 +677,7 @@ class _Checker(Walker):
 
     def join_modifiers(self, modifiers: tuple[m.Modifier, ...], *, branches: int | None) -> None:
         """Strategy, on-fail and count of a parallel block or `parallel for` (branches unknown)."""
-        # Not through join_policy's memo: it is keyed on equal modifiers, and an equal
-        # modifier of another version of the text (same bytes, other lines) would
-        # lend this one its spans, rows and columns included.
-        for problem in join_policy.__wrapped__(modifiers, branches)[1]:
+        for problem in join_policy(modifiers, branches)[1]:
             mod = problem.node
             if problem.kind == "unknown-strategy":
                 self.unknown_choice(codes.P001, "join strategy", mod, STRATEGIES)

@@ -215,7 +215,7 @@ def _own(d: Diagnostic, anchor: object, begin: int, end: int) -> Diagnostic:
     """`d` with every span inside the statement either on the statement's anchor or absolute.
 
     A rule may hand back a span of another model object equal to this one's
-    (a memo keyed on equal nodes, as `language.join_policy` has), whose anchor
+    (any memo keyed on equal nodes: model objects compare by value), whose anchor
     does not move with this statement: such a span is frozen where it is now,
     and then moved by hand like any absolute span.
     """

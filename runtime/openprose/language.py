@@ -21,7 +21,6 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import model as m
@@ -126,7 +125,6 @@ class JoinPolicy:
 ALL_FAIL_FAST = JoinPolicy()
 
 
-@lru_cache(maxsize=1024)
 def join_policy(modifiers: tuple[m.Modifier, ...], branches: int | None = None) -> tuple[JoinPolicy, tuple[Problem, ...]]:
     """The join policy of a parallel block (with its branch count) or a `parallel for` (branches None).
 
