@@ -22,7 +22,6 @@ from openprose import syntax
 from openprose.analysis import Analysis, analyze, too_large
 from openprose.files import MAX_PROGRAM_BYTES, read_program
 from openprose.diagnostics import Diagnostic
-from openprose.incremental import CheckCache
 from openprose.model import ModelCache
 
 from .positions import UTF16, Text, encode, end_point
@@ -51,7 +50,6 @@ class Document:
     path: Path | None = None
     tree: ts.Tree | None = None
     cache: ModelCache = field(default_factory=ModelCache)
-    checks: CheckCache = field(default_factory=CheckCache)
     analysis: Analysis | None = None
     #: Failures of the last run, shown until the next edit or run.
     run_diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -141,7 +139,7 @@ class Document:
             return self.analysis
         self.tree, self.exact = _reparse(self.source, self.tree)
         self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache,
-                                workspace=workspace, allow_outside=allow_outside, checks=self.checks)
+                                workspace=workspace, allow_outside=allow_outside)
         self.analysis_seconds = time.perf_counter() - began
         return self.analysis
 
