@@ -10,13 +10,15 @@ did not change can be reused from a previous build (see `ModelCache`).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Union
 
 import tree_sitter as ts
 
 from . import codes
-from .diagnostics import Anchor, Diagnostic, Fix, LineIndex, Span, TextEdit
+from .diagnostics import Anchor, Diagnostic, EditableLineIndex, Fix, LineIndex, Related, Span, TextEdit
 from .indentation import body_levels, indentation_error, levels_before, width
 from .indentation import column as visual_column
 
@@ -494,6 +496,64 @@ def _text(node: ts.Node) -> str:
 _ESCAPES = {"\\\\": "\\", '\\"': '"', "\\n": "\n", "\\t": "\t", "\\{": "{", "\\}": "}"}
 
 
+@dataclass(frozen=True)
+class ModelChanges:
+    """What one `ModelCache.build` changed in the program body, so later stages need not diff it.
+
+    Every statement of the new body that is not in `added` is the very object
+    the previous build returned (its anchor moved if the edit moved it, so its
+    spans already give the new positions).
+    """
+
+    #: The previous build's statements that are not in the new body, in their old body order.
+    removed: tuple[Stmt, ...] = ()
+    #: The statements built by this build, in body order.
+    added: tuple[Stmt, ...] = ()
+    #: No previous build to compare with (the first one): `added` is the whole body.
+    everything_new: bool = True
+    #: Built from edit hints (`ModelCache.note_edit`): only the damaged statements were looked at.
+    hinted: bool = False
+    #: How many top-level statements the build looked at (all of them without hints).
+    visited: int = 0
+
+
+class _Entry:
+    """One top-level statement of the last build (any root child but comments and recovery leftovers)."""
+
+    __slots__ = ("node_id", "generation", "text", "stmt", "anchor", "found", "problems")
+
+    def __init__(self, node_id: int, text: bytes, stmt: Stmt | None, anchor: Anchor,
+                 found: tuple[Diagnostic, ...], problems: tuple[Diagnostic, ...]) -> None:
+        #: The node it was built from or last matched. A node id is the address of the node's slot in
+        #: its parent's child array; it names the same subtree only while the tree holding that slot
+        #: lives, so the cache keeps that tree (the build `generation`'s) alive while entries use it.
+        self.node_id = node_id
+        self.generation = 0
+        self.text = text
+        self.stmt = stmt  # None: recovery left a node no builder knows
+        self.anchor = anchor
+        self.found = found  # the statement's own lexical problems (reused with it)
+        self.problems = problems  # the column rule's problem, if any, then `found`
+
+
+#: A stretch of the text an edit may have changed: (new_lo, new_hi, old_lo, old_hi) --
+#: new bytes [new_lo, new_hi) replaced old bytes [old_lo, old_hi); the rest only moved.
+_Damage = tuple[int, int, int, int]
+
+#: More separate damaged stretches than this are merged into one covering them all.
+_MAX_DAMAGE = 32
+
+#: Older trees kept alive for the node ids of unchanged entries; beyond this many, every
+#: entry's id is refreshed from the newest tree (one pass over the top level) and they are let go.
+_MAX_TREES = 16
+
+_by_anchor = attrgetter("anchor.byte")
+
+
+def _skipped(node: ts.Node) -> bool:
+    return node.type == "comment" or node.is_error or node.is_missing
+
+
 class ModelCache:
     """Reuses the models of top-level statements an edit did not touch.
 
@@ -503,41 +563,400 @@ class ModelCache:
     is relative to the anchor), so the cost is independent of its size.
     Programs built earlier by the same cache therefore see moved positions:
     keep only the newest one.
+
+    Told the edits since the last build (`note_edit`, as the language server
+    does for every change it applies to the tree), `build` goes further and
+    looks only at the statements in the damaged stretches: the edited bytes,
+    widened to whole lines and whole top-level statements, and onwards until
+    the new tree's statements are again the very subtrees of the old one (same
+    node, same offset after the edit's shift). Statements before the damage
+    keep their anchors; those after it move by the byte delta; the line index
+    is edited, not rebuilt, and every anchor shares it, so rows need no
+    per-statement work. Whatever cannot be proven unchanged that way (a fresh
+    parse instead of an incremental one, an edit that changes the column the
+    top level is indented to, recovery nodes) falls back to the loop over
+    every statement, which is exactly the build without hints.
+
+    `changes` describes the last build (see `ModelChanges`).
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[bytes, Stmt, Anchor]] = {}
+        self._entries: list[_Entry] = []
+        self._body: list[Stmt] = []  # the entries' statements (when `_dense`)
+        self._by_id: dict[int, _Entry] = {}
+        self._flagged: list[_Entry] = []  # entries with problems, in body order
+        self._column: int | None = None  # the column of the top-level statements
+        self._first = -1  # index of the entry that set it (-1: none did)
+        #: Every entry has a statement and they start at increasing offsets (what hints rely on).
+        self._dense = True
+        self._lines = EditableLineIndex(b"")
+        self._tree: ts.Tree | None = None  # the last build's tree (the server edits it in place)
+        self._generation = 0  # bumped by every build
+        self._trees: dict[int, ts.Tree] = {}  # generation -> its tree, while entries use its node ids
+        self._users: dict[int, int] = {}  # generation -> how many entries do
+        self._length = 0
+        self._built = False
+        self._damage: list[_Damage] = []
+        self._noted = False
+        self.changes = ModelChanges()
+
+    def note_edit(self, start_byte: int, old_end_byte: int, new_end_byte: int) -> None:
+        """Record one edit of the text (offsets as for `Tree.edit`, in the text as it is when it happens).
+
+        Edits between two builds compose; the next `build` uses them when its
+        tree is an incremental reparse of the previous build's tree edited the
+        same way. A caller that reports edits must report every one of them.
+        """
+        self._noted = True
+        if not 0 <= start_byte <= old_end_byte or new_end_byte < start_byte:
+            self._damage = [(0, 1 << 62, 0, 1 << 62)]  # nonsense: everything is damaged
+            return
+        delta = new_end_byte - old_end_byte
+        before: list[_Damage] = []
+        group: list[_Damage] = []
+        after: list[_Damage] = []
+        for stretch in self._damage:
+            if stretch[1] < start_byte:
+                before.append(stretch)
+            elif stretch[0] > old_end_byte:
+                after.append((stretch[0] + delta, stretch[1] + delta, stretch[2], stretch[3]))
+            else:
+                group.append(stretch)
+        shift = sum((n1 - n0) - (o1 - o0) for n0, n1, o0, o1 in before)  # new minus old offsets before the edit
+        if group and group[0][0] < start_byte:
+            new_lo, old_lo = group[0][0], group[0][2]
+        else:
+            new_lo, old_lo = start_byte, start_byte - shift
+        if group and group[-1][1] > old_end_byte:
+            new_hi, old_hi = group[-1][1] + delta, group[-1][3]
+        else:
+            shift += sum((n1 - n0) - (o1 - o0) for n0, n1, o0, o1 in group)
+            new_hi, old_hi = new_end_byte, old_end_byte - shift
+        damage = [*before, (new_lo, new_hi, old_lo, old_hi), *after]
+        if len(damage) > _MAX_DAMAGE:
+            damage = [(damage[0][0], damage[-1][1], damage[0][2], damage[-1][3])]
+        self._damage = damage
 
     def build(self, tree: ts.Tree, source: bytes) -> Program:
-        lines = LineIndex(source)
+        """The program of ``tree`` (a parse of ``source``), equal to `build_program`'s."""
+        damage, noted = self._damage, self._noted
+        self._damage, self._noted = [], False
+        self._generation += 1
+        try:
+            program = None
+            if noted and self._hints_apply(tree, source, damage):
+                program = self._build_hinted(tree, source, damage)
+            if program is None:
+                program = self._build_all(tree, source)
+        except BaseException:
+            self.__init__()  # type: ignore[misc]  # half-updated state must not be trusted next time
+            raise
+        self._tree = tree
+        self._length = len(source)
+        self._built = True
+        return program
+
+    def _hints_apply(self, tree: ts.Tree, source: bytes, damage: list[_Damage]) -> bool:
+        old = self._tree
+        if not (self._built and self._dense and damage and old is not None and old is not tree):
+            return False
+        if not old.root_node.has_changes:
+            return False  # the old tree was not edited: the new one cannot be its reparse
+        shift = sum((n1 - n0) - (o1 - o0) for n0, n1, o0, o1 in damage)
+        return self._length + shift == len(source) and damage[-1][1] <= len(source)
+
+    # ------------------------------------------------------------------ the loop over every statement
+
+    def _build_all(self, tree: ts.Tree, source: bytes) -> Program:
+        lines = self._lines
+        lines.load(source)  # in place: the anchors kept from earlier builds follow
         _ctx.source = source
-        fresh: dict[int, tuple[bytes, Stmt, Anchor, tuple[Diagnostic, ...]]] = {}
-        body: list[Stmt] = []
-        problems: list[Diagnostic] = []
+        reuse = self._by_id
+        old_entries = self._entries
+        entries: list[_Entry] = []
+        kept: set[int] = set()
         column: int | None = None
+        first = -1
+        dense = True
+        previous_start = -1
         for child in tree.root_node.named_children:
-            if child.type == "comment" or child.is_error or child.is_missing:
+            if _skipped(child):
                 continue
-            column = _check_column(child, column, problems)
-            text = source[child.start_byte : child.end_byte]
-            entry = self._entries.get(child.id)
-            if entry is not None and entry[0] == text and not child.has_error:
-                _, stmt, anchor, found = entry
-                anchor.byte = child.start_byte
-                anchor.lines = lines
+            start = child.start_byte
+            entry, column_after, old = _entry(child, start, source, column, reuse, lines)
+            if old is not None:
+                old.anchor.byte = start
+                kept.add(id(old))
+            if column is None and column_after is not None:
+                first = len(entries)
+            column = column_after
+            if entry.stmt is None or start <= previous_start:
+                dense = False
+            previous_start = start
+            entries.append(entry)
+        generation = self._generation
+        for e in entries:
+            e.generation = generation
+        self._trees, self._users = {generation: tree}, {generation: len(entries)}
+        self._entries = entries
+        self._body = [e.stmt for e in entries if e.stmt is not None]
+        self._by_id = {e.node_id: e for e in entries}
+        self._flagged = [e for e in entries if e.problems]
+        self._column, self._first, self._dense = column, first, dense
+        reused = {id(old.stmt) for old in old_entries if id(old) in kept}
+        self.changes = ModelChanges(
+            removed=tuple(e.stmt for e in old_entries if id(e) not in kept and e.stmt is not None),
+            added=tuple(e.stmt for e in entries if e.stmt is not None and id(e.stmt) not in reused),
+            everything_new=not self._built,
+            visited=len(entries),
+        )
+        return self._program(tree, source)
+
+    def _program(self, tree: ts.Tree, source: bytes) -> Program:
+        lexical = tuple(d for e in self._flagged for d in e.problems)
+        return Program(Span.of(tree.root_node), tuple(self._body), source, lexical)
+
+    # ------------------------------------------------------------------ only the damaged statements
+
+    def _build_hinted(self, tree: ts.Tree, source: bytes, damage: list[_Damage]) -> Program | None:
+        """The build with edit hints, or None when it cannot be proven equal to the full loop."""
+        root = tree.root_node
+        entries, by_id, lines = self._entries, self._by_id, self._lines
+        if not entries:
+            return None
+        _ctx.source = source
+        runs: list[tuple[int, int, list[_Entry], int]] = []  # (old i, old j, new entries, byte shift after)
+        moves: list[tuple[Anchor, int]] = []  # reused statements inside the damage, moved at the end
+        column: int | None = None
+        first = -1
+        done = 0  # old entries before this index are accounted for
+        grown = 0  # new entries minus old ones so far
+        k = 0
+        count = len(damage)
+        rfind, find = source.rfind, source.find
+        while k < count:
+            new_lo, new_hi, old_lo, old_hi = damage[k]
+            shift_before = new_lo - old_lo
+            line_lo = rfind(b"\n", 0, new_lo) + 1
+            # Back to the last statement before the damage that is still the old tree's own.
+            last = _last_named_child(root)
+            if last is None or last.end_byte <= line_lo:
+                node, prev = None, last  # (first_named_child_for_byte crashes when no child is left)
             else:
-                anchor = Anchor(child.start_byte, lines)
-                _ctx.anchor = anchor
-                _ctx.problems = []
-                built = _build_statement(child)
-                if built is None:
+                node = root.first_named_child_for_byte(line_lo)
+                prev = node.prev_named_sibling
+            i = 0
+            while prev is not None:
+                if prev.end_byte >= line_lo or _skipped(prev):
+                    node, prev = prev, prev.prev_named_sibling
                     continue
-                stmt, found = built, tuple(_ctx.problems)
-            fresh[child.id] = (text, stmt, anchor, found)
-            body.append(stmt)
-            problems.extend(found)
-        self._entries = fresh  # type: ignore[assignment]
-        return Program(Span.of(tree.root_node), tuple(body), source, tuple(problems))
+                old = by_id.get(prev.id)
+                if (old is not None and old.anchor.byte == prev.start_byte - shift_before
+                        and old.text == source[prev.start_byte : prev.end_byte]):
+                    i = self._index(old)
+                    if i < 0:
+                        return None
+                    i += 1
+                    break
+                node, prev = prev, prev.prev_named_sibling
+            if i < done:
+                return None
+            # The unchanged stretch [done, i): the old first statement may set the column there.
+            if column is None and done <= self._first < i:
+                column, first = self._column, self._first + grown
+            line_hi = find(b"\n", new_hi)
+            if line_hi == -1:
+                line_hi = len(source)
+            shift_after = new_hi - old_hi
+            fresh: list[_Entry] = []
+            reused: list[_Entry] = []
+            matched = False
+            sync: _Entry | None = None
+            last_start = entries[i - 1].anchor.byte + shift_before if i else -1
+            while node is not None:
+                start = node.start_byte
+                if start > line_hi:
+                    if k + 1 < count and node.end_byte >= rfind(b"\n", 0, damage[k + 1][0]) + 1:
+                        k += 1  # the walk reached the next damaged stretch: one run for both
+                        new_hi, old_hi = damage[k][1], damage[k][3]
+                        line_hi = find(b"\n", new_hi)
+                        if line_hi == -1:
+                            line_hi = len(source)
+                        shift_after = new_hi - old_hi
+                        matched = False
+                        continue
+                    if not _skipped(node):
+                        old = by_id.get(node.id)
+                        if (old is not None and old.anchor.byte == start - shift_after
+                                and old.text == source[start : node.end_byte]):
+                            if matched:
+                                sync = old  # two in a row: this one and the rest are unchanged
+                                break
+                            matched = True  # its column problem may still change: rebuilt below
+                        else:
+                            matched = False
+                if not _skipped(node):
+                    if start <= last_start:
+                        return None  # zero-width leftovers: entries must start at increasing offsets
+                    last_start = start
+                    entry, column_after, old = _entry(node, start, source, column, by_id, lines)
+                    if entry.stmt is None:
+                        return None
+                    if old is not None:
+                        reused.append(old)
+                        moves.append((old.anchor, start))
+                    if column is None and column_after is not None:
+                        first = i + grown + len(fresh)
+                    column = column_after
+                    fresh.append(entry)
+                node = node.next_named_sibling
+            j = len(entries) if sync is None else self._index(sync)
+            if j < i:
+                return None
+            if reused:
+                inside = {id(e) for e in entries[i:j]}
+                if len(reused) != len({id(e) for e in reused}) or any(id(e) not in inside for e in reused):
+                    return None
+            if column is None and i <= self._first < j:
+                return None  # the old first statement is gone and none took its place: unknown column
+            runs.append((i, j, fresh, shift_after))
+            grown += len(fresh) - (j - i)
+            done = j
+            k += 1
+            if sync is None:
+                break  # the walk reached the end of the program
+        if column is None and self._first >= done:
+            column, first = self._column, self._first + grown
+        if column != self._column:
+            return None  # the top level's column changed: every statement's column problem may too
+        self._commit(tree, source, damage, runs, moves, first)
+        return self._program(tree, source)
+
+    def _index(self, entry: _Entry) -> int:
+        """Where ``entry`` is in the old entries (found by its anchor, not yet moved), -1 if it is not."""
+        entries = self._entries
+        i = bisect_left(entries, entry.anchor.byte, key=_by_anchor)
+        return i if i < len(entries) and entries[i] is entry else -1
+
+    def _commit(self, tree: ts.Tree, source: bytes, damage: list[_Damage],
+                runs: list[tuple[int, int, list[_Entry], int]], moves: list[tuple[Anchor, int]], first: int) -> None:
+        entries, flagged, body, by_id = self._entries, self._flagged, self._body, self._by_id
+        generation, users = self._generation, self._users
+        # Flagged entries of each run, found while every anchor still has its old offset.
+        bounds = []
+        for i, j, _, _ in runs:
+            lo = bisect_left(flagged, entries[i].anchor.byte, key=_by_anchor) if i < len(entries) else len(flagged)
+            hi = bisect_left(flagged, entries[j].anchor.byte, key=_by_anchor) if j < len(entries) else len(flagged)
+            bounds.append((lo, hi))
+        new_entries: list[_Entry] = []
+        new_body: list[Stmt] = []
+        new_flagged: list[_Entry] = []
+        removed: list[Stmt] = []
+        added: list[Stmt] = []
+        done = flag_done = 0
+        shift = 0
+        for (i, j, fresh, shift_after), (lo, hi) in zip(runs, bounds):
+            if shift:
+                for e in entries[done:i]:
+                    e.anchor.byte += shift
+            new_entries += entries[done:i]
+            new_body += body[done:i]
+            new_flagged += flagged[flag_done:lo]
+            kept = {id(e.stmt) for e in fresh}
+            for e in entries[i:j]:
+                if id(e.stmt) not in kept:
+                    removed.append(e.stmt)  # type: ignore[arg-type]  # dense: never None
+                if by_id.get(e.node_id) is e:
+                    del by_id[e.node_id]
+                users[e.generation] -= 1
+            was = {id(e.stmt) for e in entries[i:j]}
+            for e in fresh:
+                e.generation = generation
+                by_id[e.node_id] = e
+                if id(e.stmt) not in was:
+                    added.append(e.stmt)  # type: ignore[arg-type]
+            new_entries += fresh
+            new_body += [e.stmt for e in fresh]  # type: ignore[misc]
+            new_flagged += [e for e in fresh if e.problems]
+            done, flag_done, shift = j, hi, shift_after
+        if shift:
+            for e in entries[done:]:
+                e.anchor.byte += shift
+        new_entries += entries[done:]
+        new_body += body[done:]
+        new_flagged += flagged[flag_done:]
+        for anchor, byte in moves:
+            anchor.byte = byte
+        self._lines.edit(source, [(o0, o1, n0, n1) for n0, n1, o0, o1 in damage])
+        self._entries, self._body, self._flagged, self._first = new_entries, new_body, new_flagged, first
+        users[generation] = users.get(generation, 0) + sum(len(fresh) for _, _, fresh, _ in runs)
+        self._trees[generation] = tree
+        for old in [g for g, n in users.items() if n <= 0 and g != generation]:
+            del users[old], self._trees[old]
+        if len(self._trees) > _MAX_TREES:
+            self._refresh(tree)
+        self.changes = ModelChanges(tuple(removed), tuple(added), everything_new=False, hinted=True,
+                                    visited=sum(len(fresh) for _, _, fresh, _ in runs))
+
+
+    def _refresh(self, tree: ts.Tree) -> None:
+        """Take every entry's node id from ``tree`` so the older trees can go (one pass, no building)."""
+        entries = self._entries
+        children = [c for c in tree.root_node.named_children if not _skipped(c)]
+        if len(children) != len(entries) or any(c.start_byte != e.anchor.byte for c, e in zip(children, entries)):
+            self.__init__()  # type: ignore[misc]  # cannot happen if the build was right; start over
+            return
+        generation = self._generation
+        for c, e in zip(children, entries):
+            e.node_id = c.id
+            e.generation = generation
+        self._by_id = {e.node_id: e for e in entries}
+        self._trees, self._users = {generation: tree}, {generation: len(entries)}
+
+
+def _last_named_child(node: ts.Node) -> ts.Node | None:
+    count = node.named_child_count
+    return node.named_child(count - 1) if count else None
+
+
+def _entry(child: ts.Node, start: int, source: bytes, column: int | None, reuse: dict[int, _Entry],
+           lines: LineIndex) -> tuple[_Entry, int | None, _Entry | None]:
+    """One top-level statement as the loop over every statement handles it.
+
+    Returns its entry, the top level's column after it, and the old entry
+    whose statement it reuses (whose anchor the caller moves to ``start``).
+    """
+    text = source[start : child.end_byte]
+    old = reuse.get(child.id)
+    if old is not None and old.text == text and not child.has_error:
+        stmt, anchor, found = old.stmt, old.anchor, old.found
+    else:
+        old = None
+        anchor = Anchor(start, lines)
+        _ctx.anchor = anchor
+        _ctx.problems = []
+        stmt = _build_statement(child)
+        found = tuple(_ctx.problems)
+    checked: list[Diagnostic] = []
+    column = _check_column(child, column, checked)
+    # Kept with the statement, so it must move with the anchor (relative to ``start``, where it is now).
+    problems = (*(_following(d, anchor, start) for d in checked), *found) if checked else found
+    return _Entry(child.id, text, stmt, anchor, found, problems), column, old
+
+
+def _following(diag: Diagnostic, anchor: Anchor, base: int) -> Diagnostic:
+    """``diag`` with every span following ``anchor``, for a statement that starts at ``base`` now."""
+    def move(span: Span) -> Span:
+        out = _new(Span)
+        out._anchor = anchor
+        out._start = span.start_byte - base
+        out._end = span.end_byte - base
+        out._points = None
+        return out
+
+    related = tuple(Related(r.message, move(r.span)) for r in diag.related)
+    fixes = tuple(Fix(f.title, tuple(TextEdit(move(e.span), e.new_text) for e in f.edits)) for f in diag.fixes)
+    return Diagnostic(diag.code, diag.severity, diag.message, move(diag.span), related, fixes)
 
 
 def build_program(tree: ts.Tree, source: bytes) -> Program:
