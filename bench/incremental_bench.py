@@ -1,12 +1,15 @@
-"""What one keystroke costs each stage of the analysis, with and without `CheckCache`.
+"""What one keystroke costs each stage of the analysis, with and without the caches' help.
 
     python bench/incremental_bench.py                 # 5,000 and 50,000 lines, 100 keystrokes each
     python bench/incremental_bench.py --keystrokes 50 --lines 5000
+    python bench/incremental_bench.py --model-only        # the model build rows alone (quick)
 
 Each keystroke inserts one character inside a prompt string (as bench/lsp_bench.py
 does), edits the tree, reparses against the old one and then times, on the same
-tree: the cached model build, resolution, the checker after resolution (fresh,
-and with the per-statement cache), and `analyze` end to end both ways.
+tree: the model build with `ModelCache` told the edit (`note_edit`, as the server
+does) and without (the loop over every statement), resolution, the checker after
+resolution (fresh, and with the per-statement cache), and `analyze` end to end
+both ways. Every timed stage has caches of its own, kept in step with the text.
 """
 
 from __future__ import annotations
@@ -43,16 +46,25 @@ def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     return out, (time.perf_counter() - began) * 1000
 
 
-def run(lines: int, count: int) -> dict[str, list[float]]:
+def run(lines: int, count: int, model_only: bool = False) -> dict[str, list[float]]:
     text = generate_program(lines)
     source = text.encode()
     tree = syntax.parse(source)
-    models, full_models, checks = m.ModelCache(), m.ModelCache(), CheckCache()
-    analyze(source, tree=tree, cache=models, checks=checks)
-    analyze(source, tree=tree, cache=full_models)
+    # Told every edit (as the language server's documents are), and not (as before note_edit).
+    models, checks = m.ModelCache(), CheckCache()
+    plain_models = m.ModelCache()
+    e2e_plain = m.ModelCache()
+    e2e_models, e2e_checks = m.ModelCache(), CheckCache()
+    hinted = (models, e2e_models)
+    models.build(tree, source)
+    plain_models.build(tree, source)
+    analyze(source, tree=tree, cache=e2e_plain)
+    analyze(source, tree=tree, cache=e2e_models, checks=e2e_checks)
     stages: dict[str, list[float]] = {k: [] for k in (
-        "model build (cached)", "resolve", "checker after resolve, fresh", "checker after resolve, CheckCache",
-        "analyze, ModelCache only", "analyze, ModelCache + CheckCache")}
+        "model build, ModelCache without edit hints", "model build, ModelCache with edit hints",
+        "statements the hinted build looked at", "resolve", "checker after resolve, fresh",
+        "checker after resolve, CheckCache", "analyze, ModelCache only (no hints)",
+        "analyze, ModelCache (hints) + CheckCache")}
     starts = [0] + [i + 1 for i, b in enumerate(source) if b == 10]
     gc.disable()
     try:
@@ -61,22 +73,27 @@ def run(lines: int, count: int) -> dict[str, list[float]]:
             source = source[:offset] + char.encode() + source[offset:]
             starts = [s + (s > offset) for s in starts]
             tree.edit(offset, offset, offset + 1, (line, col), (line, col), (line, col + 1))
+            for cache in hinted:
+                cache.note_edit(offset, offset, offset + 1)
             tree = syntax.parse(source, tree)
-            program, ms = timed(m.ModelCache.build, full_models, tree, source)
-            stages["model build (cached)"].append(ms)
+            _, ms = timed(plain_models.build, tree, source)
+            stages["model build, ModelCache without edit hints"].append(ms)
+            program, ms = timed(models.build, tree, source)
+            stages["model build, ModelCache with edit hints"].append(ms)
+            stages["statements the hinted build looked at"].append(models.changes.visited)
+            if model_only:
+                continue
             res, ms = timed(resolve, program)
             stages["resolve"].append(ms)
             _, ms = timed(lambda: _Checker(program, res, {}).run())
             stages["checker after resolve, fresh"].append(ms)
-            inc_program = models.build(tree, source)
-            inc_res = resolve(inc_program)
-            _, ms = timed(checks.check, inc_program, inc_res, {})
+            _, ms = timed(checks.check, program, res, {})
             stages["checker after resolve, CheckCache"].append(ms)
-            # End to end, on fresh caches kept in step (the previous build of each is the newest).
-            _, ms = timed(analyze, source, tree=tree, cache=full_models)
-            stages["analyze, ModelCache only"].append(ms)
-            _, ms = timed(analyze, source, tree=tree, cache=models, checks=checks)
-            stages["analyze, ModelCache + CheckCache"].append(ms)
+            # End to end, on caches of their own kept in step (the previous build of each is the newest).
+            _, ms = timed(analyze, source, tree=tree, cache=e2e_plain)
+            stages["analyze, ModelCache only (no hints)"].append(ms)
+            _, ms = timed(analyze, source, tree=tree, cache=e2e_models, checks=e2e_checks)
+            stages["analyze, ModelCache (hints) + CheckCache"].append(ms)
     finally:
         gc.enable()
     return stages
@@ -86,18 +103,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--keystrokes", type=int, default=100)
     parser.add_argument("--lines", type=int, action="append")
+    parser.add_argument("--model-only", action="store_true", help="time the model build rows only")
     args = parser.parse_args()
     sizes = args.lines or [5000, 50000]
-    results = {n: run(n, args.keystrokes) for n in sizes}
-    head = "| stage (ms per keystroke, p50 / p90) | " + " | ".join(f"{n:,} lines" for n in sizes) + " |"
+    results = {n: run(n, args.keystrokes, args.model_only) for n in sizes}
+    head = "| stage (ms per keystroke, p50 / p90; counts for the statements row) | " + " | ".join(f"{n:,} lines" for n in sizes) + " |"
     print(head)
     print("|" + " --- |" * (len(sizes) + 1))
     for stage in results[sizes[0]]:
+        if not results[sizes[0]][stage]:
+            continue
         cells = []
         for n in sizes:
             values = sorted(results[n][stage])
             p90 = values[int(0.9 * (len(values) - 1))]
-            cells.append(f"{statistics.median(values):.1f} / {p90:.1f}")
+            digits = 2 if values[-1] < 10 else 1
+            cells.append(f"{statistics.median(values):.{digits}f} / {p90:.{digits}f}")
         print(f"| {stage} | " + " | ".join(cells) + " |")
 
 

@@ -322,3 +322,22 @@ def test_editable_line_index_follows_edits() -> None:
                 assert index.position(offset) == plain.position(offset), (trial, offset)
             for row in range(len(plain.line_starts) + 2):
                 assert index.line_start(row) == plain.line_start(row)
+
+
+def test_old_trees_let_go_leave_builds_equal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries whose tree the cache no longer keeps forget their node id (it may name another node now)."""
+    monkeypatch.setattr(m, "_MAX_TREES", 2)
+    source = generate_program(300, seed=6).encode()
+    hinted, _ = run(source, 8, 40)
+    assert hinted > 20
+
+
+def test_building_the_same_tree_twice_changes_nothing() -> None:
+    source = generate_program(200, seed=5).encode()
+    cache = m.ModelCache()
+    tree = parse(source)
+    first = cache.build(tree, source)
+    again = cache.build(tree, source)
+    assert all(a is b for a, b in zip(first.body, again.body)) and len(first.body) == len(again.body)
+    assert cache.changes.added == () and cache.changes.removed == () and not cache.changes.everything_new
+    assert_same_program(again, m.build_program(tree, source), "twice")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections import deque
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Union
@@ -524,9 +525,9 @@ class _Entry:
 
     def __init__(self, node_id: int, text: bytes, stmt: Stmt | None, anchor: Anchor,
                  found: tuple[Diagnostic, ...], problems: tuple[Diagnostic, ...]) -> None:
-        #: The node it was built from or last matched. A node id is the address of the node's slot in
-        #: its parent's child array; it names the same subtree only while the tree holding that slot
-        #: lives, so the cache keeps that tree (the build `generation`'s) alive while entries use it.
+        #: The node it was built from. A node id is the address of the node's slot in its parent's
+        #: child array: it names the same subtree only while the tree holding that slot lives, so the
+        #: cache keeps the tree of the build (`generation`) that made the entry alive, or forgets the id.
         self.node_id = node_id
         self.generation = 0
         self.text = text
@@ -543,9 +544,13 @@ _Damage = tuple[int, int, int, int]
 #: More separate damaged stretches than this are merged into one covering them all.
 _MAX_DAMAGE = 32
 
-#: Older trees kept alive for the node ids of unchanged entries; beyond this many, every
-#: entry's id is refreshed from the newest tree (one pass over the top level) and they are let go.
-_MAX_TREES = 16
+#: Trees of hinted builds kept alive for the node ids of their entries (besides the tree of the
+#: last full build); the oldest is let go beyond this many, and its entries' ids are forgotten
+#: (such an entry is rebuilt when an edit reaches it, and is not taken as proof of a resync).
+_MAX_TREES = 64
+
+#: A node id no node has.
+_FORGOTTEN = -1
 
 _by_anchor = attrgetter("anchor.byte")
 
@@ -592,9 +597,11 @@ class ModelCache:
         self._lines = EditableLineIndex(b"")
         self._tree: ts.Tree | None = None  # the last build's tree (the server edits it in place)
         self._generation = 0  # bumped by every build
-        self._trees: dict[int, ts.Tree] = {}  # generation -> its tree, while entries use its node ids
-        self._users: dict[int, int] = {}  # generation -> how many entries do
+        self._base: ts.Tree | None = None  # the tree of the last full build (most entries' ids are its)
+        #: The trees of the hinted builds since, oldest first, with the entries each made.
+        self._recent: deque[tuple[int, ts.Tree, list[_Entry]]] = deque()
         self._length = 0
+        self._source = b""
         self._built = False
         self._damage: list[_Damage] = []
         self._noted = False
@@ -641,6 +648,10 @@ class ModelCache:
         """The program of ``tree`` (a parse of ``source``), equal to `build_program`'s."""
         damage, noted = self._damage, self._noted
         self._damage, self._noted = [], False
+        if (not noted and self._built and tree is self._tree and not tree.root_node.has_changes
+                and source == self._source):
+            self.changes = ModelChanges(everything_new=False, hinted=True)  # built twice: nothing changed
+            return self._program(tree, source)
         self._generation += 1
         try:
             program = None
@@ -652,6 +663,7 @@ class ModelCache:
             self.__init__()  # type: ignore[misc]  # half-updated state must not be trusted next time
             raise
         self._tree = tree
+        self._source = source
         self._length = len(source)
         self._built = True
         return program
@@ -697,7 +709,8 @@ class ModelCache:
         generation = self._generation
         for e in entries:
             e.generation = generation
-        self._trees, self._users = {generation: tree}, {generation: len(entries)}
+        self._base = tree
+        self._recent.clear()
         self._entries = entries
         self._body = [e.stmt for e in entries if e.stmt is not None]
         self._by_id = {e.node_id: e for e in entries}
@@ -841,7 +854,8 @@ class ModelCache:
     def _commit(self, tree: ts.Tree, source: bytes, damage: list[_Damage],
                 runs: list[tuple[int, int, list[_Entry], int]], moves: list[tuple[Anchor, int]], first: int) -> None:
         entries, flagged, body, by_id = self._entries, self._flagged, self._body, self._by_id
-        generation, users = self._generation, self._users
+        generation = self._generation
+        made: list[_Entry] = []
         # Flagged entries of each run, found while every anchor still has its old offset.
         bounds = []
         for i, j, _, _ in runs:
@@ -868,8 +882,8 @@ class ModelCache:
                     removed.append(e.stmt)  # type: ignore[arg-type]  # dense: never None
                 if by_id.get(e.node_id) is e:
                     del by_id[e.node_id]
-                users[e.generation] -= 1
             was = {id(e.stmt) for e in entries[i:j]}
+            made += fresh
             for e in fresh:
                 e.generation = generation
                 by_id[e.node_id] = e
@@ -889,29 +903,16 @@ class ModelCache:
             anchor.byte = byte
         self._lines.edit(source, [(o0, o1, n0, n1) for n0, n1, o0, o1 in damage])
         self._entries, self._body, self._flagged, self._first = new_entries, new_body, new_flagged, first
-        users[generation] = users.get(generation, 0) + sum(len(fresh) for _, _, fresh, _ in runs)
-        self._trees[generation] = tree
-        for old in [g for g, n in users.items() if n <= 0 and g != generation]:
-            del users[old], self._trees[old]
-        if len(self._trees) > _MAX_TREES:
-            self._refresh(tree)
+        self._recent.append((generation, tree, made))
+        if len(self._recent) > _MAX_TREES:
+            old, _, entries_of_old = self._recent.popleft()  # its tree goes: its slots may be handed out again
+            for e in entries_of_old:
+                if e.generation == old:
+                    if by_id.get(e.node_id) is e:
+                        del by_id[e.node_id]
+                    e.node_id = _FORGOTTEN
         self.changes = ModelChanges(tuple(removed), tuple(added), everything_new=False, hinted=True,
                                     visited=sum(len(fresh) for _, _, fresh, _ in runs))
-
-
-    def _refresh(self, tree: ts.Tree) -> None:
-        """Take every entry's node id from ``tree`` so the older trees can go (one pass, no building)."""
-        entries = self._entries
-        children = [c for c in tree.root_node.named_children if not _skipped(c)]
-        if len(children) != len(entries) or any(c.start_byte != e.anchor.byte for c, e in zip(children, entries)):
-            self.__init__()  # type: ignore[misc]  # cannot happen if the build was right; start over
-            return
-        generation = self._generation
-        for c, e in zip(children, entries):
-            e.node_id = c.id
-            e.generation = generation
-        self._by_id = {e.node_id: e for e in entries}
-        self._trees, self._users = {generation: tree}, {generation: len(entries)}
 
 
 def _last_named_child(node: ts.Node) -> ts.Node | None:

@@ -102,6 +102,7 @@ class Document:
                 old_end_point=text.point(end),
                 new_end_point=end_point(start_point, inserted),
             )
+        self.cache.note_edit(start, end, start + len(inserted))  # the next build looks only at what this touched
         self.source = self.source[:start] + inserted + self.source[end:]
         self._changed()
 
