@@ -577,10 +577,12 @@ class ModelCache:
     node, same offset after the edit's shift). Statements before the damage
     keep their anchors; those after it move by the byte delta; the line index
     is edited, not rebuilt, and every anchor shares it, so rows need no
-    per-statement work. Whatever cannot be proven unchanged that way (a fresh
-    parse instead of an incremental one, an edit that changes the column the
-    top level is indented to, recovery nodes) falls back to the loop over
-    every statement, which is exactly the build without hints.
+    per-statement work. What cannot be proven unchanged is looked at too (a
+    fresh parse shares no subtree with the old tree, so there the walk covers
+    the whole program), and where the outcome for the statements left alone
+    could differ (the column the top level is indented to changed, recovery
+    left nodes no builder knows) the build falls back to the loop over every
+    statement, which is exactly the build without hints.
 
     `changes` describes the last build (see `ModelChanges`).
     """
