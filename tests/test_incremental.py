@@ -4,7 +4,7 @@ Many seeded random edits (fragments of programs, renames of definitions,
 inserted and removed agents and lets, indentation, broken syntax) are applied
 to corpus programs and a generated one the way the language server applies
 them (`Tree.edit`, a reparse against the old tree, `ModelCache`,
-`CheckCache`). After each edit the diagnostics — codes, spans with rows and
+`SemanticCache`). After each edit the diagnostics — codes, spans with rows and
 columns, messages, fixes, related information, in order — and the
 definition/references answers at random offsets must equal those of an
 analysis of the same tree with nothing reused.
@@ -24,7 +24,7 @@ import pytest
 from openprose import model as m
 from openprose.analysis import Analysis, analyze
 from openprose.diagnostics import Diagnostic, Span
-from openprose.incremental import CheckCache
+from openprose.incremental import SemanticCache
 from openprose.syntax import parse
 
 from .tshelpers import CORPUS
@@ -136,7 +136,7 @@ def _run(text: str, seed: int, edits: int) -> tuple[int, int]:
     rng = random.Random(seed)
     source = text.encode()
     tree = parse(source)
-    models, checks = m.ModelCache(), CheckCache()
+    models, checks = m.ModelCache(), SemanticCache()
     reused = kept = 0
     before = analyze(source, tree=tree, cache=models, checks=checks)
     for step in range(edits):
@@ -184,7 +184,7 @@ def test_a_renamed_agent_rechecks_its_users_only() -> None:
     text = generate_program(300, seed=3)
     source = text.encode()
     tree = parse(source)
-    models, checks = m.ModelCache(), CheckCache()
+    models, checks = m.ModelCache(), SemanticCache()
     analyze(source, tree=tree, cache=models, checks=checks)
     users = text.count("session: agent-3\n")
     assert users > 0
@@ -205,7 +205,7 @@ def test_a_renamed_agent_rechecks_its_users_only() -> None:
 def test_the_checker_reads_the_whole_program_only_through_its_accessors() -> None:
     """A rule reading `self.res`/`self.contracts`/`self.top` directly would bypass the recorded questions."""
     tree = ast.parse((ROOT / "runtime" / "openprose" / "checker.py").read_text(encoding="utf-8"))
-    allowed = {"__init__", "run", "use", "references", "agent", "has_agent", "agent_names", "block", "has_skill",
+    allowed = {"__init__", "run", "use", "references", "reference", "agent", "has_agent", "agent_names", "block", "has_skill",
                "contract", "contract_of", "definition_insertion_point"}
     checker = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "_Checker")
     bad = []
