@@ -284,3 +284,50 @@ def test_renaming_a_binding_walks_the_statements_that_asked_about_it() -> None:
     assert walked == ["Assign", "Let"]  # the sessions are not walked; `{x}` is relinked to the assignment
     (sym, _), = [got.resolution.symbol_at(source.index(b"{x}") + 1)]
     assert isinstance(sym.decl, m.Assign)
+
+
+def test_a_program_too_deep_for_the_walk_leaves_no_half_updated_cache() -> None:
+    """Nesting deeper than the analysis can follow answers with one diagnostic; removing it is analyzed afresh."""
+    source = b'agent a:\n  prompt: "p"\nlet x = session: a\nsession "{x}"\n'
+    tree = parse(source)
+    models, semantic = m.ModelCache(), SemanticCache()
+    analyze(source, tree=tree, cache=models, checks=semantic)
+    at = source.index(b"session \"{x}\"")
+    deep = b"let y = " + b"[" * 5000 + b"]" * 5000 + b"\n"
+    source, tree = _edit_once(source, tree, at, at, deep)
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    assert [d.message for d in got.diagnostics] == [d.message for d in analyze(source).diagnostics]
+    assert "nested too deeply" in got.diagnostics[0].message
+    source, tree = _edit_once(source, tree, at, at + len(deep), b'x = "again"\nsession "{zz}"\n')
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in analyze(source).diagnostics]
+    assert [d.code for d in got.diagnostics] == ["W113"] and _lists(got) == _lists(analyze(source))
+
+
+def test_a_failure_part_way_empties_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever stops an update half-way, the next analysis is a fresh one, not one on half-updated state."""
+    from openprose import incremental_resolve
+
+    source = generate_program(200, seed=2).encode()
+    tree = parse(source)
+    models, semantic = m.ModelCache(), SemanticCache()
+    analyze(source, tree=tree, cache=models, checks=semantic)
+    calls = {"n": 0}
+    real = incremental_resolve._StatementResolver.visit
+
+    def fail_second(self: Any, node: Any, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RecursionError("deep")
+        return real(self, node, *args)
+
+    at = source.index(b"agent agent-2:") + len(b"agent agent-2")
+    source, tree = _edit_once(source, tree, at, at, b"x")
+    monkeypatch.setattr(incremental_resolve._StatementResolver, "visit", fail_second)
+    assert "nested too deeply" in analyze(source, tree=tree, cache=models, checks=semantic).diagnostics[0].message
+    monkeypatch.setattr(incremental_resolve._StatementResolver, "visit", real)
+    assert semantic.names.fragments == {}
+    source, tree = _edit_once(source, tree, 0, 0, b"\n")
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in analyze(source).diagnostics]
+    assert _lists(got) == _lists(analyze(source))

@@ -340,7 +340,18 @@ class SemanticCache:
         return resolution, self.check(contracts)
 
     def resolve(self, program: m.Program) -> LiveResolution:
-        """The first half of `analyze`: resolution, and what `top_level` answers, for this program."""
+        """The first half of `analyze`: resolution, and what `top_level` answers, for this program.
+
+        A failure part-way (a program nested too deep for the walk) leaves the
+        cache empty rather than half updated: the next call starts afresh.
+        """
+        try:
+            return self._resolve(program)
+        except BaseException:
+            self.__init__()  # type: ignore[misc]
+            raise
+
+    def _resolve(self, program: m.Program) -> LiveResolution:
         names = self.names
         resolution = names.resolve(program)
         for frag in names.removed:
@@ -361,6 +372,14 @@ class SemanticCache:
     def check(self, contracts: dict[str, Contract] | None = None) -> list[Diagnostic]:
         """The second half of `analyze`: every model-level diagnostic of the program last resolved."""
         assert self._current is not None, "resolve() first"
+        try:
+            return self._check(contracts)
+        except BaseException:
+            self.__init__()  # type: ignore[misc]
+            raise
+
+    def _check(self, contracts: dict[str, Contract] | None) -> list[Diagnostic]:
+        assert self._current is not None
         program, resolution = self._current
         contracts = contracts or {}
         names = self.names
