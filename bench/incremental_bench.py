@@ -8,8 +8,8 @@ Each keystroke inserts one character inside a prompt string (as bench/lsp_bench.
 does), edits the tree, reparses against the old one and then times, on the same
 tree: the model build with `ModelCache` told the edit (`note_edit`, as the server
 does) and without (the loop over every statement), resolution, the checker after
-resolution (fresh, and with the per-statement cache), and `analyze` end to end
-both ways. Every timed stage has caches of its own, kept in step with the text.
+resolution (fresh, and with `SemanticCache`), and `analyze` end to end both ways.
+Every timed stage has caches of its own, kept in step with the text.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from generate import generate_program  # noqa: E402
 from openprose import model as m, syntax  # noqa: E402
 from openprose.analysis import analyze  # noqa: E402
 from openprose.checker import _Checker  # noqa: E402
-from openprose.incremental import CheckCache  # noqa: E402
+from openprose.incremental import SemanticCache  # noqa: E402
 from openprose.resolve import resolve  # noqa: E402
 
 
@@ -51,20 +51,20 @@ def run(lines: int, count: int, model_only: bool = False) -> dict[str, list[floa
     source = text.encode()
     tree = syntax.parse(source)
     # Told every edit (as the language server's documents are), and not (as before note_edit).
-    models, checks = m.ModelCache(), CheckCache()
+    models, checks = m.ModelCache(), SemanticCache()
     plain_models = m.ModelCache()
     e2e_plain = m.ModelCache()
-    e2e_models, e2e_checks = m.ModelCache(), CheckCache()
+    e2e_models, e2e_checks = m.ModelCache(), SemanticCache()
     hinted = (models, e2e_models)
-    models.build(tree, source)
+    checks.analyze(models.build(tree, source), {})
     plain_models.build(tree, source)
     analyze(source, tree=tree, cache=e2e_plain)
     analyze(source, tree=tree, cache=e2e_models, checks=e2e_checks)
     stages: dict[str, list[float]] = {k: [] for k in (
         "model build, ModelCache without edit hints", "model build, ModelCache with edit hints",
         "statements the hinted build looked at", "resolve", "checker after resolve, fresh",
-        "checker after resolve, CheckCache", "analyze, ModelCache only (no hints)",
-        "analyze, ModelCache (hints) + CheckCache")}
+        "resolve + checker, SemanticCache", "analyze, ModelCache only (no hints)",
+        "analyze, ModelCache (hints) + SemanticCache")}
     starts = [0] + [i + 1 for i, b in enumerate(source) if b == 10]
     gc.disable()
     try:
@@ -87,13 +87,13 @@ def run(lines: int, count: int, model_only: bool = False) -> dict[str, list[floa
             stages["resolve"].append(ms)
             _, ms = timed(lambda: _Checker(program, res, {}).run())
             stages["checker after resolve, fresh"].append(ms)
-            _, ms = timed(checks.check, program, res, {})
-            stages["checker after resolve, CheckCache"].append(ms)
+            _, ms = timed(checks.analyze, program, {})
+            stages["resolve + checker, SemanticCache"].append(ms)
             # End to end, on caches of their own kept in step (the previous build of each is the newest).
             _, ms = timed(analyze, source, tree=tree, cache=e2e_plain)
             stages["analyze, ModelCache only (no hints)"].append(ms)
             _, ms = timed(analyze, source, tree=tree, cache=e2e_models, checks=e2e_checks)
-            stages["analyze, ModelCache (hints) + CheckCache"].append(ms)
+            stages["analyze, ModelCache (hints) + SemanticCache"].append(ms)
     finally:
         gc.enable()
     return stages
@@ -107,8 +107,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = args.lines or [5000, 50000]
     results = {n: run(n, args.keystrokes, args.model_only) for n in sizes}
-    head = "| stage (ms per keystroke, p50 / p90; counts for the statements row) | " + " | ".join(f"{n:,} lines" for n in sizes) + " |"
-    print(head)
+    columns = " | ".join(f"{n:,} lines" for n in sizes)
+    print(f"| stage (ms per keystroke, p50 / p90; a count for the statements row) | {columns} |")
     print("|" + " --- |" * (len(sizes) + 1))
     for stage in results[sizes[0]]:
         if not results[sizes[0]][stage]:
