@@ -524,12 +524,12 @@ class _Entry:
     __slots__ = ("node_id", "generation", "text", "stmt", "anchor", "found", "problems")
 
     def __init__(self, node_id: int, text: bytes, stmt: Stmt | None, anchor: Anchor,
-                 found: tuple[Diagnostic, ...], problems: tuple[Diagnostic, ...]) -> None:
+                 found: tuple[Diagnostic, ...], problems: tuple[Diagnostic, ...], generation: int = 0) -> None:
         #: The node it was built from. A node id is the address of the node's slot in its parent's
         #: child array: it names the same subtree only while the tree holding that slot lives, so the
         #: cache keeps the tree of the build (`generation`) that made the entry alive, or forgets the id.
         self.node_id = node_id
-        self.generation = 0
+        self.generation = generation
         self.text = text
         self.stmt = stmt  # None: recovery left a node no builder knows
         self.anchor = anchor
@@ -590,6 +590,8 @@ class ModelCache:
     def __init__(self) -> None:
         self._entries: list[_Entry] = []
         self._body: list[Stmt] = []  # the entries' statements (when `_dense`)
+        #: The entries' anchors, so moving them touches no entry (a cold object per statement).
+        self._anchors: list[Anchor] = []
         self._by_id: dict[int, _Entry] = {}
         self._flagged: list[_Entry] = []  # entries with problems, in body order
         self._column: int | None = None  # the column of the top-level statements
@@ -687,44 +689,70 @@ class ModelCache:
         _ctx.source = source
         reuse = self._by_id
         old_entries = self._entries
+        generation = self._generation
         entries: list[_Entry] = []
-        kept: set[int] = set()
+        body: list[Stmt] = []
+        anchors: list[Anchor] = []
+        flagged: list[_Entry] = []
+        by_id: dict[int, _Entry] = {}
+        added: list[Stmt] = []
+        kept: set[_Entry] = set()  # the old entries whose statements are reused
+        checked: list[Diagnostic] = []
         column: int | None = None
         first = -1
         dense = True
         previous_start = -1
-        for child in tree.root_node.named_children:
-            if _skipped(child):
+        children = tree.root_node.named_children
+        # Allocated together, the anchors sit close in memory: an edit moves thousands of them.
+        spare = None if old_entries else iter([Anchor(0, lines) for _ in children])
+        for child in children:  # `_entry`, inlined: this runs for every statement
+            if child.type == "comment" or child.is_error or child.is_missing:
                 continue
             start = child.start_byte
-            entry, column_after, old = _entry(child, start, source, column, reuse, lines)
-            if old is not None:
-                old.anchor.byte = start
-                kept.add(id(old))
+            text = source[start : child.end_byte]
+            old = reuse.get(child.id)
+            if old is not None and old.text == text and not child.has_error:
+                stmt, anchor, found = old.stmt, old.anchor, old.found
+                anchor.byte = start
+                kept.add(old)
+            else:
+                anchor = Anchor(start, lines) if spare is None else next(spare)
+                anchor.byte = start
+                _ctx.anchor = anchor
+                _ctx.problems = []
+                stmt = _build_statement(child)
+                found = tuple(_ctx.problems)
+                if stmt is not None:
+                    added.append(stmt)
+            column_after = _check_column(child, column, checked)
+            if checked:
+                problems = (*(_following(d, anchor, start) for d in checked), *found)
+                checked = []
+            else:
+                problems = found
+            entry = _Entry(child.id, text, stmt, anchor, found, problems, generation)
             if column is None and column_after is not None:
                 first = len(entries)
             column = column_after
-            if entry.stmt is None or start <= previous_start:
+            if stmt is None:
+                dense = False
+            else:
+                body.append(stmt)
+            if start <= previous_start:
                 dense = False
             previous_start = start
             entries.append(entry)
-        generation = self._generation
-        for e in entries:
-            e.generation = generation
+            anchors.append(anchor)
+            by_id[entry.node_id] = entry
+            if problems:
+                flagged.append(entry)
         self._base = tree
         self._recent.clear()
-        self._entries = entries
-        self._body = [e.stmt for e in entries if e.stmt is not None]
-        self._by_id = {e.node_id: e for e in entries}
-        self._flagged = [e for e in entries if e.problems]
+        self._entries, self._body, self._anchors, self._by_id, self._flagged = entries, body, anchors, by_id, flagged
         self._column, self._first, self._dense = column, first, dense
-        reused = {id(old.stmt) for old in old_entries if id(old) in kept}
-        self.changes = ModelChanges(
-            removed=tuple(e.stmt for e in old_entries if id(e) not in kept and e.stmt is not None),
-            added=tuple(e.stmt for e in entries if e.stmt is not None and id(e.stmt) not in reused),
-            everything_new=not self._built,
-            visited=len(entries),
-        )
+        removed = () if len(kept) == len(old_entries) else tuple(
+            [e.stmt for e in old_entries if e not in kept and e.stmt is not None])
+        self.changes = ModelChanges(removed, tuple(added), everything_new=not self._built, visited=len(entries))
         return self._program(tree, source)
 
     def _program(self, tree: ts.Tree, source: bytes) -> Program:
@@ -814,7 +842,7 @@ class ModelCache:
                     if start <= last_start:
                         return None  # zero-width leftovers: entries must start at increasing offsets
                     last_start = start
-                    entry, column_after, old = _entry(node, start, source, column, by_id, lines)
+                    entry, column_after, old = _entry(node, start, source, column, by_id, lines, None)
                     if entry.stmt is None:
                         return None
                     if old is not None:
@@ -855,56 +883,46 @@ class ModelCache:
 
     def _commit(self, tree: ts.Tree, source: bytes, damage: list[_Damage],
                 runs: list[tuple[int, int, list[_Entry], int]], moves: list[tuple[Anchor, int]], first: int) -> None:
-        entries, flagged, body, by_id = self._entries, self._flagged, self._body, self._by_id
+        """Splice the runs into the cache's lists (in place: the tails are moved by memmove, not
+        rebuilt) and move the anchors after each run by its shift."""
+        entries, flagged, body, anchors, by_id = self._entries, self._flagged, self._body, self._anchors, self._by_id
         generation = self._generation
         made: list[_Entry] = []
+        removed: list[Stmt] = []
+        added: list[Stmt] = []
         # Flagged entries of each run, found while every anchor still has its old offset.
         bounds = []
         for i, j, _, _ in runs:
             lo = bisect_left(flagged, entries[i].anchor.byte, key=_by_anchor) if i < len(entries) else len(flagged)
             hi = bisect_left(flagged, entries[j].anchor.byte, key=_by_anchor) if j < len(entries) else len(flagged)
             bounds.append((lo, hi))
-        new_entries: list[_Entry] = []
-        new_body: list[Stmt] = []
-        new_flagged: list[_Entry] = []
-        removed: list[Stmt] = []
-        added: list[Stmt] = []
-        done = flag_done = 0
-        shift = 0
-        for (i, j, fresh, shift_after), (lo, hi) in zip(runs, bounds):
+        for n, (i, j, fresh, shift) in enumerate(runs):
             if shift:
-                for e in entries[done:i]:
-                    e.anchor.byte += shift
-            new_entries += entries[done:i]
-            new_body += body[done:i]
-            new_flagged += flagged[flag_done:lo]
+                until = runs[n + 1][0] if n + 1 < len(runs) else len(anchors)
+                for a in anchors[j:until]:
+                    a.byte += shift
             kept = {id(e.stmt) for e in fresh}
+            was = {id(e.stmt) for e in entries[i:j]}
             for e in entries[i:j]:
                 if id(e.stmt) not in kept:
                     removed.append(e.stmt)  # type: ignore[arg-type]  # dense: never None
                 if by_id.get(e.node_id) is e:
                     del by_id[e.node_id]
-            was = {id(e.stmt) for e in entries[i:j]}
-            made += fresh
             for e in fresh:
                 e.generation = generation
                 by_id[e.node_id] = e
                 if id(e.stmt) not in was:
                     added.append(e.stmt)  # type: ignore[arg-type]
-            new_entries += fresh
-            new_body += [e.stmt for e in fresh]  # type: ignore[misc]
-            new_flagged += [e for e in fresh if e.problems]
-            done, flag_done, shift = j, hi, shift_after
-        if shift:
-            for e in entries[done:]:
-                e.anchor.byte += shift
-        new_entries += entries[done:]
-        new_body += body[done:]
-        new_flagged += flagged[flag_done:]
+            made += fresh
+        for (i, j, fresh, _), (lo, hi) in zip(reversed(runs), reversed(bounds)):
+            entries[i:j] = fresh
+            body[i:j] = [e.stmt for e in fresh]  # type: ignore[misc]
+            anchors[i:j] = [e.anchor for e in fresh]
+            flagged[lo:hi] = [e for e in fresh if e.problems]
         for anchor, byte in moves:
             anchor.byte = byte
         self._lines.edit(source, [(o0, o1, n0, n1) for n0, n1, o0, o1 in damage])
-        self._entries, self._body, self._flagged, self._first = new_entries, new_body, new_flagged, first
+        self._first = first
         self._recent.append((generation, tree, made))
         if len(self._recent) > _MAX_TREES:
             old, _, entries_of_old = self._recent.popleft()  # its tree goes: its slots may be handed out again
@@ -914,7 +932,7 @@ class ModelCache:
                         del by_id[e.node_id]
                     e.node_id = _FORGOTTEN
         self.changes = ModelChanges(tuple(removed), tuple(added), everything_new=False, hinted=True,
-                                    visited=sum(len(fresh) for _, _, fresh, _ in runs))
+                                    visited=len(made))
 
 
 def _last_named_child(node: ts.Node) -> ts.Node | None:
@@ -923,7 +941,7 @@ def _last_named_child(node: ts.Node) -> ts.Node | None:
 
 
 def _entry(child: ts.Node, start: int, source: bytes, column: int | None, reuse: dict[int, _Entry],
-           lines: LineIndex) -> tuple[_Entry, int | None, _Entry | None]:
+           lines: LineIndex, spare: Anchor | None) -> tuple[_Entry, int | None, _Entry | None]:
     """One top-level statement as the loop over every statement handles it.
 
     Returns its entry, the top level's column after it, and the old entry
@@ -935,7 +953,11 @@ def _entry(child: ts.Node, start: int, source: bytes, column: int | None, reuse:
         stmt, anchor, found = old.stmt, old.anchor, old.found
     else:
         old = None
-        anchor = Anchor(start, lines)
+        if spare is None:
+            anchor = Anchor(start, lines)
+        else:
+            anchor = spare
+            anchor.byte = start
         _ctx.anchor = anchor
         _ctx.problems = []
         stmt = _build_statement(child)
