@@ -170,6 +170,7 @@ DEFINITION_SNIPPETS = (
     'session: scribe\n  prompt: "{made} {inner}"\n\n',
     'agent agent-1:\n  model: sonnet\n\n',
     'let topic = "shadowed"\n\n',
+    'let result = session "earlier"\n\n',
 )
 
 _DEFINED_NAME = re.compile(
@@ -211,7 +212,7 @@ def definition_edit(rng: random.Random, text: str) -> Edit | None:
             uses = [i for i in occurrences(text, name) if i != at]
             at = rng.choice(uses) if uses else at
         others = sorted({other for _, other in found if other != name})
-        choices = [name + "x", name[:-1] or "z", "fresh-name", *(rng.sample(others, min(2, len(others))))]
+        choices = [name + "x", name[:-1] or "z", "fresh-name", "result", *(rng.sample(others, min(2, len(others))))]
         return Edit(at, at + len(name), rng.choice(choices))
     starts = top_level_starts(text)
     if roll < 0.8:

@@ -63,6 +63,44 @@ def _program(large: bool) -> str:
     return with_definitions(head + base)
 
 
+#: Edits above `block polish` that change its outline without touching its text (the block
+#: keeps other entries, so a cache keyed by text alone would show the old ones):
+#: (text inserted before the block, or None; what replaces the first `let result`, or None).
+_ELSEWHERE = {
+    # a binding above: `result = …` inside the block now updates it instead of binding its own
+    "binding above": ('let result = session "earlier"\n', None),
+    # that binding renamed away: the block's assignment binds `result` again
+    "binding renamed": ('let result = session "earlier"\n', "outcome"),
+    # a repeated block above: the original is no longer the block symbol, its names move to the top
+    "block repeated": ('block polish(x):\n  session "{x}"\n', None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_ELSEWHERE))
+def test_symbols_follow_changes_made_elsewhere(case: str) -> None:
+    """A statement whose text did not change still gets a new outline when its resolution did."""
+    above, rename = _ELSEWHERE[case]
+    text = _program(large=False)
+    block = text.index("block polish")
+    if rename is not None:
+        text = text[:block] + above + text[block:]
+    doc = Document("file:///tmp/openprose-lsp-symbols/elsewhere.prose", 1, encode(text))
+    before = _json(doc.symbols.symbols(doc.analyze(lambda path: b""), doc.text))
+    if rename is None:
+        edit = Edit(block, block, above)
+    else:
+        at = text.index("let result") + len("let ")
+        edit = Edit(at, at + len("result"), rename)
+    text, change = apply(text, edit)
+    doc.apply(change)
+    analysis = doc.analyze(lambda path: b"")
+    after = _json(doc.symbols.symbols(analysis, doc.text))
+    assert after != before
+    assert after == _json(outline(analysis, doc.text))
+    fresh = Document("file:///tmp/openprose-lsp-symbols/fresh.prose", 1, encode(text))
+    assert after == _json(fresh.symbols.symbols(fresh.analyze(lambda path: b""), fresh.text))
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_cached_symbols_equal_the_whole_resolution_outline(seed: int) -> None:
     """In-process, many edits: the cache must give exactly what the uncached outline of the same
