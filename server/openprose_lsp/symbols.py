@@ -283,40 +283,61 @@ class FoldCache:
     A top-level node's folds depend only on its subtree (and, for the row
     numbers, on where it starts): they are kept relative to its first line,
     keyed by the subtree's id and text as in the token cache, so an edit
-    elsewhere only shifts them.
+    elsewhere only shifts them, and a node that did not move answers with the
+    same (never modified) objects as before.
     """
 
     def __init__(self) -> None:
-        self._units: dict[tuple[int, bytes, bytes], tuple[list[tuple[int, int]], list[int]]] = {}
+        self._units: dict[tuple[int, bytes, bytes], _FoldUnit] = {}
 
     def ranges(self, analysis: Analysis, text: Text) -> list[lsp.FoldingRange]:
         out: list[lsp.FoldingRange] = []
         seen: set[int] = set()
         comment_rows: list[int] = []
         source = text.source
-        fresh: dict[tuple[int, bytes, bytes], tuple[list[tuple[int, int]], list[int]]] = {}
+        old = self._units
+        fresh: dict[tuple[int, bytes, bytes], _FoldUnit] = {}
         root = analysis.tree.root_node
         for node in root.children:
-            base = node.start_point[0]
+            base, column = node.start_point
             begin = node.start_byte
-            key = (node.id, source[begin - node.start_point[1] : begin], source[begin : node.end_byte])
-            unit = fresh.get(key) or self._units.get(key)
+            key = (node.id, source[begin - column : begin], source[begin : node.end_byte])
+            unit = fresh.get(key) or old.get(key)
             if unit is None:
-                unit = _unit_folds(node, text, root)
+                unit = _FoldUnit(*_unit_folds(node, text, root))
                 if node.type not in ("block", "property_block"):  # else its header is the root's row
                     fresh[key] = unit
             else:
                 fresh[key] = unit
-            folds, comments = unit
-            for start, end in folds:
-                if base + start not in seen:
-                    seen.add(base + start)
-                    out.append(lsp.FoldingRange(start_line=base + start, end_line=base + end,
-                                                kind=lsp.FoldingRangeKind.Region))
-            comment_rows.extend(base + row for row in comments)
+            for fold in unit.at(base):
+                if fold.start_line not in seen:
+                    seen.add(fold.start_line)
+                    out.append(fold)
+            if unit.comments:
+                comment_rows.extend(base + row for row in unit.comments)
         self._units = fresh
         out.extend(_comment_runs(comment_rows))
         return out
+
+
+class _FoldUnit:
+    """One top-level node's folds (rows from its first line) and comment rows, with the
+    `FoldingRange` objects for the row it last started on."""
+
+    __slots__ = ("folds", "comments", "row", "built")
+
+    def __init__(self, folds: list[tuple[int, int]], comments: list[int]) -> None:
+        self.folds = folds
+        self.comments = comments
+        self.row = -1
+        self.built: list[lsp.FoldingRange] = []
+
+    def at(self, row: int) -> list[lsp.FoldingRange]:
+        if row != self.row:
+            self.built = [lsp.FoldingRange(start_line=row + start, end_line=row + end, kind=lsp.FoldingRangeKind.Region)
+                          for start, end in self.folds]
+            self.row = row
+        return self.built
 
 
 def _unit_folds(unit: ts.Node, text: Text, root: ts.Node) -> tuple[list[tuple[int, int]], list[int]]:
