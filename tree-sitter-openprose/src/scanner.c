@@ -22,6 +22,9 @@
  *     A next line that starts a new statement leaves the arrow dangling.
  *   - inside a triple-quoted string, a backslash before a line end is text
  *     (shell continuations in prompts), not a broken escape.
+ *   - zero-width chunk and section ends between top-level statements (see
+ *     boundary_level and `source_file` in grammar.js): they only group the
+ *     statements into hidden nodes, which incremental reparsing reuses whole.
  *
  * Every indentation token is zero-width: the scanner only looks ahead and the
  * generated lexer then consumes the whitespace and comments as extras.
@@ -49,6 +52,10 @@ enum TokenType {
   ARROW_CONTINUES,
   PROPERTY_INDENT,
   UNCLOSED_BRACKET,
+  CHUNK_START,
+  CHUNK_END,
+  SECTION_START,
+  SECTION_END,
   CLOSE_BRACKET,
   CLOSE_PAREN,
   CLOSE_BRACE,
@@ -290,6 +297,53 @@ static bool stays_in_inner_body(TSLexer *lexer, uint16_t inner) {
   return !(property && next <= inner);
 }
 
+/* How many bytes of a line decide whether a chunk ends before it. */
+#define BOUNDARY_PREFIX 64
+
+/*
+ * Whether a chunk (1) or a section too (2) of top-level statements ends
+ * before this line, read from the line alone (consuming it: the caller has
+ * marked the token's end), so that the boundaries are a function of the text
+ * and an edit moves none but its own line's. Only a line that starts a
+ * statement of its own (a statement or expression keyword, or `name =`)
+ * qualifies; a clause (`else:`, `catch:`...) continues the statement before
+ * it. The rest is a hash of the line's first bytes: one line in 16 on average
+ * ends a chunk, one in 256 a section.
+ */
+static unsigned boundary_level(TSLexer *lexer) {
+  uint32_t hash = 2166136261u; /* FNV-1a */
+  unsigned taken = 0;
+  char word[16];
+  unsigned length = 0;
+  while (is_ident_char(lexer->lookahead) || lexer->lookahead == '-') {
+    if (length < sizeof(word) - 1) word[length] = (char)lexer->lookahead;
+    length++;
+    hash = (hash ^ (uint8_t)lexer->lookahead) * 16777619u;
+    taken++;
+    advance(lexer);
+  }
+  if (length >= sizeof(word)) return 0;
+  word[length] = 0;
+  if (is_keyword(word, CLAUSE_KEYWORDS)) return 0;
+  if (!is_keyword(word, STATEMENT_KEYWORDS) && !is_keyword(word, EXPRESSION_KEYWORDS)) {
+    while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
+    if (lexer->lookahead != '=') return 0;
+    advance(lexer);
+    if (lexer->lookahead == '=') return 0;
+  }
+  while (taken < BOUNDARY_PREFIX && !lexer->eof(lexer) && lexer->lookahead != '\n' && lexer->lookahead != '\r') {
+    hash = (hash ^ (uint8_t)lexer->lookahead) * 16777619u;
+    taken++;
+    advance(lexer);
+  }
+  /* FNV's low bits are weak: mix before taking them. */
+  hash ^= hash >> 16;
+  hash *= 0x45d9f3bu;
+  hash ^= hash >> 16;
+  if ((hash & 0xff) == 0) return 2;
+  return (hash & 0xf) == 0 ? 1 : 0;
+}
+
 /* Called with the `-` of `->` consumed and `>` as the lookahead. */
 static bool finish_arrow(TSLexer *lexer) {
   advance(lexer);
@@ -353,23 +407,29 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
   bool found_end_of_line = false;
   uint32_t indent_length = 0;
   int32_t first_comment_indent_length = -1;
+  uint32_t line_chars = 0; /* skipped since the last line break: with no line break, the column the scan began at */
 
   for (;;) {
     int32_t c = lexer->lookahead;
     if (c == '\n') {
       found_end_of_line = true;
       indent_length = 0;
+      line_chars = 0;
       skip(lexer);
     } else if (c == ' ') {
       indent_length++;
+      line_chars++;
       skip(lexer);
     } else if (c == '\r' || c == '\f') {
       indent_length = 0;
+      line_chars++;
       skip(lexer);
     } else if (c == '\t') {
       indent_length += 2; /* one level of the canonical 2-space indent; see indentation.py */
+      line_chars++;
       skip(lexer);
     } else if (c == 0xFEFF) {
+      line_chars++;
       skip(lexer);
     } else if (lexer->eof(lexer)) {
       indent_length = 0;
@@ -383,6 +443,42 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     } else {
       break;
     }
+  }
+
+  /*
+   * Around groups of top-level statements (grammar.js, source_file). These
+   * tokens are only ever valid on their own, between top-level statements,
+   * where no other token of this scanner is: so where none of them is due,
+   * nothing is returned, as the scanner was not called there before they
+   * existed (whatever the indent stack says after an error). A chunk ends
+   * before a line at column 0 that boundary_level picks, a section too when
+   * it picks it at level 2. A chunk or a section starts wherever one may, as
+   * long as some code follows: at the start of the file, or after the group
+   * before it (at the end of a line). All of them sit right before code, after
+   * any comment, so a comment is never inside a group another would be in.
+   */
+  if (!error_recovery_mode && (valid_symbols[CHUNK_START] || valid_symbols[CHUNK_END] ||
+                               valid_symbols[SECTION_START] || valid_symbols[SECTION_END])) {
+    /* At the end of the file, or before a comment (the lexer takes it, and the scan comes back after it). */
+    if (lexer->eof(lexer) || first_comment_indent_length != -1) return false;
+    if (found_end_of_line && (valid_symbols[CHUNK_END] || valid_symbols[SECTION_END])) {
+      unsigned level = indent_length == 0 && is_ident_start(lexer->lookahead) ? boundary_level(lexer) : 0;
+      if (valid_symbols[CHUNK_END] && level >= 1) {
+        lexer->result_symbol = CHUNK_END;
+        return true;
+      }
+      if (valid_symbols[SECTION_END] && level >= 2) {
+        lexer->result_symbol = SECTION_END;
+        return true;
+      }
+    }
+    /* With a section's end, a chunk's start is valid too: no end here, so a chunk starts. */
+    if ((valid_symbols[CHUNK_START] || valid_symbols[SECTION_START]) &&
+        (found_end_of_line || lexer->get_column(lexer) == line_chars)) {
+      lexer->result_symbol = valid_symbols[SECTION_START] ? SECTION_START : CHUNK_START;
+      return true;
+    }
+    return false;
   }
 
   if (!found_end_of_line) {
