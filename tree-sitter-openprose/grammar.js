@@ -37,6 +37,12 @@ const boundValue = ($) => choice(
   field('value', $.try_statement),
 );
 
+// Top-level statements, each followed by a separator where the next line
+// starts a statement of its own: the scanner reads that line to place the
+// groups' ends, and the separator keeps that look from being the statement's
+// (an edit there would make the parser rebuild the statement before it).
+const topLevelStatements = ($) => repeat1(seq($._statement, optional($._separator)));
+
 module.exports = grammar({
   name: 'openprose',
 
@@ -62,7 +68,8 @@ module.exports = grammar({
     // Zero-width: a bracket still open when the next line starts a statement
     // or a property is closed here, so the error stays on its line.
     $._unclosed_bracket,
-    // Zero-width, around groups of top-level statements (see `source_file`).
+    // Zero-width, between and around groups of top-level statements (see `source_file`).
+    $._separator,
     $._chunk_start,
     $._chunk_end,
     $._section_start,
@@ -103,9 +110,9 @@ module.exports = grammar({
 
     _last_section: $ => seq($._section_start, repeat($._chunk), $._last_chunk),
 
-    _chunk: $ => seq($._chunk_start, repeat1($._statement), $._chunk_end),
+    _chunk: $ => seq($._chunk_start, topLevelStatements($), $._chunk_end),
 
-    _last_chunk: $ => seq($._chunk_start, repeat1($._statement)),
+    _last_chunk: $ => seq($._chunk_start, topLevelStatements($)),
 
     _statement: $ => choice(
       $.use_statement,

@@ -52,6 +52,7 @@ enum TokenType {
   ARROW_CONTINUES,
   PROPERTY_INDENT,
   UNCLOSED_BRACKET,
+  SEPARATOR,
   CHUNK_START,
   CHUNK_END,
   SECTION_START,
@@ -300,40 +301,51 @@ static bool stays_in_inner_body(TSLexer *lexer, uint16_t inner) {
 /* How many bytes of a line decide whether a chunk ends before it. */
 #define BOUNDARY_PREFIX 64
 
+static inline uint32_t fnv1a(uint32_t hash, int32_t c) { return (hash ^ (uint8_t)c) * 16777619u; }
+
 /*
- * Whether a chunk (1) or a section too (2) of top-level statements ends
- * before this line, read from the line alone (consuming it: the caller has
- * marked the token's end), so that the boundaries are a function of the text
- * and an edit moves none but its own line's. Only a line that starts a
- * statement of its own (a statement or expression keyword, or `name =`)
- * qualifies; a clause (`else:`, `catch:`...) continues the statement before
- * it. The rest is a hash of the line's first bytes: one line in 16 on average
- * ends a chunk, one in 256 a section.
+ * Whether this line starts a statement of its own: a statement or expression
+ * keyword other than a clause (`else:`, `catch:`... continue the statement
+ * before them), or `name =`. Reads only that much (consuming it: the caller
+ * has marked the token's end), and hashes the word into *hash.
  */
-static unsigned boundary_level(TSLexer *lexer) {
-  uint32_t hash = 2166136261u; /* FNV-1a */
-  unsigned taken = 0;
+static bool starts_own_statement(TSLexer *lexer, uint32_t *hash, unsigned *taken) {
   char word[16];
   unsigned length = 0;
   while (is_ident_char(lexer->lookahead) || lexer->lookahead == '-') {
     if (length < sizeof(word) - 1) word[length] = (char)lexer->lookahead;
     length++;
-    hash = (hash ^ (uint8_t)lexer->lookahead) * 16777619u;
-    taken++;
+    *hash = fnv1a(*hash, lexer->lookahead);
     advance(lexer);
   }
-  if (length >= sizeof(word)) return 0;
-  word[length] = 0;
-  if (is_keyword(word, CLAUSE_KEYWORDS)) return 0;
-  if (!is_keyword(word, STATEMENT_KEYWORDS) && !is_keyword(word, EXPRESSION_KEYWORDS)) {
-    while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
-    if (lexer->lookahead != '=') return 0;
-    advance(lexer);
-    if (lexer->lookahead == '=') return 0;
+  *taken = length;
+  if (length == 0) return false;
+  if (length < sizeof(word)) {
+    word[length] = 0;
+    if (is_keyword(word, CLAUSE_KEYWORDS)) return false;
+    if (is_keyword(word, STATEMENT_KEYWORDS) || is_keyword(word, EXPRESSION_KEYWORDS)) return true;
   }
-  while (taken < BOUNDARY_PREFIX && !lexer->eof(lexer) && lexer->lookahead != '\n' && lexer->lookahead != '\r') {
-    hash = (hash ^ (uint8_t)lexer->lookahead) * 16777619u;
-    taken++;
+  while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
+  if (lexer->lookahead != '=') return false;
+  advance(lexer);
+  return lexer->lookahead != '=';
+}
+
+/*
+ * Whether a chunk (1) or a section too (2) of top-level statements ends
+ * before this line, read from the line alone (consuming it), so that the
+ * boundaries are a function of the text and an edit moves none but its own
+ * line's. The line must start a statement of its own; then a hash of its
+ * first bytes decides: one such line in 16 on average ends a chunk, one in
+ * 256 a section.
+ */
+static unsigned boundary_level(TSLexer *lexer) {
+  uint32_t hash = 2166136261u;
+  unsigned taken = 0;
+  if (!starts_own_statement(lexer, &hash, &taken)) return 0;
+  for (; taken < BOUNDARY_PREFIX && !lexer->eof(lexer) && lexer->lookahead != '\n' && lexer->lookahead != '\r';
+       taken++) {
+    hash = fnv1a(hash, lexer->lookahead);
     advance(lexer);
   }
   /* FNV's low bits are weak: mix before taking them. */
@@ -407,29 +419,23 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
   bool found_end_of_line = false;
   uint32_t indent_length = 0;
   int32_t first_comment_indent_length = -1;
-  uint32_t line_chars = 0; /* skipped since the last line break: with no line break, the column the scan began at */
 
   for (;;) {
     int32_t c = lexer->lookahead;
     if (c == '\n') {
       found_end_of_line = true;
       indent_length = 0;
-      line_chars = 0;
       skip(lexer);
     } else if (c == ' ') {
       indent_length++;
-      line_chars++;
       skip(lexer);
     } else if (c == '\r' || c == '\f') {
       indent_length = 0;
-      line_chars++;
       skip(lexer);
     } else if (c == '\t') {
       indent_length += 2; /* one level of the canonical 2-space indent; see indentation.py */
-      line_chars++;
       skip(lexer);
     } else if (c == 0xFEFF) {
-      line_chars++;
       skip(lexer);
     } else if (lexer->eof(lexer)) {
       indent_length = 0;
@@ -446,23 +452,39 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
   }
 
   /*
-   * Around groups of top-level statements (grammar.js, source_file). These
-   * tokens are only ever valid on their own, between top-level statements,
-   * where no other token of this scanner is: so where none of them is due,
-   * nothing is returned, as the scanner was not called there before they
-   * existed (whatever the indent stack says after an error). A chunk ends
-   * before a line at column 0 that boundary_level picks, a section too when
-   * it picks it at level 2. A chunk or a section starts wherever one may, as
-   * long as some code follows: at the start of the file, or after the group
-   * before it (at the end of a line). All of them sit right before code, after
-   * any comment, so a comment is never inside a group another would be in.
+   * Between and around top-level statements (grammar.js, source_file). These
+   * tokens are only ever valid on their own (at most two of them together),
+   * between top-level statements, where no other token of this scanner is:
+   * so where none of them is due, nothing is returned, as the scanner was not
+   * called there before they existed (whatever the indent stack says after an
+   * error). All of them sit right before code, after any comment, so that a
+   * comment is in the group the code before it is in.
+   *
+   * After a statement, a SEPARATOR comes first before a line at column 0
+   * that starts a statement of its own; then a chunk may end there, and a
+   * section (boundary_level). Reading that line is lookahead of whatever
+   * token is taken there, and an edit within it makes the parser take that
+   * token anew: the SEPARATOR, which reads no further than the line's first
+   * word, keeps that from reaching back to the statement before it.
+   *
+   * A chunk or a section starts wherever one may, as long as some code
+   * follows: at the start of the file, or after the group before it. (Asking
+   * the lexer for the column there would make every group column-dependent,
+   * and an edit on the first line would then invalidate them all.)
    */
-  if (!error_recovery_mode && (valid_symbols[CHUNK_START] || valid_symbols[CHUNK_END] ||
+  if (!error_recovery_mode && (valid_symbols[SEPARATOR] || valid_symbols[CHUNK_START] || valid_symbols[CHUNK_END] ||
                                valid_symbols[SECTION_START] || valid_symbols[SECTION_END])) {
-    /* At the end of the file, or before a comment (the lexer takes it, and the scan comes back after it). */
     if (lexer->eof(lexer) || first_comment_indent_length != -1) return false;
-    if (found_end_of_line && (valid_symbols[CHUNK_END] || valid_symbols[SECTION_END])) {
-      unsigned level = indent_length == 0 && is_ident_start(lexer->lookahead) ? boundary_level(lexer) : 0;
+    bool at_column_0 = indent_length == 0 && found_end_of_line && is_ident_start(lexer->lookahead);
+    if (valid_symbols[SEPARATOR]) {
+      uint32_t hash = 0;
+      unsigned taken = 0;
+      if (!at_column_0 || !starts_own_statement(lexer, &hash, &taken)) return false;
+      lexer->result_symbol = SEPARATOR;
+      return true;
+    }
+    if (valid_symbols[CHUNK_END] || valid_symbols[SECTION_END]) {
+      unsigned level = at_column_0 ? boundary_level(lexer) : 0;
       if (valid_symbols[CHUNK_END] && level >= 1) {
         lexer->result_symbol = CHUNK_END;
         return true;
@@ -473,8 +495,7 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
       }
     }
     /* With a section's end, a chunk's start is valid too: no end here, so a chunk starts. */
-    if ((valid_symbols[CHUNK_START] || valid_symbols[SECTION_START]) &&
-        (found_end_of_line || lexer->get_column(lexer) == line_chars)) {
+    if (valid_symbols[CHUNK_START] || valid_symbols[SECTION_START]) {
       lexer->result_symbol = valid_symbols[SECTION_START] ? SECTION_START : CHUNK_START;
       return true;
     }
