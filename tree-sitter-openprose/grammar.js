@@ -103,12 +103,14 @@ module.exports = grammar({
     // or of 256 (a section as well): boundaries that depend on that line only,
     // so an edit moves none but its own.
     // The last chunk and section end with the file, not with a token: so the
-    // end of the file is where it was for error recovery, after any statement.
+    // end of the file may come after any statement or group, which error
+    // recovery needs (it wraps what it could not parse up to the last point
+    // where the file could have ended).
     source_file: $ => seq(repeat($._section), optional($._last_section)),
 
     _section: $ => seq($._section_start, repeat1($._chunk), $._section_end),
 
-    _last_section: $ => seq($._section_start, repeat($._chunk), $._last_chunk),
+    _last_section: $ => seq($._section_start, repeat($._chunk), optional($._last_chunk)),
 
     _chunk: $ => seq($._chunk_start, topLevelStatements($), $._chunk_end),
 

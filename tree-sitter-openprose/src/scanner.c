@@ -299,7 +299,7 @@ static bool stays_in_inner_body(TSLexer *lexer, uint16_t inner) {
 }
 
 /* How many bytes of a line decide whether a chunk ends before it. */
-#define BOUNDARY_PREFIX 64
+#define BOUNDARY_PREFIX 32
 
 static inline uint32_t fnv1a(uint32_t hash, int32_t c) { return (hash ^ (uint8_t)c) * 16777619u; }
 
