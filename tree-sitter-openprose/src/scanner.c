@@ -22,9 +22,10 @@
  *     A next line that starts a new statement leaves the arrow dangling.
  *   - inside a triple-quoted string, a backslash before a line end is text
  *     (shell continuations in prompts), not a broken escape.
- *   - zero-width chunk and section ends between top-level statements (see
- *     boundary_level and `source_file` in grammar.js): they only group the
- *     statements into hidden nodes, which incremental reparsing reuses whole.
+ *   - zero-width tokens that group the top-level statements into hidden
+ *     chunks and sections, which incremental reparsing reuses whole (see
+ *     boundary_level and `source_file` in grammar.js); they change nothing in
+ *     the tree's visible nodes.
  *
  * Every indentation token is zero-width: the scanner only looks ahead and the
  * generated lexer then consumes the whitespace and comments as extras.
@@ -453,12 +454,13 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
 
   /*
    * Between and around top-level statements (grammar.js, source_file). These
-   * tokens are only ever valid on their own (at most two of them together),
-   * between top-level statements, where no other token of this scanner is:
-   * so where none of them is due, nothing is returned, as the scanner was not
-   * called there before they existed (whatever the indent stack says after an
-   * error). All of them sit right before code, after any comment, so that a
-   * comment is in the group the code before it is in.
+   * tokens are valid between top-level statements, where no other token of
+   * this scanner is: so where none of them is due, nothing is returned, as
+   * the scanner was not called there before they existed (whatever the indent
+   * stack says after an error). Should a state ever allow another token of
+   * this scanner too, they are not emitted there, and that token is handled
+   * as before. All of them sit right before code, after any comment, so that
+   * a comment is in the group the code before it is in.
    *
    * After a statement, a SEPARATOR comes first before a line at column 0
    * that starts a statement of its own; then a chunk may end there, and a
@@ -472,8 +474,12 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
    * the lexer for the column there would make every group column-dependent,
    * and an edit on the first line would then invalidate them all.)
    */
-  if (!error_recovery_mode && (valid_symbols[SEPARATOR] || valid_symbols[CHUNK_START] || valid_symbols[CHUNK_END] ||
-                               valid_symbols[SECTION_START] || valid_symbols[SECTION_END])) {
+  bool groups = valid_symbols[SEPARATOR] || valid_symbols[CHUNK_START] || valid_symbols[CHUNK_END] ||
+                valid_symbols[SECTION_START] || valid_symbols[SECTION_END];
+  for (int token = NEWLINE; groups && token <= CLOSE_BRACE; token++) {
+    if (token < SEPARATOR || token > SECTION_END) groups = !valid_symbols[token];
+  }
+  if (groups && !error_recovery_mode) {
     if (lexer->eof(lexer) || first_comment_indent_length != -1) return false;
     bool at_column_0 = indent_length == 0 && found_end_of_line && is_ident_start(lexer->lookahead);
     if (valid_symbols[SEPARATOR]) {
