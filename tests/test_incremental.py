@@ -4,7 +4,7 @@ Many seeded random edits (fragments of programs, renames of definitions,
 inserted and removed agents and lets, indentation, broken syntax) are applied
 to corpus programs and a generated one the way the language server applies
 them (`Tree.edit`, a reparse against the old tree, `ModelCache`,
-`CheckCache`). After each edit the diagnostics — codes, spans with rows and
+`SemanticCache`). After each edit the diagnostics — codes, spans with rows and
 columns, messages, fixes, related information, in order — and the
 definition/references answers at random offsets must equal those of an
 analysis of the same tree with nothing reused.
@@ -24,7 +24,7 @@ import pytest
 from openprose import model as m
 from openprose.analysis import Analysis, analyze
 from openprose.diagnostics import Diagnostic, Span
-from openprose.incremental import CheckCache
+from openprose.incremental import SemanticCache
 from openprose.syntax import parse
 
 from .tshelpers import CORPUS
@@ -88,7 +88,20 @@ def _answers(a: Analysis, offsets: list[int]) -> list[Any]:
             out.append((sym.name, sym.kind.value, _span(sym.span), _span(span),
                         sorted(_span(r.span) for r in sym.references), sorted(_span(o) for o in sym.other_definitions)))
         out.append(None if ref is None else (ref.name, ref.role.value, _span(ref.span)))
+        scope = a.resolution.scope_at(at)
+        out.append((scope.kind, _span(scope.span), [(s.name, s.kind.value) for s in a.resolution.visible_variables(at)]))
     return out
+
+
+def _lists(a: Analysis) -> Any:
+    """The resolution's lists, in their order (document symbols and tokens read them in order)."""
+    res = a.resolution
+    return (
+        [(s.name, s.kind.value, _span(s.span), [_span(r.span) for r in s.references]) for s in res.symbols],
+        [(r.name, r.role.value, _span(r.span), r.write, r.in_string, r.in_context,
+          None if r.symbol is None else _span(r.symbol.span)) for r in res.references],
+        sorted(res.agents), sorted(res.blocks), sorted(res.programs), sorted(res.skills),
+    )
 
 
 def _rename(rng: random.Random, text: str) -> tuple[int, int, str] | None:
@@ -136,7 +149,7 @@ def _run(text: str, seed: int, edits: int) -> tuple[int, int]:
     rng = random.Random(seed)
     source = text.encode()
     tree = parse(source)
-    models, checks = m.ModelCache(), CheckCache()
+    models, checks = m.ModelCache(), SemanticCache()
     reused = kept = 0
     before = analyze(source, tree=tree, cache=models, checks=checks)
     for step in range(edits):
@@ -159,6 +172,8 @@ def _run(text: str, seed: int, edits: int) -> tuple[int, int]:
         assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in fresh.diagnostics], (seed, step, source)
         offsets = [rng.randint(0, len(source)) for _ in range(8)]
         assert _answers(got, offsets) == _answers(fresh, offsets), (seed, step, source)
+        if step % 5 == 0:
+            assert _lists(got) == _lists(fresh), (seed, step, source)
     return reused, kept
 
 
@@ -184,7 +199,7 @@ def test_a_renamed_agent_rechecks_its_users_only() -> None:
     text = generate_program(300, seed=3)
     source = text.encode()
     tree = parse(source)
-    models, checks = m.ModelCache(), CheckCache()
+    models, checks = m.ModelCache(), SemanticCache()
     analyze(source, tree=tree, cache=models, checks=checks)
     users = text.count("session: agent-3\n")
     assert users > 0
@@ -205,7 +220,7 @@ def test_a_renamed_agent_rechecks_its_users_only() -> None:
 def test_the_checker_reads_the_whole_program_only_through_its_accessors() -> None:
     """A rule reading `self.res`/`self.contracts`/`self.top` directly would bypass the recorded questions."""
     tree = ast.parse((ROOT / "runtime" / "openprose" / "checker.py").read_text(encoding="utf-8"))
-    allowed = {"__init__", "run", "use", "references", "agent", "has_agent", "agent_names", "block", "has_skill",
+    allowed = {"__init__", "run", "use", "references", "reference", "agent", "has_agent", "agent_names", "block", "has_skill",
                "contract", "contract_of", "definition_insertion_point"}
     checker = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "_Checker")
     bad = []
@@ -217,3 +232,102 @@ def test_the_checker_reads_the_whole_program_only_through_its_accessors() -> Non
                     and isinstance(node.value, ast.Name) and node.value.id == "self"):
                 bad.append(f"{fn.name}: self.{node.attr}")
     assert bad == []
+
+
+def _edit_once(source: bytes, tree: Any, at: int, end: int, text: bytes) -> tuple[bytes, Any]:
+    new = source[:at] + text + source[end:]
+    tree.edit(start_byte=at, old_end_byte=end, new_end_byte=at + len(text), start_point=_point(source, at),
+              old_end_point=_point(source, end), new_end_point=_point(new, at + len(text)))
+    return new, parse(new, tree)
+
+
+def test_resolution_walks_only_what_an_edit_can_change() -> None:
+    """A prompt edit walks one statement; renaming an agent walks its definition and relinks its users."""
+    source = generate_program(2000, seed=4).encode()
+    tree = parse(source)
+    models, semantic = m.ModelCache(), SemanticCache()
+    analyze(source, tree=tree, cache=models, checks=semantic)
+    names = semantic.names
+    total = len(names.fragments)
+
+    at = source.index(b'session "Revise') + len(b'session "')
+    source, tree = _edit_once(source, tree, at, at, b"x")
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in analyze(source).diagnostics]
+    assert len(names.walked) == 1 and len(names.removed) == 1
+    assert semantic.walked == 1 and semantic.reused == total - 1
+
+    at = source.index(b"agent agent-3:") + len(b"agent agent-3")
+    source, tree = _edit_once(source, tree, at, at, b"x")
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    fresh = analyze(source)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in fresh.diagnostics]
+    users = source.count(b"session: agent-3\n")
+    assert users > 10 and sum(d.code == "E007" for d in got.diagnostics) == users
+    assert [f.stmt for f in names.walked] == [got.resolution.agents["agent-3x"].decl]
+    assert {"agent-3", "agent-3x"} <= names.relinked and len(names.relinked) < 10
+
+
+def test_renaming_a_binding_walks_the_statements_that_asked_about_it() -> None:
+    """`x = …` binds or updates depending on an earlier `let x`: renaming that `let` walks the assignment again."""
+    text = 'let x = "a"\nsession "one"\nx = "b"\nsession "{x}"\nsession "two"\n'
+    source = text.encode()
+    tree = parse(source)
+    models, semantic = m.ModelCache(), SemanticCache()
+    analyze(source, tree=tree, cache=models, checks=semantic)
+    at = source.index(b"let x") + len(b"let x")
+    source, tree = _edit_once(source, tree, at, at, b"y")
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    fresh = analyze(source)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in fresh.diagnostics]
+    walked = sorted(type(f.stmt).__name__ for f in semantic.names.walked)
+    assert walked == ["Assign", "Let"]  # the sessions are not walked; `{x}` is relinked to the assignment
+    (sym, _), = [got.resolution.symbol_at(source.index(b"{x}") + 1)]
+    assert isinstance(sym.decl, m.Assign)
+
+
+def test_a_program_too_deep_for_the_walk_leaves_no_half_updated_cache() -> None:
+    """Nesting deeper than the analysis can follow answers with one diagnostic; removing it is analyzed afresh."""
+    source = b'agent a:\n  prompt: "p"\nlet x = session: a\nsession "{x}"\n'
+    tree = parse(source)
+    models, semantic = m.ModelCache(), SemanticCache()
+    analyze(source, tree=tree, cache=models, checks=semantic)
+    at = source.index(b"session \"{x}\"")
+    deep = b"let y = " + b"[" * 5000 + b"]" * 5000 + b"\n"
+    source, tree = _edit_once(source, tree, at, at, deep)
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    assert [d.message for d in got.diagnostics] == [d.message for d in analyze(source).diagnostics]
+    assert "nested too deeply" in got.diagnostics[0].message
+    source, tree = _edit_once(source, tree, at, at + len(deep), b'x = "again"\nsession "{zz}"\n')
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in analyze(source).diagnostics]
+    assert [d.code for d in got.diagnostics] == ["W113"] and _lists(got) == _lists(analyze(source))
+
+
+def test_a_failure_part_way_empties_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever stops an update half-way, the next analysis is a fresh one, not one on half-updated state."""
+    from openprose import incremental_resolve
+
+    source = generate_program(200, seed=2).encode()
+    tree = parse(source)
+    models, semantic = m.ModelCache(), SemanticCache()
+    analyze(source, tree=tree, cache=models, checks=semantic)
+    calls = {"n": 0}
+    real = incremental_resolve._StatementResolver.visit
+
+    def fail_second(self: Any, node: Any, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RecursionError("deep")
+        return real(self, node, *args)
+
+    at = source.index(b"agent agent-2:") + len(b"agent agent-2")
+    source, tree = _edit_once(source, tree, at, at, b"x")
+    monkeypatch.setattr(incremental_resolve._StatementResolver, "visit", fail_second)
+    assert "nested too deeply" in analyze(source, tree=tree, cache=models, checks=semantic).diagnostics[0].message
+    monkeypatch.setattr(incremental_resolve._StatementResolver, "visit", real)
+    assert semantic.names.fragments == {}
+    source, tree = _edit_once(source, tree, 0, 0, b"\n")
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in analyze(source).diagnostics]
+    assert _lists(got) == _lists(analyze(source))

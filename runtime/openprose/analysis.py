@@ -9,9 +9,10 @@ and only from inside the workspace (see `workspace_root`).
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tree_sitter as ts
 
@@ -23,11 +24,13 @@ from .checker import Contract, check_program, is_local_program_path
 from .diagnostics import Diagnostic, Severity, Span
 from .indentation import tab_diagnostics
 from .files import MAX_PROGRAM_BYTES, confine, read_program
-from .incremental import CheckCache
 from .recursion import deeper_recursion
-from .resolve import Resolution, program_alias, resolve
+from .resolve import Resolution, program_alias
 from .syntax import parse, syntax_diagnostics
 from .walk import Visitor
+
+if TYPE_CHECKING:
+    from .incremental import SemanticCache
 
 #: Reads a file's bytes; the server substitutes one that prefers open buffers.
 Reader = Callable[[Path], bytes]
@@ -121,15 +124,16 @@ class _ContractOf(Visitor[None]):
 
 def load_contracts(
     program: m.Program, base: Path | None, reader: Reader = _read, _seen: frozenset[Path] = frozenset(),
-    workspace: Path | None = None,
+    workspace: Path | None = None, statements: Sequence[m.Stmt] | None = None,
 ) -> tuple[dict[str, Contract], list[Diagnostic]]:
     """Contracts of local `use` targets, with a diagnostic for each one that cannot be read.
 
     Targets outside ``workspace`` (after following symlinks) are refused; None allows any.
+    ``statements``: the top-level statements to look at, if not all (at least its `use` statements).
     """
     contracts: dict[str, Contract] = {}
     problems: list[Diagnostic] = []
-    for stmt in program.body:
+    for stmt in program.body if statements is None else statements:
         if not isinstance(stmt, m.Use) or not is_local_program_path(stmt.path.text):
             continue
         alias = stmt.alias.name if stmt.alias else program_alias(stmt.path.text)
@@ -172,7 +176,7 @@ def _shown(text: str) -> str:
 
 def analyze(source: bytes, path: Path | None = None, *, reader: Reader = _read, tree: ts.Tree | None = None,
             cache: m.ModelCache | None = None, workspace: Path | None = None,
-            allow_outside: bool = False, checks: CheckCache | None = None) -> Analysis:
+            allow_outside: bool = False, checks: SemanticCache | None = None) -> Analysis:
     """Parse (unless a tree is given), build the model and run every check.
 
     `use` targets are read only inside ``workspace`` (default: the program's
@@ -223,7 +227,7 @@ def _too_deep(source: bytes, path: Path | None, tree: ts.Tree | None) -> Analysi
 
 
 def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | None,
-             cache: m.ModelCache | None, workspace: Path | None, checks: CheckCache | None = None) -> Analysis:
+             cache: m.ModelCache | None, workspace: Path | None, checks: SemanticCache | None = None) -> Analysis:
     if tree is None:
         tree = parse(source)
     program = cache.build(tree, source) if cache is not None else m.build_program(tree, source)
@@ -237,11 +241,14 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
         diagnostics = [d for d in diagnostics if not (d.code == codes.E005.id and d.span.start_row in rows)]
         diagnostics.extend(tabs)
     base = path.parent if path is not None else None
-    contracts, problems = load_contracts(program, base, reader, workspace=workspace)
-    problems.extend(skill_diagnostics(program, base))
+    tops: Sequence[m.Stmt] = program.body
     if checks is not None:
-        resolution = resolve(program)
-        semantic = [*resolution.diagnostics, *checks.check(program, resolution, contracts)]
+        resolution = checks.resolve(program)
+        tops = checks.top_level(m.Use, m.Import, m.AgentDef)  # the few statements the next two look at
+    contracts, problems = load_contracts(program, base, reader, workspace=workspace, statements=tops)
+    problems.extend(skill_diagnostics(program, base, statements=tops))
+    if checks is not None:
+        semantic = checks.check(contracts)
     else:
         semantic, resolution = check_program(program, contracts=contracts)
     diagnostics.extend(problems)
@@ -256,7 +263,8 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
             and not (d.severity is Severity.WARNING and d.span.start_row in rows)
         ]
     diagnostics.extend(semantic)
-    diagnostics.sort(key=lambda d: (d.span.start_byte, d.code))
+    # A total order, so that the order diagnostics were found in (which differs when reused) never shows.
+    diagnostics.sort(key=lambda d: (d.span.start_byte, d.code, d.span.end_byte, d.message))
     return Analysis(source, tree, program, resolution, _dedupe(diagnostics), path, contracts, workspace)
 
 

@@ -855,31 +855,35 @@ class _Checker(Walker):
     def references(self) -> None:
         agents = [stmt.span for stmt in self.top.body if isinstance(stmt, m.AgentDef)]
         for ref in self.res.references:
-            if ref.symbol is not None:
-                if ref.write and ref.symbol.kind in READONLY_KINDS:
-                    self.report(
-                        codes.E103,
-                        f"cannot assign to {ref.symbol.kind.value} '{ref.name}'",
-                        ref.span,
-                        related=(Related("defined here", ref.symbol.span),),
-                    )
-                elif not ref.write and ref.role is Role.VARIABLE:
-                    self.used_before_bound(ref, agents)
-                continue
-            if ref.role is Role.VARIABLE:
-                hint, fixes = _suggest(ref.name, ref.scope.visible(), ref.span)
-                self.unbound(ref, f"'{{{ref.name}}}' names no binding and will be sent as written{hint}",
-                             f"'{ref.name}' is not defined{hint}", fixes=fixes)
-            elif ref.role is Role.AGENT:
-                self.undefined_agent(m.Name(ref.span, ref.name))
-            elif ref.role is Role.BLOCK:
-                hint, fixes = _suggest(ref.name, self.res.blocks, ref.span)
-                self.report(codes.E102, f"block '{ref.name}' is not defined{hint}", ref.span, fixes=fixes)
-            elif ref.role is Role.PROGRAM:
-                hint = ""
-                if ref.name in self.res.blocks:
-                    hint = f"; to run the block, write `do {ref.name}(…)`"
-                self.report(codes.E025, f"'{ref.name}' is not an imported program{hint}", ref.span)
+            self.reference(ref, agents)
+
+    def reference(self, ref: Reference, agents: list[Span]) -> None:
+        """The rules for one resolved (or unresolved) name; `agents` are the spans of the agent definitions."""
+        if ref.symbol is not None:
+            if ref.write and ref.symbol.kind in READONLY_KINDS:
+                self.report(
+                    codes.E103,
+                    f"cannot assign to {ref.symbol.kind.value} '{ref.name}'",
+                    ref.span,
+                    related=(Related("defined here", ref.symbol.span),),
+                )
+            elif not ref.write and ref.role is Role.VARIABLE:
+                self.used_before_bound(ref, agents)
+            return
+        if ref.role is Role.VARIABLE:
+            hint, fixes = _suggest(ref.name, ref.scope.visible(), ref.span)
+            self.unbound(ref, f"'{{{ref.name}}}' names no binding and will be sent as written{hint}",
+                         f"'{ref.name}' is not defined{hint}", fixes=fixes)
+        elif ref.role is Role.AGENT:
+            self.undefined_agent(m.Name(ref.span, ref.name))
+        elif ref.role is Role.BLOCK:
+            hint, fixes = _suggest(ref.name, self.res.blocks, ref.span)
+            self.report(codes.E102, f"block '{ref.name}' is not defined{hint}", ref.span, fixes=fixes)
+        elif ref.role is Role.PROGRAM:
+            hint = ""
+            if ref.name in self.res.blocks:
+                hint = f"; to run the block, write `do {ref.name}(…)`"
+            self.report(codes.E025, f"'{ref.name}' is not an imported program{hint}", ref.span)
 
 
 #: Bindings made by a statement at its place in the program (so order matters for them).

@@ -253,6 +253,15 @@ class _Resolver(Walker):
         self.references.append(ref)
         return ref
 
+    def add_definition(self, existing: Symbol, span: Span) -> None:
+        """Another place that defines an existing binding (a branch's `let`, a republished output, a duplicate)."""
+        existing.other_definitions.append(span)
+
+    def skill_ref(self, item: m.Str, scope: Scope) -> None:
+        """A `skills: ["name"]` entry naming a known skill (linked at once; not among the name references)."""
+        skill = self.skills[item.text]
+        skill.references.append(Reference(item.text, item.span, Role.SKILL, scope, skill))
+
     def body_scope(self, span: Span, parent: Scope) -> Scope:
         scope = Scope("body", span, parent)
         parent.children.append(scope)
@@ -289,7 +298,7 @@ class _Resolver(Walker):
         existing = ns.variables.get(name.name)
         if existing is not None:
             if kind is SymbolKind.OUTPUT and existing.kind is SymbolKind.OUTPUT:
-                existing.other_definitions.append(name.span)
+                self.add_definition(existing, name.span)
                 return existing
             relation = _placement(existing.placement, self.placement)
             if (
@@ -299,7 +308,7 @@ class _Resolver(Walker):
                 and relation == "exclusive"
             ):
                 # `let x` in each branch of an if/else or choice: one binding, set one way or another.
-                existing.other_definitions.append(name.span)
+                self.add_definition(existing, name.span)
                 return existing
             if (
                 kind is SymbolKind.VARIABLE
@@ -314,7 +323,7 @@ class _Resolver(Walker):
                     name.span,
                     (Related(f"'{name.name}' first defined here", existing.span),),
                 )
-                existing.other_definitions.append(name.span)
+                self.add_definition(existing, name.span)
                 return existing
             if kind is SymbolKind.INPUT and existing.kind is SymbolKind.INPUT:
                 self.report(
@@ -331,7 +340,7 @@ class _Resolver(Walker):
                     name.span,
                     (Related(f"'{name.name}' first defined here", existing.span),),
                 )
-            existing.other_definitions.append(name.span)
+            self.add_definition(existing, name.span)
             return existing
         sym = self.new_symbol(name, kind, decl, ns)
         sym.placement = self.placement
@@ -365,15 +374,15 @@ class _Resolver(Walker):
     def statements(self, body: tuple[m.Stmt, ...], scope: Scope, branch: tuple[int, int] | None = None) -> None:
         """Walk a statement list; `branch` marks it as one alternative of a construct."""
         saved = self.placement
-        self._constructs += 1
-        self.placement = saved + (branch if branch is not None else (self._constructs, 0),)
+        self.placement = saved + (branch if branch is not None else (self.construct(), 0),)
         try:
             for stmt in body:
                 self.visit(stmt, scope)
         finally:
             self.placement = saved
 
-    def construct(self) -> int:
+    def construct(self) -> object:
+        """A new construct's identity (compared only for equality, see `_placement`)."""
         self._constructs += 1
         return self._constructs
 
@@ -426,7 +435,7 @@ class _Resolver(Walker):
                 and stmt.value.name == stmt.name.name
             ):
                 # `output x = x` publishes an existing binding; it is not a second one.
-                existing.other_definitions.append(stmt.name.span)
+                self.add_definition(existing, stmt.name.span)
             else:
                 self.declare_value(stmt.name, SymbolKind.OUTPUT, stmt, scope)
 
@@ -491,9 +500,7 @@ class _Resolver(Walker):
             elif prop.key == "skills" and isinstance(prop.value, m.Array):
                 for item in prop.value.items:
                     if isinstance(item, m.Str) and item.text in self.skills:
-                        self.skills[item.text].references.append(
-                            Reference(item.text, item.span, Role.SKILL, scope, self.skills[item.text])
-                        )
+                        self.skill_ref(item, scope)
             elif prop.key == "context":
                 start = len(self.references)
                 self.visit(prop.value, scope)

@@ -21,6 +21,7 @@ from pygls.uris import to_fs_path
 from openprose import syntax
 from openprose.analysis import Analysis, analyze, too_large
 from openprose.files import MAX_PROGRAM_BYTES, read_program
+from openprose.incremental import SemanticCache
 from openprose.diagnostics import Diagnostic
 from openprose.model import ModelCache
 
@@ -50,6 +51,8 @@ class Document:
     path: Path | None = None
     tree: ts.Tree | None = None
     cache: ModelCache = field(default_factory=ModelCache)
+    #: Resolution and checker results per statement, beside the model cache (reset with it).
+    semantic: SemanticCache = field(default_factory=SemanticCache)
     analysis: Analysis | None = None
     #: Failures of the last run, shown until the next edit or run.
     run_diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -116,6 +119,7 @@ class Document:
             return False
         self.tree = None  # the next analysis parses from scratch
         self.cache = ModelCache()
+        self.semantic = SemanticCache()
         self.analysis = None
         return True
 
@@ -138,7 +142,7 @@ class Document:
             self.analysis_seconds = time.perf_counter() - began
             return self.analysis
         self.tree, self.exact = _reparse(self.source, self.tree)
-        self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache,
+        self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache, checks=self.semantic,
                                 workspace=workspace, allow_outside=allow_outside)
         self.analysis_seconds = time.perf_counter() - began
         return self.analysis

@@ -12,6 +12,7 @@ session that lists it runs — never silently dropped.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,10 @@ def _is_local(source: str) -> bool:
     return source.startswith(("./", "../", "/", "~"))
 
 
-def skill_sources(program: m.Program) -> dict[str, SkillSource]:
-    """Skills a program imports, by the name agents use in `skills:`."""
+def skill_sources(program: m.Program, statements: Sequence[m.Stmt] | None = None) -> dict[str, SkillSource]:
+    """Skills a program imports, by the name agents use in `skills:` (``statements``: its imports, if known)."""
     found: dict[str, SkillSource] = {}
-    for stmt in program.body:
+    for stmt in program.body if statements is None else statements:
         if isinstance(stmt, m.Import):
             name = stmt.name.text
             if name:
@@ -151,10 +152,10 @@ def skills_prompt(skills: list[Skill], workspace: Path) -> str:
     return "<skills>\n" + "\n\n".join(parts) + "\n</skills>" if parts else ""
 
 
-def listed_skills(program: m.Program) -> set[str]:
+def listed_skills(program: m.Program, statements: Sequence[m.Stmt] | None = None) -> set[str]:
     """Names that some agent's `skills:` lists: a `use` of one of them imports a skill, not a program."""
     listed: set[str] = set()
-    for stmt in program.body:
+    for stmt in program.body if statements is None else statements:
         if isinstance(stmt, m.AgentDef):
             listed.update(skills_of(stmt.property("skills"))[0].names)
     return listed
@@ -165,10 +166,14 @@ def use_name(stmt: m.Use) -> str:
     return stmt.alias.name if stmt.alias is not None else stmt.path.text.rstrip("/").rsplit("/", 1)[-1]
 
 
-def skill_diagnostics(program: m.Program, program_dir: Path | None) -> list[Diagnostic]:
-    """W114 for each skill that an agent lists and that cannot be loaded from here."""
-    sources = skill_sources(program)
-    listed = listed_skills(program)
+def skill_diagnostics(program: m.Program, program_dir: Path | None,
+                      statements: Sequence[m.Stmt] | None = None) -> list[Diagnostic]:
+    """W114 for each skill that an agent lists and that cannot be loaded from here.
+
+    ``statements``: the program's top-level imports, uses and agents, when the caller keeps them (else all are read).
+    """
+    sources = skill_sources(program, statements)
+    listed = listed_skills(program, statements)
     base = program_dir or Path.cwd()
     out = []
     for name in sorted(listed & set(sources)):

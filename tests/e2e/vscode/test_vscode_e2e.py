@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,20 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _server_command() -> list[str]:
+    """`--server-command` for the `prose` of the Python running pytest, unless one was chosen.
+
+    Left to itself, run-e2e.mjs asks the `python3` on PATH; with pytest started as
+    `.venv/bin/python -m pytest` and no venv activated, that is another Python,
+    whose `prose` may be another checkout's (an editable install elsewhere), and
+    the server steps would not test this one.
+    """
+    if os.environ.get("OPENPROSE_E2E_SERVER_COMMAND"):
+        return []
+    prose = Path(sysconfig.get_path("scripts")) / "prose"
+    return ["--server-command", str(prose)] if os.access(prose, os.X_OK) else []
+
+
 def _not_available(reason: str) -> None:
     if REQUIRE:
         pytest.fail(reason)
@@ -120,7 +135,8 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if result_file.exists():
         result_file.unlink()
     completed = subprocess.run(
-        [node, str(HERE / "run-e2e.mjs"), "--vsix", str(vsix), "--artifacts", str(ARTIFACTS), "--json", str(result_file)],
+        [node, str(HERE / "run-e2e.mjs"), "--vsix", str(vsix), "--artifacts", str(ARTIFACTS), "--json", str(result_file),
+         *_server_command()],
         cwd=REPO,
         capture_output=True,
         text=True,
