@@ -15,11 +15,13 @@ Prints numbers; it is not a pass/fail test. For each program size (5,000 and
 The corpus run opens every corpus program in one server and types into each with
 both sync kinds. ``--raw`` adds, in-process, what one keystroke costs the runtime
 alone (`Tree.edit` + incremental reparse + `analyze(tree=…, cache=…)`).
-``--in-process`` measures only the server's CPU time per keystroke (see `server_path`).
+``--in-process`` measures only the server's CPU time per keystroke (see `server_path`), and
+with ``--requests`` that of hover, completion, symbols, folding and tokens right after an
+edit (see `requests_path`).
 
     python bench/lsp_bench.py [--lines 5000 50000] [--keystrokes 200] [--probes 200]
                               [--corpus] [--raw] [--json out.json] [--profile]
-    python bench/lsp_bench.py --in-process [--lines 5000 50000] [--keystrokes 60]
+    python bench/lsp_bench.py --in-process [--lines 5000 50000] [--keystrokes 60] [--requests]
 """
 
 from __future__ import annotations
@@ -285,19 +287,21 @@ def raw_incremental(text: str, strokes: list[tuple[int, int, str]]) -> list[floa
     return out
 
 
-def server_path(text: str, strokes: list[tuple[int, int, str]], full: bool) -> list[float]:
+def server_path(text: str, strokes: list[tuple[int, int, str]], full: bool) -> tuple[list[float], list[float]]:
     """CPU time of the server's own work per keystroke, in-process, without the transport:
     `Document.apply` (a range edit, or the whole text) + analysis + conversion of the
-    diagnostics to LSP. CPU time of this process is far less disturbed by neighbours
-    on a shared machine than the wall time of a round trip."""
-    from openprose_lsp.diagnostics import convert_all
+    diagnostics to LSP (as `ProseServer.publish` does it) + their JSON for the wire. CPU time
+    of this process is far less disturbed by neighbours on a shared machine than the wall time
+    of a round trip. Returns that total, and the same without the analysis (the server's part)."""
     from openprose_lsp.documents import DocumentStore
+    from pygls.protocol import default_converter
 
+    converter = default_converter()
     store = DocumentStore()
     doc = store.open(URI, 1, text)
     store.analysis(doc)
-    out = []
-    for line_no, col, char in strokes:
+    total, own = [], []
+    for version, (line_no, col, char) in enumerate(strokes, start=2):
         text = insert(text, line_no, col, char)
         change: Any
         if full:
@@ -307,9 +311,67 @@ def server_path(text: str, strokes: list[tuple[int, int, str]], full: bool) -> l
                 range=lsp.Range(start=lsp.Position(line_no, col), end=lsp.Position(line_no, col)), text=char)
         began = time.process_time()
         doc.apply(change)
+        applied = time.process_time()
         analysis = store.analysis(doc)
-        convert_all(analysis.diagnostics, doc.text, doc.uri)
-        out.append(time.process_time() - began)
+        analysed = time.process_time()
+        items = doc.published.convert([*analysis.diagnostics, *doc.run_diagnostics], doc.text, doc.uri)
+        json.dumps(converter.unstructure(lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=items, version=version)))
+        done = time.process_time()
+        total.append(done - began)
+        own.append(done - began - (analysed - applied))
+    return total, own
+
+
+def requests_path(text: str, strokes: list[tuple[int, int, str]], probes: int = 5) -> dict[str, list[float]]:
+    """CPU time of requests right after each keystroke, in-process, through the real handlers.
+
+    After each edit (its analysis and diagnostics are not timed): the first
+    hover on a name (which pays for whatever the version's first lookup
+    builds), more hovers and completions at random lines (column 3, as over
+    stdio), a completion inside a string's `{` (every variable in scope), and
+    documentSymbol, foldingRange and semanticTokens/full.
+    """
+    from openprose_lsp import server as srv
+
+    ls = srv.ProseServer()
+    ls.text_document_publish_diagnostics = lambda params: None  # type: ignore[method-assign]
+    ls.schedule = lambda doc, edited=False: ls.publish(doc)  # type: ignore[method-assign]
+    ls.window_log_message = lambda params: print("server log:", params.message[:300], file=sys.stderr)  # type: ignore[method-assign]
+    srv.did_open(ls, lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=URI, language_id="prose", version=1, text=text)))
+    ident = lsp.TextDocumentIdentifier(uri=URI)
+    rng = random.Random(13)
+    kinds = ("hover, first on a name", "hover", "completion", "completion in {…} (all names)",
+             "documentSymbol", "foldingRange", "semanticTokens/full")
+    out: dict[str, list[float]] = {kind: [] for kind in kinds}
+
+    def timed(kind: str, call: Any) -> None:
+        began = time.process_time()
+        call()
+        out[kind].append(time.process_time() - began)
+
+    for version, (line_no, col, char) in enumerate(strokes, start=2):
+        text = insert(text, line_no, col, char)
+        change = lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line_no, col), end=lsp.Position(line_no, col)), text=char)
+        srv.did_change(ls, lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=URI, version=version), content_changes=[change]))
+        lines = text.split("\n")
+        named = [i for i, row in enumerate(lines) if row.startswith("let v")]
+        row = rng.choice(named)
+        timed(kinds[0], lambda: srv.on_hover(ls, lsp.HoverParams(text_document=ident, position=lsp.Position(row, 5))))
+        for _ in range(probes):
+            row = rng.randrange(len(lines) - 1)
+            at = lsp.Position(row, min(len(lines[row]), 3))
+            timed(kinds[1], lambda: srv.on_hover(ls, lsp.HoverParams(text_document=ident, position=at)))
+            timed(kinds[2], lambda: srv.on_completion(ls, lsp.CompletionParams(text_document=ident, position=at)))
+        braces = [i for i, row in enumerate(lines) if "{topic}" in row]
+        row = rng.choice(braces)
+        at = lsp.Position(row, lines[row].index("{topic}") + 1)
+        timed(kinds[3], lambda: srv.on_completion(ls, lsp.CompletionParams(text_document=ident, position=at)))
+        timed(kinds[4], lambda: srv.on_document_symbol(ls, lsp.DocumentSymbolParams(text_document=ident)))
+        timed(kinds[5], lambda: srv.on_folding_range(ls, lsp.FoldingRangeParams(text_document=ident)))
+        timed(kinds[6], lambda: srv.on_semantic_tokens(ls, lsp.SemanticTokensParams(text_document=ident)))
     return out
 
 
@@ -350,6 +412,8 @@ def main() -> None:
     parser.add_argument("--raw", action="store_true", help="also time the runtime alone, in-process")
     parser.add_argument("--in-process", action="store_true",
                         help="only the server's CPU time per keystroke, in-process, both sync kinds")
+    parser.add_argument("--requests", action="store_true",
+                        help="with --in-process: also the CPU time of requests right after each keystroke")
     parser.add_argument("--json", type=Path, help="write every sample (ms) here")
     parser.add_argument("--profile", action="store_true", help="profile the raw keystroke path")
     args = parser.parse_args()
@@ -361,11 +425,19 @@ def main() -> None:
             import gc
 
             gc.disable()  # as the server runs: collections are scheduled between keystrokes
-            result = {kind: server_path(text, strokes, kind == "full") for kind in ("incremental", "full")}
+            result = {}
+            for kind in ("incremental", "full"):
+                result[kind], result[f"{kind}, server part"] = server_path(text, strokes, kind == "full")
+            if args.requests:
+                result["requests"] = requests_path(text, strokes[:max(1, args.keystrokes // 3)])
             gc.enable()
             print(f"\n== {lines:,} lines, server work per keystroke (CPU time, in-process) ==")
             print(line("incremental sync", result["incremental"]))
             print(line("full sync", result["full"]))
+            print(line("incremental sync without the analysis", result["incremental, server part"]))
+            print(line("full sync without the analysis", result["full, server part"]))
+            for kind, samples in result.get("requests", {}).items():
+                print(line(f"{kind} after edit", samples))
             results[str(lines)] = result
             continue
         result = asyncio.run(program_run(text, strokes, args.probes, args.token_edits))

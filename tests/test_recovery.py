@@ -306,7 +306,7 @@ def _judge(clean: tuple[Analysis, Text], mutation: Mutation) -> Outcome:
         col = line_text.find(name.encode())
         if col < 0:
             continue
-        if hover(analysis, text, text.index.line_starts[line] + col) is None:
+        if hover(analysis, text, text.line_start(line) + col) is None:
             return Outcome(False, f"no hover on '{name}' at line {line + 1}")
     return Outcome(True)
 

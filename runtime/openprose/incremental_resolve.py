@@ -498,6 +498,8 @@ class LiveResolution(Resolution):
         self._cache = cache
         self._index = None
         self._diagnostics: list[Diagnostic] | None = None
+        self._symbols: list[Symbol] | None = None
+        self._references: list[Reference] | None = None
 
     def _fragments(self) -> Iterable[_Fragment]:
         fragments = self._cache.fragments
@@ -506,11 +508,15 @@ class LiveResolution(Resolution):
 
     @property  # type: ignore[override]
     def symbols(self) -> list[Symbol]:
-        return [*self._cache.hoisted_symbols(), *(s for f in self._fragments() for s in f.symbols)]
+        if self._symbols is None:
+            self._symbols = [*self._cache.hoisted_symbols(), *(s for f in self._fragments() for s in f.symbols)]
+        return self._symbols
 
     @property  # type: ignore[override]
     def references(self) -> list[Reference]:
-        return [r for f in self._fragments() for r in f.refs]
+        if self._references is None:
+            self._references = [r for f in self._fragments() for r in f.refs]
+        return self._references
 
     @property  # type: ignore[override]
     def diagnostics(self) -> list[Diagnostic]:

@@ -8,8 +8,9 @@ scope) come from the runtime's resolution of the current text.
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from lsprotocol import types as lsp
@@ -27,7 +28,7 @@ from openprose.checker import (
     SESSION_PROPERTIES,
     STRATEGIES,
 )
-from openprose.resolve import SymbolKind
+from openprose.resolve import Symbol, SymbolKind
 
 from . import docs
 from .hover import describe_symbol
@@ -67,14 +68,62 @@ class Cursor:
         return self.prefix[: len(self.prefix) - len(self.word)].endswith('"')
 
 
+#: At most this many names (variables, agents, blocks) are offered at once. A
+#: 50,000-line program has thousands of variables in scope; building (and
+#: sending) an item for each would cost hundreds of milliseconds per request.
+#: When more match what is typed, the nearest definitions are offered and the
+#: list is marked incomplete, so the client asks again as the user types.
+NAME_LIMIT = 100
+
+
+@dataclass
+class _Names:
+    """How names are offered in this request, and whether some were left out."""
+
+    offset: int
+    #: The document's URI when the client fetches documentation with
+    #: `completionItem/resolve`: names then carry only what `resolve_item` needs.
+    lazy_uri: str | None = None
+    truncated: bool = False
+
+
 def complete(
-    analysis: Analysis, text: Text, offset: int, *, snippets: bool = True, trigger: str | None = None
+    analysis: Analysis, text: Text, offset: int, *, snippets: bool = True, trigger: str | None = None,
+    lazy_uri: str | None = None,
 ) -> lsp.CompletionList:
+    """Completion at a byte offset; with ``lazy_uri`` the names' documentation waits for `resolve_item`."""
     cursor = _cursor(text, offset)
-    items = _items(analysis, text, offset, cursor, snippets)
+    names = _Names(offset, lazy_uri)
+    items = _items(analysis, text, offset, cursor, snippets, names)
     if items is None:
         items = [] if trigger in (" ", '"', ",", ":") else _statement_items(cursor, snippets)
-    return lsp.CompletionList(is_incomplete=False, items=items)
+    return lsp.CompletionList(is_incomplete=names.truncated, items=items)
+
+
+def resolve_item(item: lsp.CompletionItem, analysis: Analysis, text: Text) -> lsp.CompletionItem:
+    """Fill in the documentation of a name offered without it (see `complete`'s ``lazy_uri``).
+
+    The name is looked up again in the current analysis, where it was visible
+    at the completion's offset; an item that no longer names anything is
+    returned as it came.
+    """
+    data = item.data
+    if item.documentation is not None or not isinstance(data, dict):
+        return item
+    kind, name, offset = data.get("kind"), data.get("name"), data.get("offset")
+    if not isinstance(kind, str) or not isinstance(name, str) or not isinstance(offset, int):
+        return item
+    res = analysis.resolution
+    if kind == SymbolKind.AGENT.value:
+        found = res.agents.get(name)
+    elif kind == SymbolKind.BLOCK.value:
+        found = res.blocks.get(name)
+    else:
+        found = res.scope_at(max(0, offset)).lookup(name)
+    if found is None or found.kind.value != kind:
+        return item
+    item.documentation = lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=describe_symbol(found, text))
+    return item
 
 
 def _cursor(text: Text, offset: int) -> Cursor:
@@ -88,7 +137,8 @@ def _cursor(text: Text, offset: int) -> Cursor:
     return Cursor(prefix, suffix, typed, text.range_of_offsets(start, offset))
 
 
-def _items(analysis: Analysis, text: Text, offset: int, cursor: Cursor, snippets: bool) -> list[lsp.CompletionItem] | None:
+def _items(analysis: Analysis, text: Text, offset: int, cursor: Cursor, snippets: bool,
+           names: _Names) -> list[lsp.CompletionItem] | None:
     prefix = cursor.prefix
     parallel = _PARALLEL.search(prefix)
     if parallel:
@@ -100,7 +150,7 @@ def _items(analysis: Analysis, text: Text, offset: int, cursor: Cursor, snippets
         return [_value(name, docs.MODEL_DOCS[name], cursor, lsp.CompletionItemKind.EnumMember) for name in MODELS]
     if _in_string(prefix) or _in_multiline_text(analysis, text, offset):
         if _INTERPOLATION.search(prefix):
-            return _variables(analysis, text, offset, cursor)
+            return _variables(analysis, text, offset, cursor, names)
         return []
     if _BACKOFF.search(prefix):
         return [_value(name, docs.BACKOFF_DOCS[name], cursor, lsp.CompletionItemKind.EnumMember) for name in BACKOFFS]
@@ -112,23 +162,19 @@ def _items(analysis: Analysis, text: Text, offset: int, cursor: Cursor, snippets
             for name in PERMISSION_VALUES
         ]
     if _AGENT_REF.search(prefix):
-        return [
-            _symbol_item(sym, text, cursor, lsp.CompletionItemKind.Class)
-            for sym in sorted(analysis.resolution.agents.values(), key=lambda s: s.name)
-        ]
+        return _offer(_placed(analysis.resolution.agents.values()), text, cursor, names,
+                      lambda sym: lsp.CompletionItemKind.Class)
     if _CONTEXT.search(prefix):
-        return _variables(analysis, text, offset, cursor)
+        return _variables(analysis, text, offset, cursor, names)
     if _DO.search(prefix):
-        return [
-            _symbol_item(sym, text, cursor, lsp.CompletionItemKind.Function)
-            for sym in sorted(analysis.resolution.blocks.values(), key=lambda s: s.name)
-        ]
+        return _offer(_placed(analysis.resolution.blocks.values()), text, cursor, names,
+                      lambda sym: lsp.CompletionItemKind.Function)
     if _PIPE.search(prefix):
         return [_value(name, docs.PIPE_DOCS[name], cursor, lsp.CompletionItemKind.Function) for name in PIPE_OPERATORS]
     if _VALUE_START.search(prefix):
         starters = ["session", "resume", "parallel", "do"]
         items = [_item(word, lsp.CompletionItemKind.Keyword, docs.KEYWORD_DOCS[word], cursor) for word in starters]
-        return items + _variables(analysis, text, offset, cursor)
+        return items + _variables(analysis, text, offset, cursor, names)
     if _LINE_START.search(prefix):
         owner = _owner_line(text, text.point(offset)[0], len(prefix) - len(prefix.lstrip()))
         if owner is not None:
@@ -235,18 +281,60 @@ def _properties(names: Iterable[str], table: dict[str, str], cursor: Cursor) -> 
     ]
 
 
-def _variables(analysis: Analysis, text: Text, offset: int, cursor: Cursor) -> list[lsp.CompletionItem]:
-    out = []
+def _variables(analysis: Analysis, text: Text, offset: int, cursor: Cursor, names: _Names) -> list[lsp.CompletionItem]:
+    visible = []
     for sym in analysis.resolution.visible_variables(offset):
-        if sym.span.start_byte >= offset and sym.span.start_byte <= offset + 1 and not sym.implicit:
-            continue  # the half-typed name itself
-        kind = lsp.CompletionItemKind.Constant if sym.kind in (SymbolKind.CONST, SymbolKind.INPUT) else lsp.CompletionItemKind.Variable
-        out.append(_symbol_item(sym, text, cursor, kind))
-    return out
+        start = sym.span.start_byte
+        if sym.implicit or not offset <= start <= offset + 1:  # not the half-typed name itself
+            visible.append((start, sym))
+    return _offer(visible, text, cursor, names, _variable_kind)
 
 
-def _symbol_item(sym, text: Text, cursor: Cursor, kind: lsp.CompletionItemKind) -> lsp.CompletionItem:  # type: ignore[no-untyped-def]
-    return _item(sym.name, kind, describe_symbol(sym, text), cursor, detail=sym.kind.value)
+def _variable_kind(sym: Symbol) -> lsp.CompletionItemKind:
+    if sym.kind in (SymbolKind.CONST, SymbolKind.INPUT):
+        return lsp.CompletionItemKind.Constant
+    return lsp.CompletionItemKind.Variable
+
+
+def _placed(symbols: Iterable[Symbol]) -> list[tuple[int, Symbol]]:
+    """Symbols (sorted by name) with where they are defined, as `_offer` takes them."""
+    return [(sym.span.start_byte, sym) for sym in sorted(symbols, key=lambda s: s.name)]
+
+
+def _offer(symbols: list[tuple[int, Symbol]], text: Text, cursor: Cursor, names: _Names,
+           kind_of: Callable[[Symbol], lsp.CompletionItemKind]) -> list[lsp.CompletionItem]:
+    """Items for (definition offset, symbol) pairs, in the given order, at most `NAME_LIMIT` of them.
+
+    When there are more, only names holding the typed characters in order
+    (ignoring case: a superset of what clients show for that word) are kept,
+    then those defined nearest the cursor, and the list is marked incomplete so
+    the client asks again whenever the word changes (backspace included).
+    """
+    if len(symbols) > NAME_LIMIT:
+        names.truncated = True
+        if cursor.word:
+            typed = cursor.word.lower()
+            symbols = [pair for pair in symbols if _subsequence(typed, pair[1].name.lower())]
+        if len(symbols) > NAME_LIMIT:
+            at = names.offset
+            distance = [abs(start - at) for start, _ in symbols]
+            keep = sorted(heapq.nsmallest(NAME_LIMIT, range(len(symbols)), key=distance.__getitem__))
+            symbols = [symbols[i] for i in keep]
+    return [_symbol_item(sym, text, cursor, kind_of(sym), names) for _, sym in symbols]
+
+
+def _subsequence(typed: str, name: str) -> bool:
+    rest = iter(name)
+    return all(ch in rest for ch in typed)
+
+
+def _symbol_item(sym: Symbol, text: Text, cursor: Cursor, kind: lsp.CompletionItemKind,
+                 names: _Names | None = None) -> lsp.CompletionItem:
+    if names is None or names.lazy_uri is None:
+        return _item(sym.name, kind, describe_symbol(sym, text), cursor, detail=sym.kind.value)
+    item = _item(sym.name, kind, None, cursor, detail=sym.kind.value)
+    item.data = {"uri": names.lazy_uri, "offset": names.offset, "kind": sym.kind.value, "name": sym.name}
+    return item
 
 
 def _statement_items(cursor: Cursor, snippets: bool) -> list[lsp.CompletionItem]:
@@ -276,7 +364,7 @@ def _statement_items(cursor: Cursor, snippets: bool) -> list[lsp.CompletionItem]
 def _item(
     insert: str,
     kind: lsp.CompletionItemKind,
-    doc: str,
+    doc: str | None,
     cursor: Cursor,
     *,
     label: str | None = None,
@@ -287,7 +375,7 @@ def _item(
         label=name,
         kind=kind,
         detail=detail,
-        documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=doc),
+        documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=doc) if doc is not None else None,
         text_edit=lsp.TextEdit(range=cursor.range, new_text=insert),
         filter_text=name.strip('"'),
         sort_text=f"0{name}",

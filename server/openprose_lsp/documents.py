@@ -25,9 +25,10 @@ from openprose.incremental import SemanticCache
 from openprose.diagnostics import Diagnostic
 from openprose.model import ModelCache
 
-from .positions import UTF16, Text, encode, end_point
+from .diagnostics import DiagnosticCache
+from .positions import UTF16, Lines, Text, encode, end_point
 from .semantic_tokens import TokenCache
-from .symbols import FoldCache
+from .symbols import FoldCache, SymbolCache
 from .text_diff import minimal_edit
 
 
@@ -64,12 +65,17 @@ class Document:
     #: Per-statement results of the editor features, reused across versions.
     tokens: TokenCache = field(default_factory=TokenCache)
     folds: FoldCache = field(default_factory=FoldCache)
+    symbols: SymbolCache = field(default_factory=SymbolCache)
+    published: DiagnosticCache = field(default_factory=DiagnosticCache)
     _text: Text | None = None
+    #: The line table of ``source``, carried across edits (see `apply`).
+    _lines: Lines | None = None
 
     @property
     def text(self) -> Text:
         if self._text is None:
-            self._text = Text(self.source, self.encoding)
+            self._text = Text(self.source, self.encoding, self._lines)
+            self._lines = self._text.lines
         return self._text
 
     def apply(self, change: lsp.TextDocumentContentChangeEvent) -> None:
@@ -83,14 +89,22 @@ class Document:
             new = encode(change.text)
             splice = minimal_edit(self.source, new)
             if splice is None:
+                lines = self._lines
                 self._changed()  # same bytes: the tree stays valid, the rest is as for any change
+                self._lines = lines
                 return
-            self._splice(splice.start, splice.old_end, new[splice.start : splice.new_end])
+            self._edit(splice.start, splice.old_end, new[splice.start : splice.new_end])
             return
         text = self.text
         start = text.offset_at(change.range.start.line, change.range.start.character)
         end = max(start, text.offset_at(change.range.end.line, change.range.end.character))
-        self._splice(start, end, encode(change.text))
+        self._edit(start, end, encode(change.text))
+
+    def _edit(self, start: int, end: int, inserted: bytes) -> None:
+        """`_splice`, with the line table edited too instead of rebuilt from the whole text."""
+        lines = self.text.lines
+        self._splice(start, end, inserted)
+        self._lines = lines.edited(start, end, inserted)
 
     def _splice(self, start: int, end: int, inserted: bytes) -> None:
         """Replace ``source[start:end]`` and tell the tree, so the next parse reuses the rest."""
@@ -125,6 +139,7 @@ class Document:
 
     def _changed(self) -> None:
         self._text = None
+        self._lines = None
         self.analysis = None
         self.run_diagnostics = []
         self.generation += 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import weakref
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 
 from lsprotocol import types as lsp
@@ -24,7 +27,7 @@ def hover(analysis: Analysis, text: Text, offset: int, aliases: Mapping[str, str
           extra: Iterable[Diagnostic] = ()) -> lsp.Hover | None:
     """What the word at `offset` means, followed by the code of each diagnostic there (with `extra`, a run's)."""
     found = _word_hover(analysis, text, offset, aliases)
-    here = [d for d in (*analysis.diagnostics, *extra) if d.span.contains_byte(offset)]
+    here = [*_DIAGNOSTICS.at(analysis, offset), *(d for d in extra if d.span.contains_byte(offset))]
     notes = code_notes(here)
     if notes is None:
         return found
@@ -34,6 +37,42 @@ def hover(analysis: Analysis, text: Text, offset: int, aliases: Mapping[str, str
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
                                                 value=f"{found.contents.value}\n\n---\n\n{notes}"),
                      range=found.range)
+
+
+class _DiagnosticsAt:
+    """The diagnostics of the newest analysis by position, so a hover does not scan them all.
+
+    Built once per analysis (a document with thousands of warnings would
+    otherwise cost a pass over all of them for every hover). Entries are sorted
+    by start with the furthest end reached so far, so a lookup walks back from
+    the offset only while an earlier diagnostic can still reach it.
+    """
+
+    def __init__(self) -> None:
+        self._of: weakref.ref[Analysis] | None = None
+        self._starts: list[int] = []
+        self._entries: list[tuple[int, int, int, Diagnostic]] = []
+        self._reach: list[int] = []
+
+    def at(self, analysis: Analysis, offset: int) -> list[Diagnostic]:
+        """The analysis's diagnostics whose span holds the offset, in the analysis's order."""
+        if self._of is None or self._of() is not analysis:
+            entries = sorted(((d.span.start_byte, d.span.end_byte, i, d) for i, d in enumerate(analysis.diagnostics)),
+                             key=lambda e: (e[0], e[2]))
+            self._entries, self._starts = entries, [e[0] for e in entries]
+            self._reach = list(itertools.accumulate((e[1] for e in entries), max))
+            self._of = weakref.ref(analysis)  # a superseded analysis is not kept alive
+        hits = []
+        j = bisect_right(self._starts, offset) - 1
+        while j >= 0 and self._reach[j] >= offset:
+            start, end, index, diag = self._entries[j]
+            if start <= offset < end or start == end == offset:
+                hits.append((index, diag))
+            j -= 1
+        return [diag for _, diag in sorted(hits, key=lambda hit: hit[0])]
+
+
+_DIAGNOSTICS = _DiagnosticsAt()
 
 
 def code_notes(diagnostics: Iterable[Diagnostic]) -> str | None:

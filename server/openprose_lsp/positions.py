@@ -14,9 +14,11 @@ UTF-8.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from lsprotocol import types as lsp
 
-from openprose.diagnostics import LineIndex, Span
+from openprose.diagnostics import Span
 
 UTF8 = "utf-8"
 UTF16 = "utf-16"
@@ -54,25 +56,123 @@ def _bytes_of(text: str) -> bytes:
         return text.encode("utf-8", "surrogateescape")
 
 
+class Lines:
+    """Where each line starts, kept current across edits in time proportional to the edit.
+
+    A list of every line start would have to be rebuilt (or shifted) after each
+    keystroke, which on a 50,000-line document costs more than the rest of the
+    server's own work. The starts are kept in chunks of at most `CHUNK` lines,
+    each stored relative to its first line, so an edit rebuilds the chunks it
+    touches and shifts the offsets of the later chunks only (one number per
+    chunk). Instances are never modified: `edited` returns a new table that
+    shares the untouched chunks, so a `Text` of an earlier version stays right.
+    """
+
+    CHUNK = 256
+
+    __slots__ = ("_chunks", "_bases", "_rows", "size")
+
+    def __init__(self, chunks: list[tuple[int, ...]], bases: list[int], rows: list[int], size: int) -> None:
+        self._chunks = chunks  # line starts relative to the chunk's first line (so each begins with 0)
+        self._bases = bases  # byte offset of each chunk's first line
+        self._rows = rows  # row of each chunk's first line
+        self.size = size  # bytes in the document
+
+    @classmethod
+    def of(cls, source: bytes) -> "Lines":
+        starts = [0]
+        find = source.find
+        pos = find(b"\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find(b"\n", pos + 1)
+        chunks, bases, rows = _chunked(starts, 0)
+        return cls(chunks, bases, rows, len(source))
+
+    @property
+    def count(self) -> int:
+        return self._rows[-1] + len(self._chunks[-1])
+
+    def line_start(self, row: int) -> int:
+        """Byte offset where a row starts; the document's end past the last row."""
+        if row >= self.count:
+            return self.size
+        i = bisect_right(self._rows, row) - 1
+        return self._bases[i] + self._chunks[i][row - self._rows[i]]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """(row, byte column) of a byte offset."""
+        i = bisect_right(self._bases, offset) - 1
+        base = self._bases[i]
+        chunk = self._chunks[i]
+        j = bisect_right(chunk, offset - base) - 1
+        return self._rows[i] + j, offset - base - chunk[j]
+
+    def edited(self, start: int, end: int, inserted: bytes) -> "Lines":
+        """The table after replacing bytes ``[start, end)`` with ``inserted``."""
+        bases, chunks, rows = self._bases, self._chunks, self._rows
+        first = bisect_right(bases, start) - 1
+        last = max(first, bisect_right(bases, end) - 1)
+        delta = len(inserted) - (end - start)
+        kept = [bases[first] + rel for rel in chunks[first]]
+        for i in range(first + 1, last + 1):
+            kept.extend(bases[i] + rel for rel in chunks[i])
+        starts = [at for at in kept if at <= start]
+        pos = inserted.find(b"\n")
+        while pos != -1:
+            starts.append(start + pos + 1)
+            pos = inserted.find(b"\n", pos + 1)
+        starts.extend(at + delta for at in kept if at > end)
+        middle, middle_bases, middle_rows = _chunked(starts, rows[first])
+        line_delta = len(starts) - len(kept)
+        tail = last + 1
+        new_chunks = chunks[:first] + middle + chunks[tail:]
+        new_bases = bases[:first] + middle_bases + [at + delta for at in bases[tail:]]
+        new_rows = rows[:first] + middle_rows + [row + line_delta for row in rows[tail:]]
+        size = self.size + delta
+        if len(new_chunks) > 2 * (new_rows[-1] + len(new_chunks[-1])) // self.CHUNK + 8:
+            # Many small chunks after many edits: one rebuild keeps lookups and edits cheap.
+            flat = [b + rel for b, chunk in zip(new_bases, new_chunks) for rel in chunk]
+            new_chunks, new_bases, new_rows = _chunked(flat, 0)
+        return Lines(new_chunks, new_bases, new_rows, size)
+
+
+def _chunked(starts: list[int], first_row: int) -> tuple[list[tuple[int, ...]], list[int], list[int]]:
+    """Absolute line starts cut into relative chunks of `Lines.CHUNK`, with each chunk's base and row."""
+    size = Lines.CHUNK
+    chunks, bases, rows = [], [], []
+    for i in range(0, len(starts), size):
+        piece = starts[i : i + size]
+        base = piece[0]
+        chunks.append(tuple(at - base for at in piece))
+        bases.append(base)
+        rows.append(first_row + i)
+    return chunks, bases, rows
+
+
 class Text:
-    """A document's bytes with a line index, answering position questions."""
+    """A document's bytes with their line table, answering position questions."""
 
-    __slots__ = ("source", "index", "encoding")
+    __slots__ = ("source", "lines", "encoding")
 
-    def __init__(self, source: bytes, encoding: str = UTF16) -> None:
+    def __init__(self, source: bytes, encoding: str = UTF16, lines: Lines | None = None) -> None:
         self.source = source
-        self.index = LineIndex(source)
+        self.lines = lines if lines is not None else Lines.of(source)
         self.encoding = encoding
 
     @property
     def line_count(self) -> int:
-        return len(self.index.line_starts)
+        return self.lines.count
+
+    def line_start(self, row: int) -> int:
+        """Byte offset where a row starts (the end of the document past the last row)."""
+        return self.lines.line_start(row)
 
     def line_bytes(self, row: int) -> bytes:
         """The bytes of a line without its line break."""
-        if row >= len(self.index.line_starts):
+        if row >= self.lines.count:
             return b""
-        start = self.index.line_starts[row]
+        start = self.lines.line_start(row)
         end = self.source.find(b"\n", start)
         if end == -1:
             end = len(self.source)
@@ -82,9 +182,9 @@ class Text:
         """Byte offset of an LSP position, clamped to the line and the document."""
         if line < 0:
             return 0
-        if line >= len(self.index.line_starts):
+        if line >= self.lines.count:
             return len(self.source)
-        start = self.index.line_starts[line]
+        start = self.lines.line_start(line)
         raw = self.line_bytes(line)
         if raw.endswith(b"\r"):
             raw = raw[:-1]
@@ -106,7 +206,7 @@ class Text:
         """Client column of a (row, byte column) point."""
         if self.encoding == UTF8:
             return byte_col
-        start = self.index.line_start(row)
+        start = self.lines.line_start(row)
         prefix = self.source[start : start + byte_col]
         if prefix.isascii():
             return len(prefix)
@@ -121,13 +221,18 @@ class Text:
 
     def point(self, offset: int) -> tuple[int, int]:
         """(row, byte column) of a byte offset, as Tree-sitter counts them."""
-        return self.index.position(max(0, min(offset, len(self.source))))
+        return self.lines.position(max(0, min(offset, len(self.source))))
 
     def range(self, span: Span) -> lsp.Range:
-        return lsp.Range(
-            start=self.position(span.start_row, span.start_col),
-            end=self.position(span.end_row, span.end_col),
-        )
+        start_row, start_col, end_row, end_col = self.points(span)
+        return lsp.Range(start=lsp.Position(line=start_row, character=start_col),
+                         end=lsp.Position(line=end_row, character=end_col))
+
+    def points(self, span: Span) -> tuple[int, int, int, int]:
+        """(start line, start column, end line, end column) of a span, columns in the client's units."""
+        fixed = span.frozen()  # a span that follows its statement's anchor resolves its rows once, not four times
+        return (fixed.start_row, self.column(fixed.start_row, fixed.start_col),
+                fixed.end_row, self.column(fixed.end_row, fixed.end_col))
 
     def range_of_offsets(self, start: int, end: int) -> lsp.Range:
         return lsp.Range(start=self.position_of_offset(start), end=self.position_of_offset(end))

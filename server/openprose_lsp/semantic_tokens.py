@@ -309,7 +309,7 @@ def _split_lines(text: Text, start: int, end: int, row: int) -> list[tuple[int, 
     """(row, start byte column, end byte column) for each line a token covers."""
     out = []
     source = text.source
-    line_start = text.index.line_start(row)
+    line_start = text.line_start(row)
     while start < end:
         newline = source.find(b"\n", start, end)
         stop = end if newline == -1 else newline

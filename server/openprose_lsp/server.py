@@ -29,8 +29,7 @@ from pygls.uris import to_fs_path
 
 from . import __version__
 from .actions import ESTIMATE_COMMAND, RUN_COMMAND, STOP_COMMAND, code_actions, code_lenses, estimate_message
-from .completion import complete
-from .diagnostics import convert_all
+from .completion import complete, resolve_item
 from .documents import Document, DocumentStore, uri_to_path
 from .formatting import FormatRefused, format_document
 from .hover import hover
@@ -39,7 +38,6 @@ from .navigation import RenameError, definition, highlights, prepare_rename, ref
 from .run import RunManager, RunRequest, redact, workspace_of
 from .semantic_tokens import LEGEND
 from .settings import Settings
-from .symbols import document_symbols
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +147,8 @@ class ProseServer(LanguageServer):
         self.documents = DocumentStore()
         self.settings = Settings()
         self.snippets = True
+        #: The client fetches a completion item's documentation with completionItem/resolve.
+        self.lazy_documentation = False
         self.runs = RunManager(self.protocol, self.publish, self.show)
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._edited: set[str] = set()
@@ -170,7 +170,7 @@ class ProseServer(LanguageServer):
     def publish(self, doc: Document) -> None:
         """Publish the diagnostics of the document's current version (analysing it if needed)."""
         analysis = self.documents.analysis(doc)
-        items = convert_all([*analysis.diagnostics, *doc.run_diagnostics], doc.text, doc.uri)
+        items = doc.published.convert([*analysis.diagnostics, *doc.run_diagnostics], doc.text, doc.uri)
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=items, version=doc.version)
         )
@@ -310,6 +310,8 @@ def initialize(ls: ProseServer, params: lsp.InitializeParams) -> None:
     completion = caps.text_document.completion if caps.text_document else None
     item = completion.completion_item if completion else None
     ls.snippets = bool(item and item.snippet_support)
+    resolvable = item.resolve_support.properties if item and item.resolve_support else []
+    ls.lazy_documentation = "documentation" in resolvable
 
 
 @server.feature(lsp.INITIALIZED)
@@ -404,7 +406,7 @@ def on_hover(ls: ProseServer, params: lsp.HoverParams) -> lsp.Hover | None:
 
 @server.feature(
     lsp.TEXT_DOCUMENT_COMPLETION,
-    lsp.CompletionOptions(trigger_characters=["(", ":", "{", '"', ",", " ", "|"]),
+    lsp.CompletionOptions(trigger_characters=["(", ":", "{", '"', ",", " ", "|"], resolve_provider=True),
 )
 @guarded(lambda: lsp.CompletionList(is_incomplete=False, items=[]))
 def on_completion(ls: ProseServer, params: lsp.CompletionParams) -> lsp.CompletionList:
@@ -413,7 +415,19 @@ def on_completion(ls: ProseServer, params: lsp.CompletionParams) -> lsp.Completi
         return lsp.CompletionList(is_incomplete=False, items=[])
     doc, offset = located
     trigger = params.context.trigger_character if params.context else None
-    return complete(ls.documents.analysis(doc), doc.text, offset, snippets=ls.snippets, trigger=trigger)
+    return complete(ls.documents.analysis(doc), doc.text, offset, snippets=ls.snippets, trigger=trigger,
+                    lazy_uri=doc.uri if ls.lazy_documentation else None)
+
+
+@server.feature(lsp.COMPLETION_ITEM_RESOLVE)
+@guarded()
+def on_completion_resolve(ls: ProseServer, item: lsp.CompletionItem) -> lsp.CompletionItem:
+    """The documentation of a name offered without it (for clients that resolve items lazily)."""
+    uri = item.data.get("uri") if isinstance(item.data, dict) else None
+    doc = ls.documents.get(uri) if isinstance(uri, str) else None
+    if doc is None:
+        return item
+    return resolve_item(item, ls.documents.analysis(doc), doc.text)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
@@ -472,7 +486,7 @@ def on_document_symbol(ls: ProseServer, params: lsp.DocumentSymbolParams) -> lis
     doc = ls.documents.get(params.text_document.uri)
     if doc is None:
         return []
-    return document_symbols(ls.documents.analysis(doc), doc.text)
+    return doc.symbols.symbols(ls.documents.analysis(doc), doc.text)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)

@@ -10,10 +10,13 @@ the server turns back into one minimal splice.
 
 Documents over the server's fresh-parse threshold take the incremental tree,
 so the model cache is
-reused there: the large-document tests below edit generated programs —
-renaming definitions, adding and removing agents and lets — and compare with
-an analysis of the same tree that reuses nothing, including the definition
-and references answers.
+reused there: the large-document tests below edit a generated program holding
+every kind of definition (agents, blocks and their parameters, lets, consts,
+local and registry `use` aliases, imports) — renaming definitions at the
+definition or at a use, adding and removing whole definitions, mixed with the
+random edits — and compare with an analysis that reuses nothing (in-process: of
+the same tree; over stdio: of the text, and a freshly opened copy's definition
+and references answers).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
+from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient
 
 from openprose.analysis import analyze
@@ -37,13 +41,15 @@ from openprose_lsp.diagnostics import convert_all
 from openprose_lsp.documents import EXACT_PARSE_BELOW
 
 from .conftest import as_json, diagnostics_for, expected_diagnostics
-from .edits import FRAGMENTS, Edit, apply, base_programs, make_edit, position
+from .edits import (FRAGMENTS, LIB_NAME, LIB_PROGRAM, Edit, apply, base_programs, definition_edit, make_edit, occurrences,
+                    position, with_definitions)
 from .test_full_sync import large_program
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from generate import generate_program  # noqa: E402
 
 BASES = base_programs()
+_CONVERTER = default_converter()
 FUZZ_DIR = Path("/tmp/openprose-lsp-fuzz")
 URI = (FUZZ_DIR / "fuzz.prose").as_uri()
 
@@ -207,8 +213,16 @@ async def test_stdio_full_sync_matches_incremental_and_fresh(client: LanguageCli
 
 # ------------------------------------------------------------------ large documents (incremental tree)
 
-LARGE = generate_program(4000, seed=11)
+LARGE = with_definitions(generate_program(4000, seed=11))
 assert len(LARGE.encode()) > EXACT_PARSE_BELOW
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _used_program() -> None:
+    """The local program the large document `use`s, beside it (so its contract is checked)."""
+    FUZZ_DIR.mkdir(parents=True, exist_ok=True)
+    (FUZZ_DIR / LIB_NAME).write_text(LIB_PROGRAM, encoding="utf-8")
+
 _DEFINED = re.compile(r"^(?:agent|let|const|block|input) ([A-Za-z_][A-Za-z0-9_-]*)", re.M)
 #: Statements that change what others refer to, or break the syntax, or change levels.
 LARGE_FRAGMENTS = (
@@ -223,7 +237,12 @@ LARGE_FRAGMENTS = (
 
 
 def large_edit(rng: random.Random, text: str) -> Edit:
-    """A rename of a definition at one of its occurrences, a removed or indented line, or a fragment."""
+    """A rename of a definition (any kind, at the definition or a use), a whole definition added or
+    removed, a removed or indented line, or a fragment."""
+    if rng.random() < 0.35:
+        found = definition_edit(rng, text)
+        if found is not None:
+            return found
     roll = rng.random()
     names = _DEFINED.findall(text)
     if roll < 0.3 and names:
@@ -283,10 +302,11 @@ def test_in_process_edits_of_a_large_document_match_an_analysis_that_reuses_noth
 
 @pytestmark_stdio
 async def test_stdio_edits_of_a_large_document(client: LanguageClient) -> None:
-    """Over stdio: renames and added definitions on a document on the incremental path, against a fresh analysis.
+    """Over stdio: renames and added or removed definitions on a document on the incremental path.
 
     Seeded, so the same edits every run: the expected diagnostics are those
-    of a fresh parse and analysis of the text.
+    of a fresh parse and analysis of the text, and definition and references
+    at a few offsets (names, mostly) must be those of a copy opened afresh.
     """
     rng = random.Random(20261201)
     uri = (FUZZ_DIR / "stdio-large.prose").as_uri()
@@ -306,4 +326,64 @@ async def test_stdio_edits_of_a_large_document(client: LanguageClient) -> None:
         )
         expected = as_json(expected_diagnostics(text, uri, FUZZ_DIR / "stdio-large.prose"))
         assert await _settled(client, uri, version, expected) == expected, version
+        offsets = _probe_offsets(rng, text, edit)
+        fresh = await _fresh_navigation(client, text, offsets, uri)
+        assert await _settled_navigation(client, uri, text, offsets, fresh) == fresh, (version, offsets)
     assert _errors(client) == errors_before
+
+
+def _probe_offsets(rng: random.Random, text: str, edit: Edit) -> list[int]:
+    """Where to ask for definition and references: on names (the edited one, if it is a name), and anywhere."""
+    names = sorted(set(_DEFINED.findall(text)) | {"lib", "web", "summarizer", "polish", "draft", "result"})
+    out = [min(edit.start, len(text)), rng.randint(0, len(text))]
+    for name in rng.sample(names, 3):
+        found = occurrences(text, name)
+        if found:
+            out.append(rng.choice(found) + rng.randint(0, len(name)))
+    return out
+
+
+async def _navigation(client: LanguageClient, uri: str, text: str, offsets: list[int]) -> list[Any]:
+    """Definition and references (with the declaration) at each offset, the document's own URI written as "SELF"."""
+    ident = lsp.TextDocumentIdentifier(uri=uri)
+    out: list[Any] = []
+    for index in offsets:
+        at = position(text, index)
+        found = await client.text_document_definition_async(lsp.DefinitionParams(text_document=ident, position=at))
+        refs = await client.text_document_references_async(lsp.ReferenceParams(
+            text_document=ident, position=at, context=lsp.ReferenceContext(include_declaration=True)))
+        out.append(_own_uri(_CONVERTER.unstructure(found), uri))
+        out.append(_own_uri(_CONVERTER.unstructure(refs), uri))
+    return out
+
+
+def _own_uri(value: Any, uri: str) -> Any:
+    """A JSON value with the document's own URI written as "SELF" (so two documents' answers compare)."""
+    if isinstance(value, dict):
+        return {key: _own_uri(item, uri) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_own_uri(item, uri) for item in value]
+    return "SELF" if value == uri else value
+
+
+async def _fresh_navigation(client: LanguageClient, text: str, offsets: list[int], edited: str) -> list[Any]:
+    """The answers of a copy opened on the text (beside the edited document, so `use` finds the same files)."""
+    uri = edited.replace("stdio-large.prose", "stdio-large-fresh.prose")
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="prose", version=1, text=text)))
+    await diagnostics_for(client, uri, 1)
+    answers = await _navigation(client, uri, text, offsets)
+    client.text_document_did_close(lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    return answers
+
+
+async def _settled_navigation(client: LanguageClient, uri: str, text: str, offsets: list[int],
+                              expected: list[Any]) -> list[Any]:
+    """The edited document's answers, given the moment `_settled` gives its diagnostics: until edits
+    pause, its incremental tree may differ from a fresh parse (then it is replaced)."""
+    deadline = asyncio.get_running_loop().time() + 3.0
+    while True:
+        got = await _navigation(client, uri, text, offsets)
+        if got == expected or asyncio.get_running_loop().time() > deadline:
+            return got
+        await asyncio.sleep(0.05)

@@ -145,9 +145,16 @@ async def _complete(client: LanguageClient, uri: str, text: str, position: lsp.P
         lsp.CompletionParams(text_document=lsp.TextDocumentIdentifier(uri=uri), position=position)
     )
     assert isinstance(result, lsp.CompletionList)
+    items = []
     for item in result.items:
+        if item.documentation is None:
+            # This client (VS Code's capabilities) resolves documentation lazily: only names
+            # come without it, and completionItem/resolve must supply it.
+            assert item.data is not None, item.label
+            item = await client.completion_item_resolve_async(item)
         assert item.documentation is not None, item.label
-    return list(result.items)
+        items.append(item)
+    return items
 
 
 def _inserted(item: lsp.CompletionItem) -> str:

@@ -14,18 +14,20 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types as lsp
+from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient
 
 from openprose_lsp.documents import Document
 from openprose_lsp.positions import encode
 from openprose_lsp.semantic_tokens import semantic_tokens
-from openprose_lsp.symbols import folding_ranges
+from openprose_lsp.symbols import document_symbols, folding_ranges
 
 from .conftest import diagnostics_for
-from .edits import FRAGMENTS, apply, base_programs, make_edit
+from .edits import FRAGMENTS, Edit, apply, base_programs, make_edit
 from .test_full_sync import large_program
 
 DIR = Path("/tmp/openprose-lsp-tokens")
+_CONVERTER = default_converter()
 stdio = pytest.mark.asyncio(loop_scope="module")
 
 
@@ -150,3 +152,46 @@ def test_cached_tokens_and_folds_equal_a_fresh_document() -> None:
         pytest.skip("the incremental tree differs from a fresh parse here (the server re-verifies it)")
     assert cached == semantic_tokens(fresh, fresh_doc.text).data
     assert folds == [(f.start_line, f.end_line, f.kind) for f in folding_ranges(fresh, fresh_doc.text)]
+
+
+def test_statements_moved_by_an_edit_keep_their_cache_and_get_their_new_rows() -> None:
+    """Lines added and removed above valid statements: their cached tokens, folds and symbols are
+    reused (same key, new row) and must equal those of a document opened on the new text."""
+    text = _generated(3500)
+    doc = Document("file:///tmp/moved.prose", 1, encode(text))
+    moved = 0
+    for at_fraction, inserted, removed in ((0.0, "\n", 0), (0.5, "# a note\n\n", 0), (0.25, "", 1), (0.0, "\n\n\n", 0)):
+        analysis = doc.analyze(lambda path: b"")
+        doc.tokens.full(analysis, doc.text)
+        doc.folds.ranges(analysis, doc.text)
+        doc.symbols.symbols(analysis, doc.text)
+        rows = {id(unit): unit.row for cache in (doc.folds, doc.symbols) for unit in cache._units.values()}  # noqa: SLF001
+        at = text.rfind("\n", 0, int(at_fraction * len(text))) + 1
+        end = at
+        if removed:
+            at = text.index("\n\n", at) + 1  # a blank line
+            end = at + 1
+        text, change = apply(text, Edit(at, end, inserted))
+        doc.apply(change)
+        analysis = doc.analyze(lambda path: b"")
+        assert not doc.exact  # the incremental tree: unchanged statements keep their subtrees
+        tokens = doc.tokens.full(analysis, doc.text).data
+        folds = [(f.start_line, f.end_line, f.kind) for f in doc.folds.ranges(analysis, doc.text)]
+        symbols = _CONVERTER.unstructure(doc.symbols.symbols(analysis, doc.text))
+        moved += sum(1 for cache in (doc.folds, doc.symbols) for unit in cache._units.values()  # noqa: SLF001
+                     if id(unit) in rows and rows[id(unit)] != unit.row)
+        fresh_doc = Document("file:///tmp/moved.prose", 1, encode(text))
+        fresh = fresh_doc.analyze(lambda path: b"")
+        assert tokens == semantic_tokens(fresh, fresh_doc.text).data
+        assert folds == [(f.start_line, f.end_line, f.kind) for f in folding_ranges(fresh, fresh_doc.text)]
+        assert symbols == _CONVERTER.unstructure(document_symbols(fresh, fresh_doc.text))
+    assert moved > 0
+
+
+def _generated(lines: int) -> str:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from generate import generate_program
+
+    return generate_program(lines, seed=9)
