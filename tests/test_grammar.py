@@ -168,3 +168,82 @@ def test_incremental_reparse_matches_fresh_parse() -> None:
     )
     again = parse(edited, tree)
     assert sexp(again.root_node) == sexp(parse(edited).root_node)
+
+
+# The top-level statements are grouped into hidden chunks and sections (grammar.js, source_file)
+# so that a reparse reuses the groups an edit does not touch. These edits go where the groups'
+# ends are decided: at the start of top-level lines, whose first bytes the scanner hashes.
+_EDITS = (b"x", b"y", b"\n", b"  ", b"=", b":", b'"', b"#", b"else:\n", b"let", b"let q = 1\n", b"->", b"(")
+
+
+def _point(source: bytes, offset: int) -> tuple[int, int]:
+    row = source.count(b"\n", 0, offset)
+    return row, offset - (source.rfind(b"\n", 0, offset) + 1)
+
+
+def test_incremental_reparses_match_fresh_parses_over_many_edits() -> None:
+    import random
+    import sys
+
+    sys.path.insert(0, str(GRAMMAR.parent / "bench"))
+    from generate import generate_program
+
+    programs = [generate_program(1500, seed=11).encode(), (CORPUS / "28-gas-town.prose").read_bytes(),
+                (CORPUS / "22-error-handling.prose").read_bytes()]
+    for index, source in enumerate(programs):
+        rng = random.Random(index)
+        tree = parse(source)
+        for step in range(60):
+            line_starts = [0] + [i + 1 for i, byte in enumerate(source) if byte == 10]
+            if rng.random() < 0.6:  # within the first bytes of a line
+                start = min(len(source), rng.choice(line_starts) + rng.randrange(12))
+            else:
+                start = rng.randrange(len(source) + 1)
+            if rng.random() < 0.5:
+                end, text = start, rng.choice(_EDITS)
+            else:
+                end, text = min(len(source), start + rng.randrange(1, 6)), b""
+            edited = source[:start] + text + source[end:]
+            tree.edit(start_byte=start, old_end_byte=end, new_end_byte=start + len(text),
+                      start_point=_point(source, start), old_end_point=_point(source, end),
+                      new_end_point=_point(edited, start + len(text)))
+            tree = parse(edited, tree)
+            assert sexp(tree.root_node) == sexp(parse(edited).root_node), (index, step)
+            source = edited
+
+
+def _reparse_actions(source: bytes, offset: int) -> int:
+    """Tokens taken, shifts and reductions of one reparse after a character is inserted at `offset`."""
+    parser = ts.Parser(LANGUAGE)
+    tree = parser.parse(source)
+    row, col = _point(source, offset)
+    tree.edit(start_byte=offset, old_end_byte=offset, new_end_byte=offset + 1, start_point=(row, col),
+              old_end_point=(row, col), new_end_point=(row, col + 1))
+    count = 0
+
+    def log(kind: ts.LogType, message: str) -> None:
+        nonlocal count
+        count += message.startswith(("reuse_node", "lexed_lookahead", "shift", "reduce"))
+
+    parser.logger = log
+    parser.parse(source[:offset] + b"x" + source[offset:], tree)
+    return count
+
+
+def test_the_work_of_an_incremental_reparse_does_not_grow_with_the_file() -> None:
+    """A count of parser actions, not a time: with a flat list of top-level statements it grew
+    with the file (every statement re-shifted and re-reduced); it must stay about the same."""
+    import sys
+
+    sys.path.insert(0, str(GRAMMAR.parent / "bench"))
+    from generate import generate_program
+
+    def worst(lines: int) -> int:
+        source = generate_program(lines).encode()
+        offsets = [source.index(b'session "', int(len(source) * where)) + len(b'session "')
+                   for where in (0.02, 0.3, 0.5, 0.7, 0.95)]
+        return max(_reparse_actions(source, offset) for offset in offsets)
+
+    small, large = worst(2000), worst(40000)  # about 520 and 10,400 top-level statements
+    assert large < 3 * small, (small, large)
+    assert large < 2000, large

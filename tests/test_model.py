@@ -713,6 +713,23 @@ def test_cache_reuses_untouched_statements_and_rebuilds_the_edited_one() -> None
     assert after.body == m.build_program(tree2, source2).body
 
 
+def test_cache_keeps_the_statement_before_an_edit_at_the_start_of_a_line() -> None:
+    """The scanner reads the first bytes of each top-level line (to place the ends of the hidden
+    groups of statements, grammar.js): an edit there after the line's first word must not rebuild
+    the statement above it, as an edit of that word itself does (the parser takes it anew)."""
+    for start, end, text in ((THREE.index(b"b ="), THREE.index(b"b =") + 1, b"bee"),
+                             (THREE.index(b"c ="), THREE.index(b"c ="), b"x"),
+                             (THREE.index(b"three"), THREE.index(b"three"), b"3")):
+        cache = m.ModelCache()
+        tree = syntax.parse(THREE)
+        before = cache.build(tree, THREE)
+        tree2, source2 = _edit(tree, THREE, start, end, text)
+        after = cache.build(tree2, source2)
+        edited = 1 if start < THREE.index(b"let c") else 2
+        assert [stmt is old for stmt, old in zip(after.body, before.body)] == [i != edited for i in range(3)], text
+        assert after.body == m.build_program(syntax.parse(source2), source2).body
+
+
 def test_cache_moves_reused_statements_to_their_new_lines() -> None:
     cache = m.ModelCache()
     tree = syntax.parse(THREE)

@@ -37,6 +37,12 @@ const boundValue = ($) => choice(
   field('value', $.try_statement),
 );
 
+// Top-level statements, each followed by a separator where the next line
+// starts a statement of its own: the scanner reads that line to place the
+// groups' ends, and the separator keeps that look from being the statement's
+// (an edit there would make the parser rebuild the statement before it).
+const topLevelStatements = ($) => repeat1(seq($._statement, optional($._separator)));
+
 module.exports = grammar({
   name: 'openprose',
 
@@ -62,6 +68,12 @@ module.exports = grammar({
     // Zero-width: a bracket still open when the next line starts a statement
     // or a property is closed here, so the error stays on its line.
     $._unclosed_bracket,
+    // Zero-width, between and around groups of top-level statements (see `source_file`).
+    $._separator,
+    $._chunk_start,
+    $._chunk_end,
+    $._section_start,
+    $._section_end,
     // Never emitted: their validity tells the scanner it is inside brackets.
     ']',
     ')',
@@ -77,7 +89,32 @@ module.exports = grammar({
   conflicts: $ => [],
 
   rules: {
-    source_file: $ => repeat($._statement),
+    // The top-level statements are grouped into hidden chunks, and the chunks
+    // into hidden sections; the tree is the same as for a flat list of them.
+    // The grouping is there for incremental reparsing. Tree-sitter never
+    // reuses a node of a repetition whole (each is built in a parse state that
+    // also holds the repetition's shift, which makes the node "fragile", and
+    // a rebalanced one no longer records the state it starts in), nor a node
+    // that starts or ends with one, so after an edit a flat list is re-shifted
+    // and re-reduced statement by statement: time in proportion to the file.
+    // A chunk or a section starts and ends with a zero-width token of the
+    // scanner, so it is an ordinary node, reused whole. The scanner ends them
+    // before a statement whose first line hashes to a multiple of 16 (a chunk)
+    // or of 256 (a section as well): boundaries that depend on that line only,
+    // so an edit moves none but its own.
+    // The last chunk and section end with the file, not with a token: so the
+    // end of the file may come after any statement or group, which error
+    // recovery needs (it wraps what it could not parse up to the last point
+    // where the file could have ended).
+    source_file: $ => seq(repeat($._section), optional($._last_section)),
+
+    _section: $ => seq($._section_start, repeat1($._chunk), $._section_end),
+
+    _last_section: $ => seq($._section_start, repeat($._chunk), optional($._last_chunk)),
+
+    _chunk: $ => seq($._chunk_start, topLevelStatements($), $._chunk_end),
+
+    _last_chunk: $ => seq($._chunk_start, topLevelStatements($)),
 
     _statement: $ => choice(
       $.use_statement,

@@ -22,6 +22,10 @@
  *     A next line that starts a new statement leaves the arrow dangling.
  *   - inside a triple-quoted string, a backslash before a line end is text
  *     (shell continuations in prompts), not a broken escape.
+ *   - zero-width tokens that group the top-level statements into hidden
+ *     chunks and sections, which incremental reparsing reuses whole (see
+ *     boundary_level and `source_file` in grammar.js); they change nothing in
+ *     the tree's visible nodes.
  *
  * Every indentation token is zero-width: the scanner only looks ahead and the
  * generated lexer then consumes the whitespace and comments as extras.
@@ -49,6 +53,11 @@ enum TokenType {
   ARROW_CONTINUES,
   PROPERTY_INDENT,
   UNCLOSED_BRACKET,
+  SEPARATOR,
+  CHUNK_START,
+  CHUNK_END,
+  SECTION_START,
+  SECTION_END,
   CLOSE_BRACKET,
   CLOSE_PAREN,
   CLOSE_BRACE,
@@ -290,6 +299,64 @@ static bool stays_in_inner_body(TSLexer *lexer, uint16_t inner) {
   return !(property && next <= inner);
 }
 
+/* How many bytes of a line decide whether a chunk ends before it. */
+#define BOUNDARY_PREFIX 32
+
+static inline uint32_t fnv1a(uint32_t hash, int32_t c) { return (hash ^ (uint8_t)c) * 16777619u; }
+
+/*
+ * Whether this line starts a statement of its own: a statement or expression
+ * keyword other than a clause (`else:`, `catch:`... continue the statement
+ * before them), or `name =`. Reads only that much (consuming it: the caller
+ * has marked the token's end), and hashes the word into *hash.
+ */
+static bool starts_own_statement(TSLexer *lexer, uint32_t *hash, unsigned *taken) {
+  char word[16];
+  unsigned length = 0;
+  while (is_ident_char(lexer->lookahead) || lexer->lookahead == '-') {
+    if (length < sizeof(word) - 1) word[length] = (char)lexer->lookahead;
+    length++;
+    *hash = fnv1a(*hash, lexer->lookahead);
+    advance(lexer);
+  }
+  *taken = length;
+  if (length == 0) return false;
+  if (length < sizeof(word)) {
+    word[length] = 0;
+    if (is_keyword(word, CLAUSE_KEYWORDS)) return false;
+    if (is_keyword(word, STATEMENT_KEYWORDS) || is_keyword(word, EXPRESSION_KEYWORDS)) return true;
+  }
+  while (lexer->lookahead == ' ' || lexer->lookahead == '\t') advance(lexer);
+  if (lexer->lookahead != '=') return false;
+  advance(lexer);
+  return lexer->lookahead != '=';
+}
+
+/*
+ * Whether a chunk (1) or a section too (2) of top-level statements ends
+ * before this line, read from the line alone (consuming it), so that the
+ * boundaries are a function of the text and an edit moves none but its own
+ * line's. The line must start a statement of its own; then a hash of its
+ * first bytes decides: one such line in 16 on average ends a chunk, one in
+ * 256 a section.
+ */
+static unsigned boundary_level(TSLexer *lexer) {
+  uint32_t hash = 2166136261u;
+  unsigned taken = 0;
+  if (!starts_own_statement(lexer, &hash, &taken)) return 0;
+  for (; taken < BOUNDARY_PREFIX && !lexer->eof(lexer) && lexer->lookahead != '\n' && lexer->lookahead != '\r';
+       taken++) {
+    hash = fnv1a(hash, lexer->lookahead);
+    advance(lexer);
+  }
+  /* FNV's low bits are weak: mix before taking them. */
+  hash ^= hash >> 16;
+  hash *= 0x45d9f3bu;
+  hash ^= hash >> 16;
+  if ((hash & 0xff) == 0) return 2;
+  return (hash & 0xf) == 0 ? 1 : 0;
+}
+
 /* Called with the `-` of `->` consumed and `>` as the lookahead. */
 static bool finish_arrow(TSLexer *lexer) {
   advance(lexer);
@@ -383,6 +450,62 @@ bool tree_sitter_openprose_external_scanner_scan(void *payload, TSLexer *lexer, 
     } else {
       break;
     }
+  }
+
+  /*
+   * Between and around top-level statements (grammar.js, source_file). These
+   * tokens are valid between top-level statements, where no other token of
+   * this scanner is: so where none of them is due, nothing is returned, as
+   * the scanner was not called there before they existed (whatever the indent
+   * stack says after an error). Should a state ever allow another token of
+   * this scanner too, they are not emitted there, and that token is handled
+   * as before. All of them sit right before code, after any comment, so that
+   * a comment is in the group the code before it is in.
+   *
+   * After a statement, a SEPARATOR comes first before a line at column 0
+   * that starts a statement of its own; then a chunk may end there, and a
+   * section (boundary_level). Reading that line is lookahead of whatever
+   * token is taken there, and an edit within it makes the parser take that
+   * token anew: the SEPARATOR, which reads no further than the line's first
+   * word, keeps that from reaching back to the statement before it.
+   *
+   * A chunk or a section starts wherever one may, as long as some code
+   * follows: at the start of the file, or after the group before it. (Asking
+   * the lexer for the column there would make every group column-dependent,
+   * and an edit on the first line would then invalidate them all.)
+   */
+  bool groups = valid_symbols[SEPARATOR] || valid_symbols[CHUNK_START] || valid_symbols[CHUNK_END] ||
+                valid_symbols[SECTION_START] || valid_symbols[SECTION_END];
+  for (int token = NEWLINE; groups && token <= CLOSE_BRACE; token++) {
+    if (token < SEPARATOR || token > SECTION_END) groups = !valid_symbols[token];
+  }
+  if (groups && !error_recovery_mode) {
+    if (lexer->eof(lexer) || first_comment_indent_length != -1) return false;
+    bool at_column_0 = indent_length == 0 && found_end_of_line && is_ident_start(lexer->lookahead);
+    if (valid_symbols[SEPARATOR]) {
+      uint32_t hash = 0;
+      unsigned taken = 0;
+      if (!at_column_0 || !starts_own_statement(lexer, &hash, &taken)) return false;
+      lexer->result_symbol = SEPARATOR;
+      return true;
+    }
+    if (valid_symbols[CHUNK_END] || valid_symbols[SECTION_END]) {
+      unsigned level = at_column_0 ? boundary_level(lexer) : 0;
+      if (valid_symbols[CHUNK_END] && level >= 1) {
+        lexer->result_symbol = CHUNK_END;
+        return true;
+      }
+      if (valid_symbols[SECTION_END] && level >= 2) {
+        lexer->result_symbol = SECTION_END;
+        return true;
+      }
+    }
+    /* With a section's end, a chunk's start is valid too: no end here, so a chunk starts. */
+    if (valid_symbols[CHUNK_START] || valid_symbols[SECTION_START]) {
+      lexer->result_symbol = valid_symbols[SECTION_START] ? SECTION_START : CHUNK_START;
+      return true;
+    }
+    return false;
   }
 
   if (!found_end_of_line) {
