@@ -163,6 +163,9 @@ def _run(text: str, seed: int, edits: int) -> tuple[int, int]:
         tree.edit(start_byte=b_start, old_end_byte=b_end, new_end_byte=b_start + len(inserted), start_point=start_point,
                   old_end_point=_point(old_source, b_end), new_end_point=_point(source, b_start + len(inserted)))
         tree = parse(source, tree)
+        if step % 3:
+            # As the server does: the model cache is told the edit and looks only at what it touched.
+            models.note_edit(b_start, b_end, b_start + len(inserted))
         got = analyze(source, tree=tree, cache=models, checks=checks)
         reused += checks.reused
         old = {id(stmt) for stmt in before.program.body}
@@ -234,8 +237,11 @@ def test_the_checker_reads_the_whole_program_only_through_its_accessors() -> Non
     assert bad == []
 
 
-def _edit_once(source: bytes, tree: Any, at: int, end: int, text: bytes) -> tuple[bytes, Any]:
+def _edit_once(source: bytes, tree: Any, at: int, end: int, text: bytes,
+               models: m.ModelCache | None = None) -> tuple[bytes, Any]:
     new = source[:at] + text + source[end:]
+    if models is not None:
+        models.note_edit(at, end, at + len(text))
     tree.edit(start_byte=at, old_end_byte=end, new_end_byte=at + len(text), start_point=_point(source, at),
               old_end_point=_point(source, end), new_end_point=_point(new, at + len(text)))
     return new, parse(new, tree)
@@ -251,14 +257,14 @@ def test_resolution_walks_only_what_an_edit_can_change() -> None:
     total = len(names.fragments)
 
     at = source.index(b'session "Revise') + len(b'session "')
-    source, tree = _edit_once(source, tree, at, at, b"x")
+    source, tree = _edit_once(source, tree, at, at, b"x", models)
     got = analyze(source, tree=tree, cache=models, checks=semantic)
     assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in analyze(source).diagnostics]
     assert len(names.walked) == 1 and len(names.removed) == 1
     assert semantic.walked == 1 and semantic.reused == total - 1
 
     at = source.index(b"agent agent-3:") + len(b"agent agent-3")
-    source, tree = _edit_once(source, tree, at, at, b"x")
+    source, tree = _edit_once(source, tree, at, at, b"x", models)
     got = analyze(source, tree=tree, cache=models, checks=semantic)
     fresh = analyze(source)
     assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in fresh.diagnostics]

@@ -243,7 +243,7 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
     base = path.parent if path is not None else None
     tops: Sequence[m.Stmt] = program.body
     if checks is not None:
-        resolution = checks.resolve(program)
+        resolution = checks.resolve(program, cache.changes if cache is not None else None)
         tops = checks.top_level(m.Use, m.Import, m.AgentDef)  # the few statements the next two look at
     contracts, problems = load_contracts(program, base, reader, workspace=workspace, statements=tops)
     problems.extend(skill_diagnostics(program, base, statements=tops))

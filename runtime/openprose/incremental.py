@@ -339,21 +339,24 @@ class SemanticCache:
         resolution = self.resolve(program)
         return resolution, self.check(contracts)
 
-    def resolve(self, program: m.Program) -> LiveResolution:
+    def resolve(self, program: m.Program, changes: m.ModelChanges | None = None) -> LiveResolution:
         """The first half of `analyze`: resolution, and what `top_level` answers, for this program.
+
+        ``changes``: what the `ModelCache` build of ``program`` reported (then the
+        body is not compared statement by statement).
 
         A failure part-way (a program nested too deep for the walk) leaves the
         cache empty rather than half updated: the next call starts afresh.
         """
         try:
-            return self._resolve(program)
+            return self._resolve(program, changes)
         except BaseException:
             self.__init__()  # type: ignore[misc]
             raise
 
-    def _resolve(self, program: m.Program) -> LiveResolution:
+    def _resolve(self, program: m.Program, changes: m.ModelChanges | None) -> LiveResolution:
         names = self.names
-        resolution = names.resolve(program)
+        resolution = names.resolve(program, changes)
         for frag in names.removed:
             self._forget(id(frag.stmt))
             self._local.pop(id(frag), None)

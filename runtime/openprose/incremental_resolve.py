@@ -249,12 +249,20 @@ class ResolutionCache:
 
     # ------------------------------------------------------------------ update
 
-    def resolve(self, program: m.Program) -> "LiveResolution":
+    def resolve(self, program: m.Program, changes: m.ModelChanges | None = None) -> "LiveResolution":
+        """The resolution of ``program``; ``changes``: what its `ModelCache` build reported, if it came from one."""
         body = program.body
         fragments = self.fragments
-        present = dict(zip(map(id, body), body))  # set operations below run in C, not per statement
-        removed = [fragments[key] for key in fragments.keys() - present.keys()]
-        added = [_Fragment(present[key], _hoists(present[key])) for key in present.keys() - fragments.keys()]
+        removed: list[_Fragment] | None = None
+        if changes is not None and not changes.everything_new and fragments:
+            removed = [fragments[id(s)] for s in changes.removed if id(s) in fragments]
+            added = [_Fragment(s, _hoists(s)) for s in changes.added if id(s) not in fragments]
+            if len(fragments) - len(removed) + len(added) != len(body):
+                removed = None  # not the build this cache saw last: compare the whole body instead
+        if removed is None:
+            present = dict(zip(map(id, body), body))  # set operations run in C, not per statement
+            removed = [fragments[key] for key in fragments.keys() - present.keys()]
+            added = [_Fragment(present[key], _hoists(present[key])) for key in present.keys() - fragments.keys()]
         self.walked, self.removed, self.relinked, self.hoist_changed = [], removed, set(), set()
         names_moved = False
         dirty: set[str] = set()
