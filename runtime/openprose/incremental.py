@@ -501,14 +501,13 @@ class SemanticCache:
         """
         refs = self.names.bound.get(name, [])
         defs = self._definitions(name)
-        per = self._named.get(name)
-        before = self._defs.get(name)
-        if per is None or only is None or before is None or len(before) != len(defs) or any(
+        per = self._named.get(name, {})
+        before = self._defs.get(name)  # None: never run for this name (or it had no uses)
+        if only is None or before is None or len(before) != len(defs) or any(
                 a is not b for a, b in zip(before, defs)):
             only = None
-            if per is not None:
-                for key in per:
-                    self._rows.pop((name, key), None)
+            for key in per:
+                self._rows.pop((name, key), None)
             per = {}
         else:
             for key in only:

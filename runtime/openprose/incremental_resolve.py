@@ -228,7 +228,11 @@ class ResolutionCache:
         self.fragments: dict[int, _Fragment] = {}
         self._readers: dict[str, set[_Fragment]] = {}
         self._table_readers: dict[tuple[str, str], set[_Fragment]] = {}
+        #: Per name: fragments holding references to it or definitions of it / only definitions of it.
         self._holders: dict[str, set[_Fragment]] = {}
+        self._definers: dict[str, set[_Fragment]] = {}
+        #: Per name: the symbols its references were last linked to (sym, agent, block, program, skill).
+        self._targets: dict[str, tuple[Symbol | None, ...]] = {}
         self._hoisters: dict[str, set[_Fragment]] = {}
         #: Per hoisted name: the symbols and diagnostics its definitions made, in order.
         self._hoisted: dict[str, tuple[list[Symbol], list[Diagnostic]]] = {}
@@ -316,8 +320,9 @@ class ResolutionCache:
             self.walked.append(frag)
 
         self._children(old_children, [f for f in self.walked if f.scopes])
+        touched = {id(f) for f in (*removed, *self.walked)}
         for name in dirty:
-            self._link(name)
+            self._link(name, touched)
         self.relinked = dirty
         self.names_changed = self.root.variables.settle() or names_moved  # type: ignore[attr-defined]
         return LiveResolution(self, program)
@@ -359,6 +364,8 @@ class ResolutionCache:
             self._discard(self._table_readers, key, frag)
         for name in {*frag.root_refs, *frag.made, *frag.extras}:
             self._discard(self._holders, name, frag)
+        for name in {*frag.made, *frag.extras}:
+            self._discard(self._definers, name, frag)
         if not keep_hoists:
             for _, name in frag.hoists:
                 self._discard(self._hoisters, name, frag)
@@ -405,6 +412,8 @@ class ResolutionCache:
             self._table_readers.setdefault(key, set()).add(frag)
         for name in {*frag.root_refs, *frag.made, *frag.extras}:
             self._holders.setdefault(name, set()).add(frag)
+        for name in {*frag.made, *frag.extras}:
+            self._definers.setdefault(name, set()).add(frag)
 
     def _children(self, old: list[Scope], walked: list[_Fragment]) -> None:
         """Keep the program scope's children (every statement's top scopes, in order) without rebuilding them."""
@@ -446,35 +455,47 @@ class ResolutionCache:
                 changed.append(((kind, name), (old is None) != (new is None)))
         return changed
 
-    def _link(self, name: str) -> None:
-        """Bind every reference to a name again, and rebuild what its symbols know of their uses."""
+    def _link(self, name: str, touched: set[int]) -> None:
+        """Bind the references to a name again, and rebuild what its symbols know of their definitions and uses.
+
+        While the name's symbols are the same objects, only the references of
+        the fragments walked or removed (``touched``) change: the others keep
+        their links and their place in the lists.
+        """
         sym = dict.get(self.root.variables, name)
-        agent, block, prog, skill = (t.get(name) for t in (self.agents, self.blocks, self.programs, self.skills))
-        holders = sorted(self._holders.get(name, ()), key=lambda f: f.start)
+        targets = (sym, self.agents.get(name), self.blocks.get(name), self.programs.get(name), self.skills.get(name))
+        _, agent, block, prog, skill = targets
         if sym is not None:
-            sym.other_definitions = [span for f in holders for span in f.extras.get(name, ())]
-            sym.references = []
-        for target in (agent, block, prog, skill):
-            if target is not None:
-                target.references = []
-        bound = []
-        for frag in holders:
+            definers = sorted(self._definers.get(name, ()), key=lambda f: f.start)
+            sym.other_definitions = [span for f in definers for span in f.extras.get(name, ())]
+        before = self._targets.get(name)
+        if before is not None and all(a is b for a, b in zip(before, targets)):
+            bound = [pair for pair in self.bound.get(name, ()) if id(pair[0]) not in touched]
+            fresh = [f for f in self.walked if name in f.root_refs]
+        else:
+            bound = []
+            fresh = list(self._holders.get(name, ()))
+        fresh.sort(key=lambda f: f.start)
+        for frag in fresh:
+            group = []
             for ref in frag.root_refs.get(name, ()):
                 role = ref.role
                 if role is Role.VARIABLE:
-                    target = sym if sym is not None else (agent if ref.in_context else None)
+                    ref.symbol = sym if sym is not None else (agent if ref.in_context else None)
                 elif role is Role.AGENT:
-                    target = agent
+                    ref.symbol = agent
                 elif role is Role.BLOCK:
-                    target = block
+                    ref.symbol = block
                 elif role is Role.PROGRAM:
-                    target = prog
+                    ref.symbol = prog
                 else:
-                    target = skill
-                ref.symbol = target
-                if target is not None:
-                    target.references.append(ref)
-                bound.append((frag, ref))
+                    ref.symbol = skill
+                group.append((frag, ref))
+            at = bisect_right(bound, frag.start, key=lambda pair: pair[0].start)
+            bound[at:at] = group
+        for target in {id(t): t for t in targets if t is not None}.values():
+            target.references = [ref for _, ref in bound if ref.symbol is target]
+        self._targets[name] = targets
         if bound:
             self.bound[name] = bound
         else:
