@@ -40,7 +40,8 @@ from typing import Any, Iterable
 from . import codes
 from . import model as m
 from .diagnostics import Diagnostic, Related, Span
-from .resolve import Reference, Resolution, Role, Scope, Symbol, _Hoist, _Resolver, program_alias
+from .resolve import (NameEntry, Reference, Resolution, Role, Scope, Symbol, _Hoist, _Resolver, innermost_scope,
+                      names_at, program_alias)
 
 #: Identities for the constructs of each walk (placements are compared only for equality).
 _walks = itertools.count(1)
@@ -572,26 +573,16 @@ class LiveResolution(Resolution):
                 break
         else:
             return self.root
-        while True:
-            for child in scope.children:
-                if child.span.start_byte <= offset <= child.span.end_byte:
-                    scope = child
-                    break
-            else:
-                return scope
+        return innermost_scope(scope, offset)
 
-    def _names_at(self, offset: int) -> list[tuple[int, int, int, Symbol | None, Span, Reference | None]]:
-        entries: list[tuple[int, int, int, Symbol | None, Span, Reference | None]] = []
+    def _names_at(self, offset: int) -> list[NameEntry]:
+        entries: list[NameEntry] = []
         for frag in self.fragments_at(offset):
             self._names_of(frag, entries)
         entries.sort(key=lambda e: (e[0], e[1]))
-        starts = [e[0] for e in entries]
-        i = bisect_right(starts, offset) - 1
-        hits = [entries[j] for j in range(i, max(-1, i - 4), -1) if entries[j][0] <= offset <= entries[j][2]]
-        hits.sort(key=lambda e: (e[1], e[0]))
-        return hits
+        return names_at([e[0] for e in entries], entries, offset)
 
-    def _names_of(self, frag: _Fragment, entries: list[tuple[int, int, int, Symbol | None, Span, Reference | None]],
+    def _names_of(self, frag: _Fragment, entries: list[NameEntry],
                   ) -> None:
         """Every written name of one statement, as `Resolution._name_index` lists them."""
         cache = self._cache

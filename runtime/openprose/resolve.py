@@ -159,22 +159,15 @@ class Resolution:
 
     def scope_at(self, offset: int) -> Scope:
         """The innermost scope whose span contains a byte offset."""
-        scope = self.root
-        while True:
-            for child in scope.children:
-                if child.span.start_byte <= offset <= child.span.end_byte:
-                    scope = child
-                    break
-            else:
-                return scope
+        return innermost_scope(self.root, offset)
 
     def visible_variables(self, offset: int) -> list[Symbol]:
         return sorted(self.scope_at(offset).visible().values(), key=lambda s: s.name)
 
-    def _name_index(self) -> tuple[list[int], list[tuple[int, int, int, Symbol | None, Span, Reference | None]]]:
+    def _name_index(self) -> tuple[list[int], list[NameEntry]]:
         """Every written name (definitions first on ties), sorted by position, built once."""
         if self._index is None:
-            entries: list[tuple[int, int, int, Symbol | None, Span, Reference | None]] = []
+            entries: list[NameEntry] = []
             for sym in self.symbols:
                 if not sym.implicit:
                     entries.append((sym.span.start_byte, 0, sym.span.end_byte, sym, sym.span, None))
@@ -186,17 +179,9 @@ class Resolution:
             self._index = ([e[0] for e in entries], entries)
         return self._index
 
-    def _names_at(self, offset: int) -> list[tuple[int, int, int, Symbol | None, Span, Reference | None]]:
+    def _names_at(self, offset: int) -> list[NameEntry]:
         starts, entries = self._name_index()
-        hits = []
-        i = bisect_right(starts, offset) - 1
-        # Names never overlap; a definition and its references may share a start, and with
-        # inclusive ends a neighbour may touch the offset, so a few entries back suffice.
-        for j in range(i, max(-1, i - 4), -1):
-            if entries[j][0] <= offset <= entries[j][2]:
-                hits.append(entries[j])
-        hits.sort(key=lambda e: (e[1], e[0]))
-        return hits
+        return names_at(starts, entries, offset)
 
     def symbol_at(self, offset: int) -> tuple[Symbol, Span] | None:
         """The symbol named at an offset (a definition or a reference) and that name's span."""
@@ -210,6 +195,35 @@ class Resolution:
             if ref is not None:
                 return ref
         return None
+
+
+#: A written name in the index: (start byte, 0 for a definition / 1 for a reference, end byte,
+#: its symbol, its span, the reference).
+NameEntry = tuple[int, int, int, "Symbol | None", Span, "Reference | None"]
+
+
+def names_at(starts: list[int], entries: list[NameEntry], offset: int) -> list[NameEntry]:
+    """The entries (sorted by start, definitions first) whose name holds an offset, definitions first."""
+    hits = []
+    i = bisect_right(starts, offset) - 1
+    # Names never overlap; a definition and its references may share a start, and with
+    # inclusive ends a neighbour may touch the offset, so a few entries back suffice.
+    for j in range(i, max(-1, i - 4), -1):
+        if entries[j][0] <= offset <= entries[j][2]:
+            hits.append(entries[j])
+    hits.sort(key=lambda e: (e[1], e[0]))
+    return hits
+
+
+def innermost_scope(scope: Scope, offset: int) -> Scope:
+    """The innermost scope at or under ``scope`` whose span holds a byte offset (ends included)."""
+    while True:
+        for child in scope.children:
+            if child.span.start_byte <= offset <= child.span.end_byte:
+                scope = child
+                break
+        else:
+            return scope
 
 
 def _inside(span: Span, offset: int) -> bool:
