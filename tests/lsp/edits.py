@@ -7,14 +7,33 @@ the way a client would, splitting lines on "\\n" as the server does.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types as lsp
 
 from ..tshelpers import CORPUS
+
+async def settled(fetch: Callable[[], Awaitable[Any]], expected: Any, seconds: float = 3.0,
+                  pause: float = 0.05) -> Any:
+    """What ``fetch`` answers once it equals ``expected``, or its last answer after ``seconds``.
+
+    A large document's incremental tree is checked against a fresh parse once
+    edits pause (and the version republished if they differ), so the last word
+    for a version may come a little after the first.
+    """
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        got = await fetch()
+        if got == expected or asyncio.get_running_loop().time() > deadline:
+            return got
+        await asyncio.sleep(pause)
+
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "launch-review.prose"
 

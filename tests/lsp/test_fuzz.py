@@ -41,7 +41,7 @@ from openprose_lsp.diagnostics import convert_all
 from openprose_lsp.documents import EXACT_PARSE_BELOW
 
 from .conftest import as_json, diagnostics_for, expected_diagnostics
-from .edits import (FRAGMENTS, LIB_NAME, LIB_PROGRAM, Edit, apply, base_programs, definition_edit, make_edit, occurrences,
+from .edits import (FRAGMENTS, settled, LIB_NAME, LIB_PROGRAM, Edit, apply, base_programs, definition_edit, make_edit, occurrences,
                     position, with_definitions)
 from .test_full_sync import large_program
 
@@ -170,12 +170,11 @@ async def _settled(client: LanguageClient, uri: str, version: int, expected: lis
     so the last word for a version may come a little after the first.
     """
     await diagnostics_for(client, uri, version)
-    deadline = asyncio.get_running_loop().time() + 3.0
-    while True:
-        latest = as_json(client.published[uri][-1].diagnostics)  # type: ignore[attr-defined]
-        if latest == expected or asyncio.get_running_loop().time() > deadline:
-            return latest
-        await asyncio.sleep(0.02)
+
+    async def latest() -> list[Any]:
+        return as_json(client.published[uri][-1].diagnostics)  # type: ignore[attr-defined,no-any-return]
+
+    return await settled(latest, expected, pause=0.02)  # type: ignore[no-any-return]
 
 
 @pytestmark_stdio

@@ -11,7 +11,6 @@ server's symbols must equal those of a document opened on the same text.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import sys
 from pathlib import Path
@@ -27,7 +26,7 @@ from openprose_lsp.positions import encode
 from openprose_lsp.symbols import outline
 
 from .conftest import diagnostics_for
-from .edits import (FRAGMENTS, LIB_NAME, LIB_PROGRAM, Edit, apply, definition_edit, make_edit,
+from .edits import (FRAGMENTS, settled, LIB_NAME, LIB_PROGRAM, Edit, apply, definition_edit, make_edit,
                     top_level_starts, with_definitions)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -146,12 +145,7 @@ async def _fresh_symbols(client: LanguageClient, text: str, name: str) -> Any:
 async def _settled_symbols(client: LanguageClient, uri: str, expected: Any) -> Any:
     """The edited document's symbols, given a moment to match: a large document's incremental tree
     is checked against a fresh parse once edits pause (and replaced if they differ)."""
-    deadline = asyncio.get_running_loop().time() + 3.0
-    while True:
-        got = await _symbols(client, uri)
-        if got == expected or asyncio.get_running_loop().time() > deadline:
-            return got
-        await asyncio.sleep(0.05)
+    return await settled(lambda: _symbols(client, uri), expected)
 
 
 @stdio
