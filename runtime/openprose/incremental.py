@@ -63,7 +63,7 @@ class _Entry:
 
 def _key(kind: str, arg: Any) -> tuple[str, Any] | None:
     """What a question depends on, as the resolution reports its changes (None: volatile)."""
-    if kind in ("has_agent",):
+    if kind == "has_agent":
         return ("agent", arg)
     if kind == "block":
         return ("block", arg)
@@ -334,9 +334,9 @@ class SemanticCache:
         self.walked = 0
 
     def analyze(self, program: m.Program, contracts: dict[str, Contract] | None = None,
-                ) -> tuple[LiveResolution, list[Diagnostic]]:
+                changes: m.ModelChanges | None = None) -> tuple[LiveResolution, list[Diagnostic]]:
         """The resolution and every model-level diagnostic, as `check_program` reports them."""
-        resolution = self.resolve(program)
+        resolution = self.resolve(program, changes)
         return resolution, self.check(contracts)
 
     def resolve(self, program: m.Program, changes: m.ModelChanges | None = None) -> LiveResolution:
