@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import os
 import traceback
@@ -27,7 +28,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from . import __version__
+from . import __version__, transport
 from .actions import ESTIMATE_COMMAND, RUN_COMMAND, STOP_COMMAND, code_actions, code_lenses, estimate_message
 from .completion import complete, resolve_item
 from .documents import Document, DocumentStore, uri_to_path
@@ -109,6 +110,17 @@ class ProseProtocol(LanguageServerProtocol):
                 )
             return
         super().handle_message(message)
+
+    def _send_data(self, data: Any) -> None:
+        """pygls's writer, with orjson and a byte-exact Content-Length (see `transport.encode`)."""
+        if not data:
+            return
+        if self.writer is None:
+            log.error("no transport to send a message on")
+            return
+        result = self.writer.write(transport.encode(data, self._serialize_message))
+        if inspect.isawaitable(result):
+            asyncio.ensure_future(result)
 
     def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):  # type: ignore[no-untyped-def]
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
@@ -655,5 +667,5 @@ def main(tcp: str | None = None) -> None:
             raise SystemExit(f"prose lsp: --tcp expects HOST:PORT (for example 127.0.0.1:2087), not {tcp!r}")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        transport.serve_stdio(server)
 
