@@ -227,3 +227,29 @@ def test_pipe_like_tells_pipes_and_sockets_from_files_and_terminals(tmp_path: Pa
     master, slave = pty.openpty()
     with os.fdopen(master, "rb") as m, os.fdopen(slave, "rb") as s:
         assert not pipe_like(s) and not pipe_like(m)
+
+
+def test_over_tcp_the_same_rules_hold() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([*SERVER, "--tcp", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            conn = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, "the TCP server did not start"
+            time.sleep(0.1)
+    received = b""
+    with conn:
+        conn.sendall(frame(initialize()) + frame(b"{nope") + ending())
+        while chunk := conn.recv(65536):
+            received += chunk
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert b"Traceback" not in err, err
+    assert proc.returncode == 0
+    messages = unframe(received)
+    assert set(by_id(messages)) == {None, 1, 99}
+    assert [m["error"]["code"] for m in messages if "error" in m] == [-32700]

@@ -665,7 +665,7 @@ def main(tcp: str | None = None) -> None:
         host, _, port = tcp.rpartition(":")
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise SystemExit(f"prose lsp: --tcp expects HOST:PORT (for example 127.0.0.1:2087), not {tcp!r}")
-        server.start_tcp(host or "127.0.0.1", int(port))
+        transport.serve_tcp(server, host or "127.0.0.1", int(port))
     else:
         transport.serve_stdio(server)
 

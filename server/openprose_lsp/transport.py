@@ -25,7 +25,7 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from threading import Event
 from typing import Any, BinaryIO
 
@@ -176,9 +176,8 @@ async def _reader(stdin: BinaryIO) -> asyncio.StreamReader | _BlockingReader:
     return reader
 
 
-async def _serve(server: JsonRPCServer, stdin: BinaryIO, stop: Event) -> bool:
+async def _messages(server: JsonRPCServer, reader: asyncio.StreamReader | _BlockingReader, stop: Event) -> bool:
     """Read and deliver messages until `exit`, the end of the stream (True) or a framing error (False)."""
-    reader = await _reader(stdin)
     while not stop.is_set():
         try:
             body = await read_body(reader)
@@ -212,16 +211,49 @@ async def _answered(server: JsonRPCServer, timeout: float = EXIT_GRACE) -> None:
 
 
 def serve_stdio(server: JsonRPCServer, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-    """Serve `server` on stdin/stdout until the client exits or closes the pipe.
-
-    Bytes that are not LSP framing end the process with status 1 (after one line on
-    stderr saying why): nothing after them can be found reliably."""
+    """Serve `server` on stdin/stdout until the client exits or closes the pipe."""
     stdin = stdin or sys.stdin.buffer
+
+    async def serve(stop: Event) -> bool:
+        server.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        return await _messages(server, await _reader(stdin), stop)
+
+    _run(server, serve)
+
+
+def serve_tcp(server: JsonRPCServer, host: str, port: int) -> None:
+    """Serve one client connecting to host:port, then end (as pygls's TCP server does)."""
+
+    async def serve(stop: Event) -> bool:
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            server.protocol.set_writer(writer)  # type: ignore[arg-type] - its write() is the Writer's
+            try:
+                clean = await _messages(server, reader, stop)
+            except BaseException as exc:  # exit's SystemExit among them: hand it to serve()
+                if not done.done():
+                    done.set_exception(exc)
+                return
+            if not done.done():
+                done.set_result(clean)
+
+        listener = await asyncio.start_server(connected, host, port, limit=HEADER_LIMIT)
+        log.info("serving on %s:%s", host, port)
+        async with listener:
+            return await done
+
+    _run(server, serve)
+
+
+def _run(server: JsonRPCServer, serve: Callable[[Event], Awaitable[bool]]) -> None:
+    """Run one transport to its end. Bytes that are not LSP framing end the process with
+    status 1 (after one line on stderr saying why): nothing after them can be found reliably.
+    `exit` ends it with pygls's status (0 after shutdown, 1 without)."""
     server._stop_event = stop = Event()  # pygls's shutdown() and exit read it
-    server.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
     clean = True
     try:
-        clean = asyncio.run(_serve(server, stdin, stop))
+        clean = asyncio.run(serve(stop))
     except BrokenPipeError:
         log.error("the client closed the connection; shutting down")
     except KeyboardInterrupt:
