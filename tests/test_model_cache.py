@@ -132,11 +132,17 @@ def random_edit(rng: random.Random, source: bytes) -> tuple[int, int, bytes]:
     return at, end, (b"" if rng.random() < 0.1 else rng.choice(SNIPPETS))
 
 
-def reparse(mode: str, source: bytes, tree: ts.Tree) -> ts.Tree:
-    if mode == "fresh":
+def reparse(mode: str, source: bytes, tree: ts.Tree, cache: m.ModelCache | None = None) -> ts.Tree:
+    """The next tree; a fresh parse is announced to the cache as `Document.analyze` does (in half the
+    "fresh" runs only, so that a cache not told keeps being checked too)."""
+    if mode in ("fresh", "fresh, told"):
+        if mode == "fresh, told" and cache is not None:
+            cache.forget_edits()
         return parse(source)
     new = parse(source, tree)
     if mode == "server" and (len(source) <= 64 * 1024 or new.root_node.has_error):
+        if cache is not None:
+            cache.forget_edits()
         return parse(source)  # as `documents._reparse`: small or broken documents are parsed afresh
     return new
 
@@ -155,7 +161,7 @@ def run(source: bytes, seed: int, batches: int, mode: str = "incremental") -> tu
         for _ in range(edits):
             start, end, new = random_edit(rng, source)
             source = apply(tree, cache, source, start, end, new)
-        tree = reparse(mode, source, tree)
+        tree = reparse(mode, source, tree, cache)
         got = cache.build(tree, source)
         context = (seed, step, mode, source)
         assert_same_program(got, m.build_program(tree, source), context)
@@ -188,17 +194,70 @@ def test_hinted_builds_of_edited_generated_programs_equal_fresh_builds(seed: int
     assert hinted > 10, "the hints were hardly ever used: the comparison says little"
 
 
-@pytest.mark.parametrize("mode", ["server", "fresh"])
+@pytest.mark.parametrize("mode", ["server", "fresh", "fresh, told"])
 def test_builds_after_fresh_parses_fall_back_and_stay_equal(mode: str) -> None:
     """A fresh parse (small or broken documents, `Document.verify`) shares no subtree with the old tree."""
     source = generate_program(250, seed=4).encode()
     run(source, 77, 30, mode)
 
 
+@pytest.mark.skipif(not _corpus(), reason="shared corpus not found")
+@pytest.mark.parametrize("path", _corpus()[::5], ids=lambda p: p.name)
+def test_fresh_parses_of_edited_corpus_programs_stay_equal(path: Path) -> None:
+    """Statements found again by their text after a fresh parse, over broken and clean states."""
+    run(path.read_bytes(), zlib.crc32(path.name.encode()), 25, "server")
+
+
+def test_after_a_fresh_parse_unchanged_statements_are_found_by_their_text() -> None:
+    """A small document is parsed afresh on every change: the statements the edit left alone are
+    still the same objects (the resolver and checker reuse their results by that identity)."""
+    source = generate_program(300, seed=3).encode()
+    cache = m.ModelCache()
+    tree = parse(source)
+    before = cache.build(tree, source)
+    at = source.index(b'"', len(source) // 2) + 1
+    source = apply(tree, cache, source, at, at, b"typed ")
+    tree = reparse("server", source, tree, cache)
+    after = cache.build(tree, source)
+    assert_same_program(after, m.build_program(tree, source), "fresh")
+    old = {id(s) for s in before.body}
+    assert [s for s in after.body if id(s) not in old] == list(cache.changes.added)
+    assert len(cache.changes.added) == 1 and len(cache.changes.removed) == 1
+
+
+def test_after_a_fresh_parse_with_errors_nothing_is_found_by_text() -> None:
+    """Error recovery depends on more than a statement's bytes: a broken tree reuses nothing by text,
+    and the statements of a broken tree are not offered to the next one."""
+    source = b'session "a"\nsession "b"\nsession "c"\n'
+    cache = m.ModelCache()
+    first = cache.build(parse(source), source)
+    broken = source + b'let = \n'
+    tree = parse(broken)
+    assert tree.root_node.has_error
+    cache.forget_edits()
+    second = cache.build(tree, broken)
+    assert_same_program(second, m.build_program(tree, broken), "broken")
+    assert not {id(s) for s in second.body} & {id(s) for s in first.body}
+    tree = parse(source)
+    cache.forget_edits()
+    third = cache.build(tree, source)
+    assert not {id(s) for s in third.body} & {id(s) for s in second.body}
+
+
 def test_a_large_program_in_the_server_mode_is_built_with_hints() -> None:
-    source = generate_program(3000, seed=2).encode()  # over the server's fresh-parse limit
-    hinted, _ = run(source, 5, 12, "server")
-    assert hinted > 0
+    source = generate_program(3300, seed=2).encode()  # over the server's fresh-parse limit (64 KiB)
+    run(source, 5, 12, "server")  # random edits: mostly broken, so parsed afresh, unhinted
+    cache = m.ModelCache()
+    tree = parse(source)
+    cache.build(tree, source)
+    rng = random.Random(8)
+    for step in range(6):  # keystrokes inside prompts keep it whole: reparsed, and hinted
+        at = source.index(b'session "', rng.randrange(len(source) // 2)) + len(b'session "')
+        source = apply(tree, cache, source, at, at, b"k")
+        tree = reparse("server", source, tree, cache)
+        got = cache.build(tree, source)
+        assert_same_program(got, m.build_program(tree, source), step)
+        assert cache.changes.hinted, step
 
 
 def test_a_keystroke_in_a_large_program_looks_at_a_few_statements() -> None:

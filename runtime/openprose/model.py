@@ -521,10 +521,11 @@ class ModelChanges:
 class _Entry:
     """One top-level statement of the last build (any root child but comments and recovery leftovers)."""
 
-    __slots__ = ("node_id", "generation", "text", "stmt", "anchor", "found", "problems")
+    __slots__ = ("node_id", "generation", "text", "stmt", "anchor", "found", "problems", "kind")
 
     def __init__(self, node_id: int, text: bytes, stmt: Stmt | None, anchor: Anchor,
-                 found: tuple[Diagnostic, ...], problems: tuple[Diagnostic, ...], generation: int = 0) -> None:
+                 found: tuple[Diagnostic, ...], problems: tuple[Diagnostic, ...], generation: int = 0,
+                 kind: str = "") -> None:
         #: The node it was built from. A node id is the address of the node's slot in its parent's
         #: child array: it names the same subtree only while the tree holding that slot lives, so the
         #: cache keeps the tree of the build (`generation`) that made the entry alive, or forgets the id.
@@ -535,6 +536,8 @@ class _Entry:
         self.anchor = anchor
         self.found = found  # the statement's own lexical problems (reused with it)
         self.problems = problems  # the column rule's problem, if any, then `found`
+        #: The node's type, "" when its tree had errors: with the text, what finds it again in a fresh parse.
+        self.kind = kind
 
 
 #: A stretch of the text an edit may have changed: (new_lo, new_hi, old_lo, old_hi) --
@@ -648,6 +651,12 @@ class ModelCache:
             damage = [(damage[0][0], damage[-1][1], damage[0][2], damage[-1][3])]
         self._damage = damage
 
+    def forget_edits(self) -> None:
+        """The next tree is a fresh parse, not a reparse of the last one: its nodes share nothing
+        with the old tree, so the edit hints cannot say what moved. The next build goes over every
+        statement and reuses the unchanged ones by their text."""
+        self._damage, self._noted = [], False
+
     def build(self, tree: ts.Tree, source: bytes) -> Program:
         """The program of ``tree`` (a parse of ``source``), equal to `build_program`'s."""
         damage, noted = self._damage, self._noted
@@ -705,13 +714,26 @@ class ModelCache:
         children = tree.root_node.named_children
         # Allocated together, the anchors sit close in memory: an edit moves thousands of them.
         spare = None if old_entries else iter([Anchor(0, lines) for _ in children])
+        same_text: dict[tuple[str, bytes], list[_Entry]] | None = None
+        clean = not tree.root_node.has_error  # error recovery depends on more than a statement's bytes
         for child in children:  # `_entry`, inlined: this runs for every statement
             if child.type == "comment" or child.is_error or child.is_missing:
                 continue
             start = child.start_byte
             text = source[start : child.end_byte]
             old = reuse.get(child.id)
-            if old is not None and old.text == text and not child.has_error:
+            if old is None or old.text != text or child.has_error or old in kept:
+                old = None
+                if clean and old_entries:
+                    # A fresh parse shares no node with the old tree. In a tree without errors a
+                    # top-level statement is a function of its type and bytes, so it is found by them.
+                    if same_text is None:
+                        same_text = _by_text(old_entries)
+                    twins = same_text.get((child.type, text))
+                    while twins and twins[-1] in kept:
+                        twins.pop()
+                    old = twins.pop() if twins else None
+            if old is not None:
                 stmt, anchor, found = old.stmt, old.anchor, old.found
                 anchor.byte = start
                 kept.add(old)
@@ -730,7 +752,7 @@ class ModelCache:
                 checked = []
             else:
                 problems = found
-            entry = _Entry(child.id, text, stmt, anchor, found, problems, generation)
+            entry = _Entry(child.id, text, stmt, anchor, found, problems, generation, child.type if clean else "")
             if column is None and column_after is not None:
                 first = len(entries)
             column = column_after
@@ -764,6 +786,7 @@ class ModelCache:
     def _build_hinted(self, tree: ts.Tree, source: bytes, damage: list[_Damage]) -> Program | None:
         """The build with edit hints, or None when it cannot be proven equal to the full loop."""
         root = tree.root_node
+        clean = not root.has_error
         entries, by_id, lines = self._entries, self._by_id, self._lines
         if not entries:
             return None
@@ -842,7 +865,7 @@ class ModelCache:
                     if start <= last_start:
                         return None  # zero-width leftovers: entries must start at increasing offsets
                     last_start = start
-                    entry, column_after, old = _entry(node, start, source, column, by_id, lines, None)
+                    entry, column_after, old = _entry(node, start, source, column, by_id, lines, None, clean)
                     if entry.stmt is None:
                         return None
                     if old is not None:
@@ -935,13 +958,22 @@ class ModelCache:
                                     visited=len(made))
 
 
+def _by_text(entries: list[_Entry]) -> dict[tuple[str, bytes], list[_Entry]]:
+    """The entries with a statement by node type and text, each list last-first (`pop` takes the first)."""
+    out: dict[tuple[str, bytes], list[_Entry]] = {}
+    for entry in reversed(entries):
+        if entry.kind and entry.stmt is not None and not entry.found:
+            out.setdefault((entry.kind, entry.text), []).append(entry)
+    return out
+
+
 def _last_named_child(node: ts.Node) -> ts.Node | None:
     count = node.named_child_count
     return node.named_child(count - 1) if count else None
 
 
 def _entry(child: ts.Node, start: int, source: bytes, column: int | None, reuse: dict[int, _Entry],
-           lines: LineIndex, spare: Anchor | None) -> tuple[_Entry, int | None, _Entry | None]:
+           lines: LineIndex, spare: Anchor | None, clean: bool = False) -> tuple[_Entry, int | None, _Entry | None]:
     """One top-level statement as the loop over every statement handles it.
 
     Returns its entry, the top level's column after it, and the old entry
@@ -966,7 +998,7 @@ def _entry(child: ts.Node, start: int, source: bytes, column: int | None, reuse:
     column = _check_column(child, column, checked)
     # Kept with the statement, so it must move with the anchor (relative to ``start``, where it is now).
     problems = (*(_following(d, anchor, start) for d in checked), *found) if checked else found
-    return _Entry(child.id, text, stmt, anchor, found, problems), column, old
+    return _Entry(child.id, text, stmt, anchor, found, problems, kind=child.type if clean else ""), column, old
 
 
 def _following(diag: Diagnostic, anchor: Anchor, base: int) -> Diagnostic:

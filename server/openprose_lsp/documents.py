@@ -166,7 +166,9 @@ class Document:
             self.analysis = too_large(self.source, self.path, workspace)
             self.analysis_seconds = time.perf_counter() - began
             return self.analysis
-        self.tree, self.exact = _reparse(self.source, self.tree)
+        self.tree, self.exact, reparsed = _reparse(self.source, self.tree)
+        if not reparsed:
+            self.cache.forget_edits()
         self.analysis = analyze(self.source, self.path, reader=reader, tree=self.tree, cache=self.cache, checks=self.semantic,
                                 workspace=workspace, allow_outside=allow_outside)
         self.analysis_seconds = time.perf_counter() - began
@@ -254,8 +256,9 @@ class DocumentStore:
 EXACT_PARSE_BELOW = 64 * 1024
 
 
-def _reparse(source: bytes, old: ts.Tree | None) -> tuple[ts.Tree, bool]:
-    """The tree of ``source`` and whether it is known to equal a fresh parse.
+def _reparse(source: bytes, old: ts.Tree | None) -> tuple[ts.Tree, bool, bool]:
+    """The tree of ``source``, whether it is known to equal a fresh parse, and whether
+    it is a reparse of ``old`` (else the model cache must not read its edit hints).
 
     An incremental reparse through the indentation scanner can differ from a
     fresh parse of the same bytes (fuzzing found edits where it does), while the
@@ -265,13 +268,13 @@ def _reparse(source: bytes, old: ts.Tree | None) -> tuple[ts.Tree, bool]:
     until `Document.verify` compares it with a fresh parse.
     """
     if old is None or len(source) <= EXACT_PARSE_BELOW:
-        return syntax.parse(source), True
+        return syntax.parse(source), True, False
     tree = syntax.parse(source, old)
     if tree.root_node.has_error:
         # Error recovery settles differently when old subtrees are reused: a broken
         # document is parsed afresh (a few milliseconds even for long files).
-        return syntax.parse(source), True
-    return tree, False
+        return syntax.parse(source), True, False
+    return tree, False, True
 
 
 def _same_shape(a: ts.Node, b: ts.Node) -> bool:
