@@ -276,7 +276,7 @@ def test_resolution_walks_only_what_an_edit_can_change() -> None:
     assert {"agent-3", "agent-3x"} <= names.relinked and len(names.relinked) < 10
 
 
-def test_an_edit_of_one_use_of_a_popular_name_looks_at_that_statement_s_uses_only(
+def test_editing_one_use_of_a_popular_name_looks_only_at_that_statement_s_uses(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Relinking and re-checking `topic` after an edit of one prompt naming it reads the links of that prompt's uses.
 

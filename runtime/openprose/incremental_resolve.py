@@ -19,7 +19,10 @@ the linking step, per name. An edit then costs: walking the statements whose
 text changed; re-asking the recorded questions of the statements that asked
 about a name whose first binding (or agent, or skill) changed, and walking
 again those that get another answer; and relinking the names any of those
-touched. Renaming an agent relinks its users and walks nothing else.
+touched. Renaming an agent relinks its users and walks nothing else. While a
+name's symbols stay the same objects, relinking it costs the references in the
+statements walked or removed, not all its uses: those are kept per statement
+(`_Uses`), and the symbols' lists of them are made when something reads them.
 
 Agents, blocks, programs and skills are hoisted per name: the definitions of
 one name are few, so they are declared again, in order, by the same code the
@@ -548,7 +551,7 @@ class ResolutionCache:
 
     def _references_to(self, name: str, target: Symbol) -> list[Reference]:
         """A symbol's references, as `resolve` lists them: in program order."""
-        return [ref for frag, refs in self.uses_of(name) for ref in refs if ref.symbol is target]
+        return [ref for _, refs in self.uses_of(name) for ref in refs if ref.symbol is target]
 
     # ------------------------------------------------------------- read side
 
