@@ -13,6 +13,7 @@ analysis of the same tree with nothing reused.
 from __future__ import annotations
 
 import ast
+import collections
 import random
 import sys
 import zlib
@@ -25,6 +26,7 @@ from openprose import model as m
 from openprose.analysis import Analysis, analyze
 from openprose.diagnostics import Diagnostic, Span
 from openprose.incremental import SemanticCache
+from openprose.resolve import Reference
 from openprose.syntax import parse
 
 from .tshelpers import CORPUS
@@ -272,6 +274,42 @@ def test_resolution_walks_only_what_an_edit_can_change() -> None:
     assert users > 10 and sum(d.code == "E007" for d in got.diagnostics) == users
     assert [f.stmt for f in names.walked] == [got.resolution.agents["agent-3x"].decl]
     assert {"agent-3", "agent-3x"} <= names.relinked and len(names.relinked) < 10
+
+
+def test_editing_one_use_of_a_popular_name_looks_only_at_that_statement_s_uses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relinking and re-checking `topic` after an edit of one prompt naming it reads the links of that prompt's uses.
+
+    Every read of a reference's `symbol` is counted: walking all the name's
+    uses (to rebuild their lists, or to look for one that binds nothing) reads
+    each of them.
+    """
+    source = generate_program(3000, seed=4).encode()
+    tree = parse(source)
+    models, semantic = m.ModelCache(), SemanticCache()
+    analyze(source, tree=tree, cache=models, checks=semantic)
+    assert source.count(b"topic") > 200
+    reads: collections.Counter[str] = collections.Counter()
+
+    def read(ref: Reference) -> Any:
+        reads[ref.name] += 1
+        return ref.__dict__["symbol"]
+
+    def write(ref: Reference, value: Any) -> None:
+        ref.__dict__["symbol"] = value
+
+    monkeypatch.setattr(Reference, "symbol", property(read, write))
+    at = source.index(b'session "Research {topic}') + len(b'session "')
+    source, tree = _edit_once(source, tree, at, at, b"x", models)
+    got = analyze(source, tree=tree, cache=models, checks=semantic)
+    assert len(semantic.names.walked) == 1 and "topic" in semantic.names.relinked
+    assert 0 < reads["topic"] < 20  # the statement's two uses, a few reads each
+    monkeypatch.undo()
+    fresh = analyze(source)
+    assert [_diag(d) for d in got.diagnostics] == [_diag(d) for d in fresh.diagnostics]
+    assert _lists(got) == _lists(fresh)
+    topic = got.resolution.root.variables["topic"]
+    assert [r.span for r in topic.references] == [r.span for r in fresh.resolution.root.variables["topic"].references]
 
 
 def test_renaming_a_binding_walks_the_statements_that_asked_about_it() -> None:

@@ -35,7 +35,7 @@ from . import model as m
 from .checker import Contract, _Checker
 from .diagnostics import Diagnostic, Fix, Related, Span, TextEdit
 from .incremental_resolve import LiveResolution, ResolutionCache, _Fragment
-from .resolve import Reference, Role
+from .resolve import Reference
 
 #: One whole-program question a statement's walk asked: (accessor, argument, answer).
 Question = tuple[str, Any, Any]
@@ -235,11 +235,12 @@ class _Recording(_Checker):
         return _Entry(entry.stmt, span.start_byte, span.end_byte, span.start_row, span.start_col, found,
                       entry.questions, entry.pinned)
 
-    def rules(self, refs: list[tuple[_Fragment, Reference]]) -> tuple[tuple[Diagnostic, ...], list[tuple[Any, int]]]:
-        """The reference rules over some references, with the rows their messages quote."""
+    def rules(self, frag: _Fragment, refs: list[Reference]) -> tuple[tuple[Diagnostic, ...], list[tuple[Any, int]]]:
+        """The reference rules over some references of one statement, with the rows their messages quote."""
         self.out, self.rows = [], []
-        for frag, ref in refs:
-            self.reference(ref, [frag.stmt.span] if isinstance(frag.stmt, m.AgentDef) else [])
+        agents = [frag.stmt.span] if isinstance(frag.stmt, m.AgentDef) else []
+        for ref in refs:
+            self.reference(ref, agents)
         found, rows = tuple(self.out), self.rows
         self.out, self.rows = [], []
         return found, rows
@@ -409,7 +410,7 @@ class SemanticCache:
         touched = {id(f) for f in (*names.walked, *names.removed)}
         whole = set(self._unbound) if names.names_changed or names.hoist_changed else {
             name for name in self._unbound
-            if any(r.symbol is None and r.role is Role.AGENT for _, r in names.bound.get(name, ()))}
+            if names.has_unbound(name, agents=True)}
         for name in names.relinked - whole:
             self._name_rules(checker, name, touched)
         for name in whole:
@@ -474,8 +475,8 @@ class SemanticCache:
     def _local_rules(self, checker: _Recording, frag: _Fragment) -> None:
         """The reference rules for the names a statement binds itself."""
         root = self.names.root
-        local = [(frag, r) for r in frag.refs if r.symbol is not None and r.symbol.scope is not root]
-        found, rows = checker.rules(local)
+        local = [r for r in frag.refs if r.symbol is not None and r.symbol.scope is not root]
+        found, rows = checker.rules(frag, local)
         key = id(frag)
         if found:
             self._local[key] = found
@@ -499,7 +500,7 @@ class SemanticCache:
         Only in the fragments ``only`` (those walked again or gone) while the
         name's definitions are the same objects; everywhere when they changed.
         """
-        refs = self.names.bound.get(name, [])
+        names = self.names
         defs = self._definitions(name)
         per = self._named.get(name, {})
         before = self._defs.get(name)  # None: never run for this name (or it had no uses)
@@ -513,13 +514,9 @@ class SemanticCache:
             for key in only:
                 per.pop(key, None)
                 self._rows.pop((name, key), None)
-        groups: dict[int, tuple[_Fragment, list[tuple[_Fragment, Reference]]]] = {}
-        for frag, ref in refs:
+        for frag, refs in names.uses_of(name, only):
             key = id(frag)
-            if only is None or key in only:
-                groups.setdefault(key, (frag, []))[1].append((frag, ref))
-        for key, (frag, group) in groups.items():
-            found, rows = checker.rules(group)
+            found, rows = checker.rules(frag, refs)
             if found:
                 per[key] = found
             if rows:
@@ -529,9 +526,9 @@ class SemanticCache:
         else:
             self._named.pop(name, None)
         self._defs[name] = defs
-        if not refs:
+        if not names.has_uses(name):
             self._defs.pop(name, None)
-        if any(r.symbol is None for _, r in refs):
+        if names.has_unbound(name):
             self._unbound.add(name)
         else:
             self._unbound.discard(name)

@@ -19,7 +19,10 @@ the linking step, per name. An edit then costs: walking the statements whose
 text changed; re-asking the recorded questions of the statements that asked
 about a name whose first binding (or agent, or skill) changed, and walking
 again those that get another answer; and relinking the names any of those
-touched. Renaming an agent relinks its users and walks nothing else.
+touched. Renaming an agent relinks its users and walks nothing else. While a
+name's symbols stay the same objects, relinking it costs the references in the
+statements walked or removed, not all its uses: those are kept per statement
+(`_Uses`), and the symbols' lists of them are made when something reads them.
 
 Agents, blocks, programs and skills are hoisted per name: the definitions of
 one name are few, so they are declared again, in order, by the same code the
@@ -31,6 +34,7 @@ compares the two after many random edits.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from bisect import bisect_right
@@ -87,6 +91,41 @@ class _Fragment:
     def names(self) -> set[str]:
         """Every name whose linking this fragment takes part in."""
         return {*self.root_refs, *self.made, *self.extras, *(name for _, name in self.hoists)}
+
+
+@dataclass(eq=False)
+class _Uses:
+    """One name's root references as last linked, kept per fragment (by id).
+
+    Linking a few fragments again then costs the references they hold; the
+    name's other uses are neither copied nor looked at.
+    """
+
+    holders: dict[int, _Fragment] = field(default_factory=dict)
+    #: Fragment id -> how many of its references bind nothing / of those, how many name an agent.
+    unbound: dict[int, int] = field(default_factory=dict)
+    unbound_agents: dict[int, int] = field(default_factory=dict)
+
+    def add(self, frag: _Fragment, refs: list[Reference]) -> None:
+        key = id(frag)
+        self.holders[key] = frag
+        unbound = [ref for ref in refs if ref.symbol is None]
+        if unbound:
+            self.unbound[key] = len(unbound)
+            agents = sum(ref.role is Role.AGENT for ref in unbound)
+            if agents:
+                self.unbound_agents[key] = agents
+
+    def drop(self, keys: set[int]) -> None:
+        """Forget the fragments among ``keys`` (whichever of the two is smaller is walked)."""
+        gone = keys if len(keys) <= len(self.holders) else [key for key in self.holders if key in keys]
+        for key in gone:
+            if self.holders.pop(key, None) is not None:
+                self.unbound.pop(key, None)
+                self.unbound_agents.pop(key, None)
+
+    def ordered(self) -> list[_Fragment]:
+        return sorted(self.holders.values(), key=lambda f: f.start)
 
 
 def _hoists(stmt: m.Stmt) -> tuple[tuple[str, str], ...]:
@@ -237,8 +276,8 @@ class ResolutionCache:
         self._hoisters: dict[str, set[_Fragment]] = {}
         #: Per hoisted name: the symbols and diagnostics its definitions made, in order.
         self._hoisted: dict[str, tuple[list[Symbol], list[Diagnostic]]] = {}
-        #: Per name: its root references with their fragments, in program order (for the reference rules).
-        self.bound: dict[str, list[tuple[_Fragment, Reference]]] = {}
+        #: Per name: its root references, per fragment (`uses_of` puts them in program order).
+        self._uses: dict[str, _Uses] = {}
         #: What the last call changed, for the layers above.
         self.walked: list[_Fragment] = []
         self.removed: list[_Fragment] = []
@@ -322,8 +361,12 @@ class ResolutionCache:
 
         self._children(old_children, [f for f in self.walked if f.scopes])
         touched = {id(f) for f in (*removed, *self.walked)}
+        walked_by_name: dict[str, list[_Fragment]] = {}
+        for frag in self.walked:
+            for name in frag.root_refs:
+                walked_by_name.setdefault(name, []).append(frag)
         for name in dirty:
-            self._link(name, touched)
+            self._link(name, touched, walked_by_name.get(name, []))
         self.relinked = dirty
         self.names_changed = self.root.variables.settle() or names_moved  # type: ignore[attr-defined]
         return LiveResolution(self, program)
@@ -456,12 +499,13 @@ class ResolutionCache:
                 changed.append(((kind, name), (old is None) != (new is None)))
         return changed
 
-    def _link(self, name: str, touched: set[int]) -> None:
-        """Bind the references to a name again, and rebuild what its symbols know of their definitions and uses.
+    def _link(self, name: str, touched: set[int], walked: list[_Fragment]) -> None:
+        """Bind the references to a name again, and redo what its symbols know of their definitions and uses.
 
         While the name's symbols are the same objects, only the references of
-        the fragments walked or removed (``touched``) change: the others keep
-        their links and their place in the lists.
+        the fragments walked or removed (``touched``; ``walked``: those walked
+        holding references to the name) change: the others keep their links,
+        and are not looked at. The symbols' reference lists are made when read.
         """
         sym = dict.get(self.root.variables, name)
         targets = (sym, self.agents.get(name), self.blocks.get(name), self.programs.get(name), self.skills.get(name))
@@ -470,16 +514,18 @@ class ResolutionCache:
             definers = sorted(self._definers.get(name, ()), key=lambda f: f.start)
             sym.other_definitions = [span for f in definers for span in f.extras.get(name, ())]
         before = self._targets.get(name)
-        if before is not None and all(a is b for a, b in zip(before, targets)):
-            bound = [pair for pair in self.bound.get(name, ()) if id(pair[0]) not in touched]
-            fresh = [f for f in self.walked if name in f.root_refs]
+        uses = self._uses.get(name)
+        if uses is not None and before is not None and all(a is b for a, b in zip(before, targets)):
+            uses.drop(touched)
+            fresh = walked
         else:
-            bound = []
+            uses = _Uses()
             fresh = list(self._holders.get(name, ()))
-        fresh.sort(key=lambda f: f.start)
         for frag in fresh:
-            group = []
-            for ref in frag.root_refs.get(name, ()):
+            refs = frag.root_refs.get(name)
+            if not refs:
+                continue
+            for ref in refs:
                 role = ref.role
                 if role is Role.VARIABLE:
                     ref.symbol = sym if sym is not None else (agent if ref.in_context else None)
@@ -491,18 +537,42 @@ class ResolutionCache:
                     ref.symbol = prog
                 else:
                     ref.symbol = skill
-                group.append((frag, ref))
-            at = bisect_right(bound, frag.start, key=lambda pair: pair[0].start)
-            bound[at:at] = group
+            uses.add(frag, refs)
         for target in {id(t): t for t in targets if t is not None}.values():
-            target.references = [ref for _, ref in bound if ref.symbol is target]
+            if uses.holders:
+                target.defer_references(functools.partial(self._references_to, name))
+            else:
+                target.references = []
         self._targets[name] = targets
-        if bound:
-            self.bound[name] = bound
+        if uses.holders:
+            self._uses[name] = uses
         else:
-            self.bound.pop(name, None)
+            self._uses.pop(name, None)
+
+    def _references_to(self, name: str, target: Symbol) -> list[Reference]:
+        """A symbol's references, as `resolve` lists them: in program order."""
+        return [ref for _, refs in self.uses_of(name) for ref in refs if ref.symbol is target]
 
     # ------------------------------------------------------------- read side
+
+    def uses_of(self, name: str, only: set[int] | None = None) -> list[tuple[_Fragment, list[Reference]]]:
+        """A name's root references, per fragment in program order; only those of the fragments ``only`` (ids)."""
+        uses = self._uses.get(name)
+        if uses is None:
+            return []
+        if only is None:
+            frags = uses.ordered()
+        else:
+            frags = sorted((uses.holders[key] for key in only if key in uses.holders), key=lambda f: f.start)
+        return [(frag, frag.root_refs[name]) for frag in frags]
+
+    def has_uses(self, name: str) -> bool:
+        return name in self._uses
+
+    def has_unbound(self, name: str, agents: bool = False) -> bool:
+        """Whether a reference to the name binds nothing (``agents``: one naming an agent)."""
+        uses = self._uses.get(name)
+        return uses is not None and bool(uses.unbound_agents if agents else uses.unbound)
 
     def hoisted_diagnostics(self) -> Iterable[Diagnostic]:
         for _, found in self._hoisted.values():

@@ -14,7 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from . import model as m
 from . import codes, walk
@@ -96,6 +96,23 @@ class Symbol:
     references: list["Reference"] = field(default_factory=list)
     other_definitions: list[Span] = field(default_factory=list)  # e.g. `output x` in several branches
     placement: tuple[tuple[int, int], ...] = ()  # where a flat-namespace binding was written
+
+    def defer_references(self, source: Callable[["Symbol"], list["Reference"]]) -> None:
+        """Have `references` made by ``source`` when first read, not now.
+
+        A cache that keeps a popular name's uses per statement would otherwise
+        rebuild this list, every use of the name, on each edit of one of them.
+        """
+        self.__dict__.pop("references", None)
+        self.__dict__["_source"] = source
+
+    def __getattr__(self, attr: str) -> Any:
+        # Reached only for an attribute the instance lacks: `references` left to its source.
+        source = self.__dict__.pop("_source", None) if attr == "references" else None
+        if source is None:
+            raise AttributeError(attr)
+        self.references = source(self)
+        return self.references
 
 
 @dataclass(eq=False)
