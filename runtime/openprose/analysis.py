@@ -9,6 +9,7 @@ and only from inside the workspace (see `workspace_root`).
 from __future__ import annotations
 
 import gc
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,9 +258,10 @@ def _analyze(source: bytes, path: Path | None, reader: Reader, tree: ts.Tree | N
         # A name inside text the parser could not place is not worth a second squiggle,
         # nor is a warning about the rest of a line that does not parse.
         rows = {d.span.start_row for d in diagnostics if d.code in _UNPARSED}
+        inside = _covered(broken)
         semantic = [
             d for d in semantic
-            if not any(a <= d.span.start_byte < b for a, b in broken)
+            if not inside(d.span.start_byte)
             and not (d.severity is Severity.WARNING and d.span.start_row in rows)
         ]
     diagnostics.extend(semantic)
@@ -285,6 +287,27 @@ def encoding_diagnostics(source: bytes) -> list[Diagnostic]:
         span = Span(exc.start, exc.end, row, col, row, col + (exc.end - exc.start))
         return [codes.E005.at(span, f"the file is not valid UTF-8 (byte 0x{source[exc.start]:02x})")]
     return []
+
+
+def _covered(ranges: list[tuple[int, int]]) -> Callable[[int], bool]:
+    """Whether an offset lies in one of the half-open ranges: merged once, then a bisect per
+    question (a badly broken program has hundreds of ranges and as many diagnostics to test)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for a, b in sorted(ranges):
+        if a >= b:
+            continue
+        if ends and a <= ends[-1]:
+            ends[-1] = max(ends[-1], b)
+        else:
+            starts.append(a)
+            ends.append(b)
+
+    def inside(offset: int) -> bool:
+        i = bisect_right(starts, offset) - 1
+        return i >= 0 and offset < ends[i]
+
+    return inside
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -10,6 +10,7 @@ as an edit.
 from __future__ import annotations
 
 import difflib
+from collections import OrderedDict
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,6 +62,13 @@ class Contract:
     path: str
 
 
+#: Answers of `closest` for the last few candidate lists: a broken program has hundreds of
+#: unknown names, asked about again on every keystroke, against the same names in scope.
+_CLOSEST: OrderedDict[tuple[str, ...], dict[str, str | None]] = OrderedDict()
+_CLOSEST_LISTS = 8
+_CLOSEST_WORDS = 4096
+
+
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The most similar candidate, if any is similar enough to suggest.
 
@@ -68,10 +76,23 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     the shorter one, so other candidates are dropped before difflib compares
     the rest (a program may have thousands of names).
     """
+    names = tuple(candidates)
+    memo = _CLOSEST.get(names)
+    if memo is None:
+        memo = _CLOSEST[names] = {}
+        if len(_CLOSEST) > _CLOSEST_LISTS:
+            _CLOSEST.popitem(last=False)
+    else:
+        _CLOSEST.move_to_end(names)
+    if word in memo:
+        return memo[word]
+    if len(memo) >= _CLOSEST_WORDS:
+        memo.clear()
     size = len(word)
-    near = [c for c in candidates if len(c) <= 3 * size and size <= 3 * len(c)]
+    near = [c for c in names if len(c) <= 3 * size and size <= 3 * len(c)]
     matches = difflib.get_close_matches(word, near, n=1, cutoff=0.5)
-    return matches[0] if matches else None
+    memo[word] = found = matches[0] if matches else None
+    return found
 
 
 def _replace(span: Span, text: str, title: str) -> Fix:
