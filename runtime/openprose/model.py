@@ -704,7 +704,7 @@ class ModelCache:
         dense = True
         previous_start = -1
         children = tree.root_node.named_children
-        # Allocated together, the anchors sit close in memory: an edit moves thousands of them.
+        # Allocated together, the anchors sit close in memory: loading the row visits every one.
         spare = None if old_entries else iter([Anchor(0, lines) for _ in children])
         for child in children:  # `_entry`, inlined: this runs for every statement
             if child.type == "comment" or child.is_error or child.is_missing:
