@@ -12,6 +12,12 @@ Prints numbers; it is not a pass/fail test. For each program size (5,000 and
 * hover and completion round trips,
 * the server's resident memory (RSS, and its peak) after all of that.
 
+The client is `wire_client.WireClient` (hand-framed JSON, orjson): a round trip is
+timed from the first byte written to the answer read, so it is the server plus the
+pipe. The client's own encoding of each keystroke's message is printed apart
+(Python's json takes a few ms for a 1 MB full-sync text, an editor's less), and a
+second line adds it in.
+
 The corpus run opens every corpus program in one server and types into each with
 both sync kinds. ``--raw`` adds, in-process, what one keystroke costs the runtime
 alone (`Tree.edit` + incremental reparse + `analyze(tree=…, cache=…)`).
@@ -38,10 +44,10 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
-from pygls.lsp.client import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import generate_program  # noqa: E402
+from wire_client import WireClient, frame  # noqa: E402
 
 from openprose import syntax  # noqa: E402
 from openprose.analysis import analyze  # noqa: E402
@@ -93,140 +99,92 @@ def insert(text: str, line: int, col: int, char: str) -> str:
     return text[:offset] + char + text[offset:]
 
 
-class Client(LanguageClient):
-    def __init__(self) -> None:
-        super().__init__("openprose-bench", "1")
-        self.arrivals: dict[tuple[str, int | None], float] = {}
-        self.version_seen: asyncio.Event = asyncio.Event()
-
-        @self.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def on_diagnostics(params: lsp.PublishDiagnosticsParams) -> None:
-            self.arrivals[(params.uri, params.version)] = time.perf_counter()
-            self.version_seen.set()
-
-        @self.feature(lsp.WINDOW_LOG_MESSAGE)
-        def on_log(params: lsp.LogMessageParams) -> None:
-            print("server log:", params.message[:200], file=sys.stderr)
-
-    async def wait_version(self, uri: str, version: int, timeout: float = 120.0) -> float:
-        deadline = time.perf_counter() + timeout
-        while (uri, version) not in self.arrivals:
-            self.version_seen.clear()
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                raise TimeoutError(f"no diagnostics for {uri} version {version}")
-            try:
-                await asyncio.wait_for(self.version_seen.wait(), remaining)
-            except TimeoutError:
-                pass
-        return self.arrivals[(uri, version)]
-
-    def rss_kb(self) -> dict[str, int]:
-        """VmRSS and VmHWM (peak) of the server process, from /proc."""
-        out: dict[str, int] = {}
-        try:
-            status = Path(f"/proc/{self._server.pid}/status").read_text()  # type: ignore[union-attr]
-        except (OSError, AttributeError):
-            return out
-        for row in status.splitlines():
-            key, _, value = row.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])
-        return out
+URI_TEXT = {"uri": URI}
 
 
 class Session:
     """One open document on the server, typed into with either sync kind."""
 
-    def __init__(self, client: Client, uri: str, text: str) -> None:
+    def __init__(self, client: WireClient, uri: str, text: str) -> None:
         self.client, self.uri, self.text, self.version = client, uri, text, 1
 
     async def open(self) -> float:
         began = time.perf_counter()
-        self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-            text_document=lsp.TextDocumentItem(uri=self.uri, language_id="prose", version=1, text=self.text)))
+        self.client.notify("textDocument/didOpen", {"textDocument": {
+            "uri": self.uri, "languageId": "prose", "version": 1, "text": self.text}})
         return await self.client.wait_version(self.uri, 1) - began
 
-    async def type(self, line: int, col: int, char: str, full: bool) -> float:
-        """Send one keystroke and wait for that version's diagnostics; the round trip in seconds."""
+    async def type(self, line: int, col: int, char: str, full: bool) -> tuple[float, float]:
+        """Send one keystroke and wait for that version's diagnostics: (round trip from the first
+        byte written, the client's own encoding of the message before that), in seconds."""
         self.version += 1
         self.text = insert(self.text, line, col, char)
+        began = time.perf_counter()
+        change: dict[str, Any] = {"text": self.text} if full else {
+            "range": {"start": {"line": line, "character": col}, "end": {"line": line, "character": col}}, "text": char}
+        data = frame({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": self.uri, "version": self.version}, "contentChanges": [change]}})
         sent = time.perf_counter()
-        change: Any
-        if full:
-            change = lsp.TextDocumentContentChangeWholeDocument(text=self.text)
-        else:
-            change = lsp.TextDocumentContentChangePartial(
-                range=lsp.Range(start=lsp.Position(line, col), end=lsp.Position(line, col)), text=char)
-        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version),
-            content_changes=[change]))
-        return await self.client.wait_version(self.uri, self.version) - sent
+        self.client.send(data)
+        return await self.client.wait_version(self.uri, self.version) - sent, sent - began
 
 
-async def start(client: Client) -> lsp.InitializeResult:
-    await client.start_io(sys.executable, "-m", "openprose_lsp")
+async def typed(doc: Session, strokes: list[tuple[int, int, str]], full: bool) -> tuple[list[float], list[float]]:
+    """Round trips and the client's encoding times of a run of keystrokes."""
+    pairs = [await doc.type(*s, full=full) for s in strokes]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+async def start() -> tuple[WireClient, dict[str, Any]]:
+    client = WireClient()
+    await client.start(sys.executable, "-m", "openprose_lsp")
     await asyncio.sleep(2)  # let the process finish importing before `initialize`
-    result = await client.initialize_async(
-        lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options={"backend": "simulated"}))
-    client.initialized(lsp.InitializedParams())
-    return result
+    _, result = await client.request("initialize", {"processId": None, "capabilities": {},
+                                                    "initializationOptions": {"backend": "simulated"}})
+    client.notify("initialized", {})
+    return client, result
 
 
-async def stop(client: Client) -> None:
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
+def _supports_delta(init: dict[str, Any]) -> bool:
+    full = (init["capabilities"].get("semanticTokensProvider") or {}).get("full")
+    return isinstance(full, dict) and bool(full.get("delta"))
 
 
-def _supports_delta(result: lsp.InitializeResult) -> bool:
-    provider = result.capabilities.semantic_tokens_provider
-    full = getattr(provider, "full", None)
-    return bool(getattr(full, "delta", False))
-
-
-def _supports_range(result: lsp.InitializeResult) -> bool:
-    return bool(getattr(result.capabilities.semantic_tokens_provider, "range", False))
+def _supports_range(init: dict[str, Any]) -> bool:
+    return bool((init["capabilities"].get("semanticTokensProvider") or {}).get("range"))
 
 
 async def program_run(text: str, strokes: list[tuple[int, int, str]], probes: int, token_edits: int) -> dict[str, Any]:
-    client = Client()
-    init = await start(client)
+    client, init = await start()
     doc = Session(client, URI, text)
     out: dict[str, Any] = {"first": await doc.open()}
-    out["incremental"] = [await doc.type(*s, full=False) for s in strokes]
-    out["full"] = [await doc.type(*s, full=True) for s in strokes]
-    ident = lsp.TextDocumentIdentifier(uri=URI)
+    out["incremental"], out["incremental encoding"] = await typed(doc, strokes, full=False)
+    out["full"], out["full encoding"] = await typed(doc, strokes, full=True)
     full_times, delta_times, range_times, full_sizes, delta_sizes = [], [], [], [], []
     previous: str | None = None
-    for i, stroke in enumerate(strokes[:token_edits]):
+    for stroke in strokes[:token_edits]:
         await doc.type(*stroke, full=False)
-        sent = time.perf_counter()
-        tokens = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=ident))
-        full_times.append(time.perf_counter() - sent)
-        full_sizes.append(len(json.dumps(tokens.data)))
-        previous = tokens.result_id
+        took, tokens = await client.request("textDocument/semanticTokens/full", {"textDocument": URI_TEXT})
+        full_times.append(took)
+        full_sizes.append(len(json.dumps(tokens["data"])))
+        previous = tokens.get("resultId")
     if _supports_delta(init) and previous is not None:
         for stroke in strokes[:token_edits]:
             await doc.type(*stroke, full=False)
-            sent = time.perf_counter()
-            delta = await client.text_document_semantic_tokens_full_delta_async(
-                lsp.SemanticTokensDeltaParams(text_document=ident, previous_result_id=previous))
-            delta_times.append(time.perf_counter() - sent)
-            edits = getattr(delta, "edits", None)
-            delta_sizes.append(len(json.dumps([[e.start, e.delete_count, e.data] for e in edits]))
-                               if edits is not None else len(json.dumps(delta.data)))
-            previous = delta.result_id
+            took, delta = await client.request("textDocument/semanticTokens/full/delta",
+                                               {"textDocument": URI_TEXT, "previousResultId": previous})
+            delta_times.append(took)
+            edits = delta.get("edits")
+            delta_sizes.append(len(json.dumps(edits if edits is not None else delta["data"])))
+            previous = delta.get("resultId")
     if _supports_range(init):
         rng = random.Random(3)
         rows = text.count("\n")
         for _ in range(token_edits):
             top = rng.randrange(max(1, rows - 60))
-            window = lsp.Range(start=lsp.Position(top, 0), end=lsp.Position(top + 60, 0))
-            sent = time.perf_counter()
-            await client.text_document_semantic_tokens_range_async(
-                lsp.SemanticTokensRangeParams(text_document=ident, range=window))
-            range_times.append(time.perf_counter() - sent)
+            window = {"start": {"line": top, "character": 0}, "end": {"line": top + 60, "character": 0}}
+            took, _ = await client.request("textDocument/semanticTokens/range", {"textDocument": URI_TEXT, "range": window})
+            range_times.append(took)
     out["tokens"] = {"full": full_times, "delta": delta_times, "range": range_times,
                      "full_bytes": statistics.median(full_sizes) if full_sizes else 0,
                      "delta_bytes": statistics.median(delta_sizes) if delta_sizes else 0}
@@ -235,33 +193,28 @@ async def program_run(text: str, strokes: list[tuple[int, int, str]], probes: in
     hovers, completions = [], []
     for _ in range(probes):
         row = rng.randrange(len(lines) - 1)
-        position = lsp.Position(row, min(len(lines[row]), 3))
-        sent = time.perf_counter()
-        await client.text_document_hover_async(lsp.HoverParams(text_document=ident, position=position))
-        hovers.append(time.perf_counter() - sent)
-        sent = time.perf_counter()
-        await client.text_document_completion_async(lsp.CompletionParams(text_document=ident, position=position))
-        completions.append(time.perf_counter() - sent)
+        at = {"textDocument": URI_TEXT, "position": {"line": row, "character": min(len(lines[row]), 3)}}
+        hovers.append((await client.request("textDocument/hover", at))[0])
+        completions.append((await client.request("textDocument/completion", at))[0])
     out["hover"], out["completion"] = hovers, completions
     out["rss_kb"] = client.rss_kb()
-    await stop(client)
+    await client.stop()
     return out
 
 
 async def corpus_run(files: list[Path], strokes_per_file: int) -> dict[str, Any]:
-    client = Client()
-    await start(client)
+    client, _ = await start()
     opens, incremental, full = [], [], []
     for path in files:
         text = path.read_text(encoding="utf-8")
         doc = Session(client, f"file:///tmp/openprose-bench/corpus/{path.name}", text)
         opens.append(await doc.open())
         strokes = keystrokes(text, strokes_per_file, seed=len(text))
-        incremental += [await doc.type(*s, full=False) for s in strokes]
-        full += [await doc.type(*s, full=True) for s in strokes]
-        client.text_document_did_close(lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=doc.uri)))
+        incremental += (await typed(doc, strokes, full=False))[0]
+        full += (await typed(doc, strokes, full=True))[0]
+        client.notify("textDocument/didClose", {"textDocument": {"uri": doc.uri}})
     out = {"files": len(files), "open": opens, "incremental": incremental, "full": full, "rss_kb": client.rss_kb()}
-    await stop(client)
+    await client.stop()
     return out
 
 
@@ -386,8 +339,12 @@ def profile(text: str, strokes: list[tuple[int, int, str]]) -> None:
 def report_program(lines: int, text: str, result: dict[str, Any]) -> None:
     print(f"\n== {lines:,} lines requested: {text.count(chr(10)):,} lines, {len(text.encode()):,} bytes ==")
     print(f"{'initialize -> first diagnostics':<44} {result['first'] * 1000:9.1f} ms")
-    print(line("keystroke -> diagnostics, incremental sync", result["incremental"]))
-    print(line("keystroke -> diagnostics, full sync", result["full"]))
+    for kind in ("incremental", "full"):
+        encoding = result[f"{kind} encoding"]
+        print(line(f"keystroke -> diagnostics, {kind} sync", result[kind],
+                   f"   (+ client encoding p50 {percentile(encoding, 50) * 1000:.2f} ms)"))
+        with_encoding = [a + b for a, b in zip(result[kind], encoding)]
+        print(line("  the same, counting the client's encoding", with_encoding))
     if "raw" in result:
         print(line("raw edit+reparse+analyze (in-process)", result["raw"]))
     tokens = result["tokens"]

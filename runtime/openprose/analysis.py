@@ -274,6 +274,8 @@ _UNPARSED = (codes.E004.id, codes.E005.id)
 
 def encoding_diagnostics(source: bytes) -> list[Diagnostic]:
     """Programs are UTF-8; point at the first byte that is not."""
+    if source.isascii():  # no decoded copy of a large document on every keystroke
+        return []
     try:
         source.decode("utf-8")
     except UnicodeDecodeError as exc:

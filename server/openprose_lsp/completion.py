@@ -283,7 +283,7 @@ def _properties(names: Iterable[str], table: dict[str, str], cursor: Cursor) -> 
 
 def _variables(analysis: Analysis, text: Text, offset: int, cursor: Cursor, names: _Names) -> list[lsp.CompletionItem]:
     visible = []
-    for sym in analysis.resolution.visible_variables(offset):
+    for sym in analysis.resolution.scope_at(offset).visible().values():  # unsorted: `_offer` sorts what it keeps
         start = sym.span.start_byte
         if sym.implicit or not offset <= start <= offset + 1:  # not the half-typed name itself
             visible.append((start, sym))
@@ -297,13 +297,13 @@ def _variable_kind(sym: Symbol) -> lsp.CompletionItemKind:
 
 
 def _placed(symbols: Iterable[Symbol]) -> list[tuple[int, Symbol]]:
-    """Symbols (sorted by name) with where they are defined, as `_offer` takes them."""
-    return [(sym.span.start_byte, sym) for sym in sorted(symbols, key=lambda s: s.name)]
+    """Symbols with where they are defined, as `_offer` takes them."""
+    return [(sym.span.start_byte, sym) for sym in symbols]
 
 
 def _offer(symbols: list[tuple[int, Symbol]], text: Text, cursor: Cursor, names: _Names,
            kind_of: Callable[[Symbol], lsp.CompletionItemKind]) -> list[lsp.CompletionItem]:
-    """Items for (definition offset, symbol) pairs, in the given order, at most `NAME_LIMIT` of them.
+    """Items for (definition offset, symbol) pairs of distinct names, in name order, at most `NAME_LIMIT` of them.
 
     When there are more, only names holding the typed characters in order
     (ignoring case: a superset of what clients show for that word) are kept,
@@ -317,9 +317,8 @@ def _offer(symbols: list[tuple[int, Symbol]], text: Text, cursor: Cursor, names:
             symbols = [pair for pair in symbols if _subsequence(typed, pair[1].name.lower())]
         if len(symbols) > NAME_LIMIT:
             at = names.offset
-            distance = [abs(start - at) for start, _ in symbols]
-            keep = sorted(heapq.nsmallest(NAME_LIMIT, range(len(symbols)), key=distance.__getitem__))
-            symbols = [symbols[i] for i in keep]
+            symbols = heapq.nsmallest(NAME_LIMIT, symbols, key=lambda pair: (abs(pair[0] - at), pair[1].name))
+    symbols.sort(key=lambda pair: pair[1].name)  # after the cut: sorting every name of a large program cost the most
     return [_symbol_item(sym, text, cursor, kind_of(sym), names) for _, sym in symbols]
 
 

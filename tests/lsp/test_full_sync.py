@@ -140,3 +140,25 @@ def test_whole_document_change_matches_a_range_change() -> None:
         b = by_full.analyze(lambda path: b"")
         assert [(d.message, d.span.start_byte) for d in a.diagnostics] == [(d.message, d.span.start_byte) for d in b.diagnostics]
 
+
+
+def test_the_workspace_is_found_once_per_set_of_folders(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Keystrokes do not ask the file system where the document's workspace is; new folders do."""
+    from openprose_lsp import documents
+
+    inner = tmp_path / "outer" / "inner"
+    inner.mkdir(parents=True)
+    store = documents.DocumentStore()
+    doc = store.open((inner / "a.prose").as_uri(), 1, 'session "x"\n')
+    calls: list[object] = []
+    real = documents._resolved
+    monkeypatch.setattr(documents, "_resolved", lambda path: calls.append(path) or real(path))
+    assert store.workspace_for(doc) == inner.resolve()
+    asked = len(calls)
+    for version in range(2, 6):
+        doc.apply(lsp.TextDocumentContentChangeWholeDocument(text=f'session "x{version}"\n'))
+        assert store.workspace_for(doc) == inner.resolve()
+    assert len(calls) == asked
+    store.workspace_folders = [tmp_path / "outer"]
+    assert store.workspace_for(doc) == (tmp_path / "outer").resolve()
+    assert len(calls) > asked
