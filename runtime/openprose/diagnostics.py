@@ -23,22 +23,149 @@ class Severity(str, Enum):
     HINT = "hint"
 
 
+class Shift:
+    """A byte shift shared by a block of anchors: moving the whole block is one addition."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int = 0) -> None:
+        self.value = value
+
+
+#: The shift of the anchors no `AnchorRow` moves (a fresh build's, and those a cache let go): never changed.
+_FIXED = Shift()
+
+
 class Anchor:
     """Where a top-level statement starts in the current text.
 
     Spans built for the model are stored relative to their statement's
     anchor and resolve rows and columns lazily through the anchor's line
     index. When an edit moves an unchanged statement, the model cache only
-    moves the anchor: no span has to be rebuilt.
+    moves the anchor: no span has to be rebuilt. The anchor's own offset is
+    in turn relative to a `Shift` it shares with its neighbours in the
+    cache's `AnchorRow`, so an edit moves the statements after it by moving
+    a few hundred shifts, not one anchor per statement.
     """
 
-    __slots__ = ("byte", "lines")
+    __slots__ = ("_rel", "_shift", "lines")
 
     def __init__(self, byte: int, lines: "LineIndex") -> None:
-        self.byte = byte
+        self._rel = byte
+        self._shift = _FIXED
         self.lines = lines
 
+    @property
+    def byte(self) -> int:
+        return self._rel + self._shift.value
 
+    @byte.setter
+    def byte(self, value: int) -> None:
+        self._rel = value - self._shift.value
+
+
+class AnchorRow:
+    """The anchors of a model cache's statements, in text order, moved by blocks.
+
+    Built like `EditableLineIndex`: the anchors sit in blocks of about
+    `BLOCK`, each block sharing one `Shift`, so moving the anchors after an
+    edit costs the ones left in the edit's block plus one addition per later
+    block, and replacing a few anchors touches only their block. An anchor
+    that changes blocks is re-expressed against its new block's shift (its
+    byte stays); one that leaves the row gets the fixed shift, so it keeps
+    the byte it had, as a moved-out statement's spans always did.
+    """
+
+    BLOCK = 128
+
+    def __init__(self) -> None:
+        self.load([])
+
+    def load(self, anchors: list[Anchor]) -> None:
+        """Hold ``anchors`` (each where its byte is now), in new blocks: those held before stay where they are."""
+        self._blocks: list[list[Anchor]] = []
+        self._shifts: list[Shift] = []
+        self._starts: list[int] = []  # index of each block's first anchor
+        size = self.BLOCK
+        for i in range(0, len(anchors), size):
+            self._add(len(self._blocks), anchors[i : i + size], i)
+        self._count = len(anchors)
+
+    def _add(self, b: int, block: list[Anchor], start: int) -> None:
+        shift = Shift()
+        for a in block:
+            a._rel += a._shift.value
+            a._shift = shift
+        self._blocks.insert(b, block)
+        self._shifts.insert(b, shift)
+        self._starts.insert(b, start)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def move(self, lo: int, hi: int, delta: int) -> None:
+        """Move anchors [lo, hi) by ``delta`` bytes."""
+        hi = min(hi, self._count)
+        if not delta or lo >= hi:
+            return
+        starts, blocks = self._starts, self._blocks
+        ba = bisect_right(starts, lo) - 1
+        bb = bisect_right(starts, hi - 1) - 1
+        if ba == bb:
+            for a in blocks[ba][lo - starts[ba] : hi - starts[ba]]:
+                a._rel += delta
+            return
+        if lo > starts[ba]:
+            for a in blocks[ba][lo - starts[ba] :]:
+                a._rel += delta
+            ba += 1
+        if hi - starts[bb] < len(blocks[bb]):
+            for a in blocks[bb][: hi - starts[bb]]:
+                a._rel += delta
+            bb -= 1
+        for shift in self._shifts[ba : bb + 1]:
+            shift.value += delta
+
+    def replace(self, i: int, j: int, anchors: list[Anchor]) -> None:
+        """Anchors [i, j) give way to ``anchors`` (each where its byte is now)."""
+        starts, blocks, shifts = self._starts, self._blocks, self._shifts
+        if not blocks:
+            self.load(anchors)
+            return
+        ba = bisect_right(starts, i) - 1
+        bb = bisect_right(starts, j - 1) - 1 if j > i else ba
+        shift = shifts[ba]
+        value = shift.value
+        merged = blocks[ba]
+        for b in range(ba + 1, bb + 1):  # the run crosses blocks: the first one takes the others' anchors
+            other = shifts[b].value - value
+            for a in blocks[b]:
+                a._rel += other
+                a._shift = shift
+            merged += blocks[b]
+        del blocks[ba + 1 : bb + 1], shifts[ba + 1 : bb + 1], starts[ba + 1 : bb + 1]
+        lo, hi = i - starts[ba], j - starts[ba]
+        for a in merged[lo:hi]:
+            a._rel += value
+            a._shift = _FIXED
+        for a in anchors:
+            a._rel += a._shift.value - value
+            a._shift = shift
+        merged[lo:hi] = anchors
+        grown = len(anchors) - (j - i)
+        if grown:
+            starts[ba + 1 :] = [s + grown for s in starts[ba + 1 :]]
+        self._count += grown
+        size = self.BLOCK
+        if not merged:
+            del blocks[ba], shifts[ba], starts[ba]
+        elif len(merged) > 2 * size:
+            first = starts[ba]
+            for k in range(size, len(merged), size):
+                self._add(ba + k // size, merged[k : k + size], first + k)
+            del merged[size:]
+        if len(blocks) > 8 + 2 * (self._count // size):
+            self.load([a for block in blocks for a in block])  # many small blocks after deletions: rebalance
 class Span:
     """A half-open byte range with its 0-based (row, byte column) endpoints.
 
@@ -72,11 +199,13 @@ class Span:
 
     @property
     def start_byte(self) -> int:
-        return self._start + self._anchor.byte if self._anchor is not None else self._start
+        anchor = self._anchor  # `anchor.byte`, inlined: spans are read far more often than built
+        return self._start if anchor is None else self._start + anchor._rel + anchor._shift.value
 
     @property
     def end_byte(self) -> int:
-        return self._end + self._anchor.byte if self._anchor is not None else self._end
+        anchor = self._anchor
+        return self._end if anchor is None else self._end + anchor._rel + anchor._shift.value
 
     def _resolve(self) -> tuple[int, int, int, int]:
         if self._points is not None:

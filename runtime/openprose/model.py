@@ -19,7 +19,7 @@ from typing import Union
 import tree_sitter as ts
 
 from . import codes
-from .diagnostics import Anchor, Diagnostic, EditableLineIndex, Fix, LineIndex, Related, Span, TextEdit
+from .diagnostics import Anchor, AnchorRow, Diagnostic, EditableLineIndex, Fix, LineIndex, Related, Span, TextEdit
 from .indentation import body_levels, indentation_error, levels_before, width
 from .indentation import column as visual_column
 
@@ -478,10 +478,11 @@ _new = object.__new__
 def _sp(node: ts.Node) -> Span:
     """Span.anchored, inlined: this runs for almost every node of a program."""
     anchor = _ctx.anchor
+    base = anchor._rel + anchor._shift.value  # `anchor.byte`, inlined too
     span = _new(Span)
     span._anchor = anchor
-    span._start = node.start_byte - anchor.byte
-    span._end = node.end_byte - anchor.byte
+    span._start = node.start_byte - base
+    span._end = node.end_byte - base
     span._points = None
     return span
 
@@ -593,8 +594,8 @@ class ModelCache:
     def __init__(self) -> None:
         self._entries: list[_Entry] = []
         self._body: list[Stmt] = []  # the entries' statements (when `_dense`)
-        #: The entries' anchors, so moving them touches no entry (a cold object per statement).
-        self._anchors: list[Anchor] = []
+        #: The entries' anchors, moved by blocks (an entry is a cold object per statement).
+        self._anchors = AnchorRow()
         self._by_id: dict[int, _Entry] = {}
         self._flagged: list[_Entry] = []  # entries with problems, in body order
         self._column: int | None = None  # the column of the top-level statements
@@ -712,7 +713,7 @@ class ModelCache:
         dense = True
         previous_start = -1
         children = tree.root_node.named_children
-        # Allocated together, the anchors sit close in memory: an edit moves thousands of them.
+        # Allocated together, the anchors sit close in memory: loading the row visits every one.
         spare = None if old_entries else iter([Anchor(0, lines) for _ in children])
         same_text: dict[tuple[str, bytes], list[_Entry]] | None = None
         clean = not tree.root_node.has_error  # error recovery depends on more than a statement's bytes
@@ -770,7 +771,8 @@ class ModelCache:
                 flagged.append(entry)
         self._base = tree
         self._recent.clear()
-        self._entries, self._body, self._anchors, self._by_id, self._flagged = entries, body, anchors, by_id, flagged
+        self._anchors.load(anchors)
+        self._entries, self._body, self._by_id, self._flagged = entries, body, by_id, flagged
         self._column, self._first, self._dense = column, first, dense
         removed = () if len(kept) == len(old_entries) else tuple(
             [e.stmt for e in old_entries if e not in kept and e.stmt is not None])
@@ -907,7 +909,7 @@ class ModelCache:
     def _commit(self, tree: ts.Tree, source: bytes, damage: list[_Damage],
                 runs: list[tuple[int, int, list[_Entry], int]], moves: list[tuple[Anchor, int]], first: int) -> None:
         """Splice the runs into the cache's lists (in place: the tails are moved by memmove, not
-        rebuilt) and move the anchors after each run by its shift."""
+        rebuilt) and move the anchors after each run by its shift (by blocks: see `AnchorRow`)."""
         entries, flagged, body, anchors, by_id = self._entries, self._flagged, self._body, self._anchors, self._by_id
         generation = self._generation
         made: list[_Entry] = []
@@ -920,10 +922,7 @@ class ModelCache:
             hi = bisect_left(flagged, entries[j].anchor.byte, key=_by_anchor) if j < len(entries) else len(flagged)
             bounds.append((lo, hi))
         for n, (i, j, fresh, shift) in enumerate(runs):
-            if shift:
-                until = runs[n + 1][0] if n + 1 < len(runs) else len(anchors)
-                for a in anchors[j:until]:
-                    a.byte += shift
+            anchors.move(j, runs[n + 1][0] if n + 1 < len(runs) else len(anchors), shift)
             kept = {id(e.stmt) for e in fresh}
             was = {id(e.stmt) for e in entries[i:j]}
             for e in entries[i:j]:
@@ -940,7 +939,7 @@ class ModelCache:
         for (i, j, fresh, _), (lo, hi) in zip(reversed(runs), reversed(bounds)):
             entries[i:j] = fresh
             body[i:j] = [e.stmt for e in fresh]  # type: ignore[misc]
-            anchors[i:j] = [e.anchor for e in fresh]
+            anchors.replace(i, j, [e.anchor for e in fresh])
             flagged[lo:hi] = [e for e in fresh if e.problems]
         for anchor, byte in moves:
             anchor.byte = byte
