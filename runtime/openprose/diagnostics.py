@@ -166,6 +166,8 @@ class AnchorRow:
             del merged[size:]
         if len(blocks) > 8 + 2 * (self._count // size):
             self.load([a for block in blocks for a in block])  # many small blocks after deletions: rebalance
+
+
 class Span:
     """A half-open byte range with its 0-based (row, byte column) endpoints.
 
