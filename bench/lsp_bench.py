@@ -81,10 +81,14 @@ def line(name: str, seconds: list[float], note: str = "") -> str:
 
 
 def keystrokes(text: str, count: int, seed: int = 5) -> list[tuple[int, int, str]]:
-    """(line, column, char) insertions inside prompt strings spread over the file."""
+    """(line, column, char) insertions inside prompt strings spread over the file.
+
+    After the first quote of a line, unless the line holds a triple quote: typing there
+    (`""x"`) would break the rest of the program, which measures error recovery instead."""
     rng = random.Random(seed)
     lines = text.split("\n")
-    candidates = [(i, line.index('"') + 1) for i, line in enumerate(lines) if '"' in line and line.isascii()]
+    candidates = [(i, line.index('"') + 1) for i, line in enumerate(lines)
+                  if '"' in line and '"""' not in line and line.isascii()]
     if not candidates:
         candidates = [(i, 0) for i, line in enumerate(lines) if line.isascii() and line.strip()] or [(0, 0)]
     return [(*rng.choice(candidates), rng.choice("abcxyz ")) for _ in range(count)]
