@@ -279,6 +279,15 @@ def server_path(text: str, strokes: list[tuple[int, int, str]], full: bool) -> t
     return total, own
 
 
+def corpus_path(files: list[Path], strokes_per_file: int) -> dict[str, list[float]]:
+    """CPU time per keystroke of each corpus program, in-process (as `server_path`, incremental sync)."""
+    out = {}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        out[path.name] = server_path(text, keystrokes(text, strokes_per_file, seed=len(text)), False)[0]
+    return out
+
+
 def requests_path(text: str, strokes: list[tuple[int, int, str]], probes: int = 5) -> dict[str, list[float]]:
     """CPU time of requests right after each keystroke, in-process, through the real handlers.
 
@@ -391,6 +400,16 @@ def main() -> None:
                 result[kind], result[f"{kind}, server part"] = server_path(text, strokes, kind == "full")
             if args.requests:
                 result["requests"] = requests_path(text, strokes[:max(1, args.keystrokes // 3)])
+            if args.corpus and "corpus" not in results:
+                files = sorted(CORPUS.glob("*.prose"))
+                per_file = corpus_path(files, args.corpus_keystrokes)
+                results["corpus"] = per_file
+                medians = sorted((percentile(v, 50), name) for name, v in per_file.items())
+                print(f"\n== corpus: {len(files)} programs, {args.corpus_keystrokes} keystrokes each, CPU time in-process ==")
+                label = "median of the programs' p50"
+                print(f"{label:<44} {statistics.median(m for m, _ in medians) * 1000:7.2f} ms")
+                for median, name in medians[-4:]:
+                    print(line(f"  {name}", per_file[name]))
             gc.enable()
             print(f"\n== {lines:,} lines, server work per keystroke (CPU time, in-process) ==")
             print(line("incremental sync", result["incremental"]))
