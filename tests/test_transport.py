@@ -253,3 +253,26 @@ def test_over_tcp_the_same_rules_hold() -> None:
     messages = unframe(received)
     assert set(by_id(messages)) == {None, 1, 99}
     assert [m["error"]["code"] for m in messages if "error" in m] == [-32700]
+
+
+def test_a_message_whose_handling_fails_is_answered_and_the_loop_goes_on(caplog) -> None:  # type: ignore[no-untyped-def]
+    """Whatever goes wrong inside one message (a bug) is one line in the log and an error answer."""
+    from openprose_lsp import transport
+
+    written: list[bytes] = []
+
+    class Protocol:
+        writer = type("W", (), {"write": staticmethod(written.append)})()
+
+        def structure_message(self, data: dict[str, Any]) -> dict[str, Any]:
+            return data
+
+        def handle_message(self, message: dict[str, Any]) -> None:
+            raise KeyError("boom")
+
+    server = type("S", (), {"protocol": Protocol()})()
+    transport.deliver(server, request(7, "textDocument/hover"))  # type: ignore[arg-type]
+    transport.deliver(server, notify("textDocument/didSave"))  # type: ignore[arg-type]
+    answers = unframe(b"".join(written))
+    assert [(m["id"], m["error"]["code"]) for m in answers] == [(7, -32603)]
+    assert "could not handle textDocument/hover: KeyError" in caplog.text

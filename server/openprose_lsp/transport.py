@@ -44,6 +44,7 @@ BODY_LIMIT = 512 * 1024 * 1024
 EXIT_GRACE = 10.0
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
+INTERNAL_ERROR = -32603
 
 
 class FramingError(Exception):
@@ -136,6 +137,10 @@ def deliver(server: JsonRPCServer, data: dict[str, Any]) -> None:
         log.warning("%s: %s", data.get("method", "a response"), exc.message)
         if "method" in data and isinstance(data.get("id"), (int, str)):
             _reply_error(server, data["id"], exc.code, exc.message)
+    except Exception as exc:  # noqa: BLE001 - a bug in one message must not end the session
+        log.error("could not handle %s: %s: %s", data.get("method", "a response"), type(exc).__name__, exc)
+        if "method" in data and isinstance(data.get("id"), (int, str)):
+            _reply_error(server, data["id"], INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
 
 
 def _reply_error(server: JsonRPCServer, ident: int | str | None, code: int, message: str) -> None:
